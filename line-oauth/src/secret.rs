@@ -1,0 +1,162 @@
+//! Types that hold secrets: access tokens, channel secrets, JWT assertions.
+//!
+//! Their `Debug` and `Display` never show the value; only an explicit
+//! `expose_secret()` does. The value is overwritten with zeros when dropped.
+//!
+//! ```
+//! use line_oauth::secret::AccessToken;
+//!
+//! let token = AccessToken::new("eyJhbGciOi...");
+//! assert_eq!(format!("{token:?}"), "AccessToken([redacted])");
+//! assert_eq!(token.to_string(), "[redacted]");
+//! assert_eq!(token.expose_secret(), "eyJhbGciOi...");
+//! ```
+
+use std::borrow::Cow;
+use std::fmt;
+
+use schemars::JsonSchema;
+use schemars::r#gen::SchemaGenerator;
+use schemars::schema::Schema;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use zeroize::Zeroize;
+
+/// Defines a secret string type: redacted `Debug`/`Display`, explicit
+/// access, zeroized on drop, serialised as a plain string (for the wire).
+macro_rules! secret_string {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone)]
+        pub struct $name(String);
+
+        impl $name {
+            /// Wraps a secret value.
+            pub fn new(value: impl Into<String>) -> Self {
+                Self(value.into())
+            }
+
+            /// The secret value. Every use is a place the secret can leak:
+            /// keep it out of logs and error messages.
+            pub fn expose_secret(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(concat!(stringify!($name), "([redacted])"))
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("[redacted]")
+            }
+        }
+
+        impl Drop for $name {
+            fn drop(&mut self) {
+                self.0.zeroize();
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(&self.0)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                String::deserialize(deserializer).map(Self)
+            }
+        }
+
+        impl JsonSchema for $name {
+            fn schema_name() -> String {
+                stringify!($name).to_owned()
+            }
+
+            fn schema_id() -> Cow<'static, str> {
+                Cow::Borrowed(concat!("line_oauth::secret::", stringify!($name)))
+            }
+
+            fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+                String::json_schema(generator)
+            }
+        }
+    };
+}
+
+secret_string! {
+    /// A channel access token: what the Messaging API takes as a bearer token.
+    ///
+    /// ```
+    /// let token = line_oauth::secret::AccessToken::new("eyJ...");
+    /// assert!(!format!("{token:?}").contains("eyJ"));
+    /// ```
+    AccessToken
+}
+
+secret_string! {
+    /// A channel secret, from the LINE Developers Console.
+    ///
+    /// ```
+    /// let secret = line_oauth::secret::ClientSecret::new("8f2d...");
+    /// assert!(!format!("{secret:?} {secret}").contains("8f2d"));
+    /// ```
+    ClientSecret
+}
+
+secret_string! {
+    /// A signed JWT client assertion (RFC 7523) that identifies a channel.
+    ///
+    /// ```
+    /// let assertion = line_oauth::secret::ClientAssertion::new("eyJhbGciOiJSUzI1NiJ9...");
+    /// assert_eq!(assertion.to_string(), "[redacted]");
+    /// ```
+    ClientAssertion
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const VALUE: &str = "s3cr3t-value";
+
+    fn assert_redacted(debug: String, display: String) {
+        assert!(!debug.contains(VALUE), "Debug leaks: {debug}");
+        assert!(!display.contains(VALUE), "Display leaks: {display}");
+        assert!(debug.contains("[redacted]"), "{debug}");
+    }
+
+    #[test]
+    fn every_secret_type_redacts_debug_and_display() {
+        let token = AccessToken::new(VALUE);
+        let secret = ClientSecret::new(VALUE);
+        let assertion = ClientAssertion::new(VALUE);
+        assert_redacted(format!("{token:?}"), token.to_string());
+        assert_redacted(format!("{secret:?}"), secret.to_string());
+        assert_redacted(format!("{assertion:?}"), assertion.to_string());
+        assert_redacted(format!("{token:#?}"), format!("{token:>40}"));
+    }
+
+    #[test]
+    fn the_value_goes_out_only_on_purpose_and_on_the_wire() {
+        let token = AccessToken::new(VALUE);
+        assert_eq!(token.expose_secret(), VALUE);
+        assert_eq!(
+            serde_json::to_string(&token).unwrap(),
+            format!("\"{VALUE}\"")
+        );
+        let back: AccessToken = serde_json::from_str(&format!("\"{VALUE}\"")).unwrap();
+        assert_eq!(back.expose_secret(), VALUE);
+    }
+
+    #[test]
+    fn schema_is_a_plain_string() {
+        let schema = schemars::schema_for!(ClientSecret);
+        let json = serde_json::to_value(&schema).unwrap();
+        assert_eq!(json["type"], "string");
+    }
+}
