@@ -122,7 +122,10 @@ mod tests {
     fn invalid_yaml_is_a_parse_error_naming_the_spec() {
         let err = generate_err("openapi: 3.0.3\ninfo: [unclosed\n");
         assert!(matches!(err, GenError::Parse { .. }), "{err:?}");
-        assert!(err.to_string().starts_with("spec/test.yaml is not a valid"), "{err}");
+        assert!(
+            err.to_string().starts_with("spec/test.yaml is not a valid"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -133,7 +136,10 @@ mod tests {
         );
         let err = generate_err(&text);
         assert!(matches!(err, GenError::Parse { .. }), "{err:?}");
-        assert!(err.to_string().to_lowercase().contains("duplicate"), "{err}");
+        assert!(
+            err.to_string().to_lowercase().contains("duplicate"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -141,7 +147,10 @@ mod tests {
         let err = generate_err(&spec("summary: no id", ""));
         assert!(matches!(err, GenError::Generator { .. }), "{err:?}");
         let text = err.to_string();
-        assert!(text.contains("/ping") && text.contains("missing operation ID"), "{text}");
+        assert!(
+            text.contains("/ping") && text.contains("missing operation ID"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -151,10 +160,8 @@ mod tests {
                       content:\n          \
                         application/json: { schema: { type: object } }\n          \
                         application/x-www-form-urlencoded: { schema: { type: object } }\n";
-        let text = spec("operationId: ping", "").replace(
-            "      responses:",
-            &format!("{body}      responses:"),
-        );
+        let text = spec("operationId: ping", "")
+            .replace("      responses:", &format!("{body}      responses:"));
         let err = generate_err(&text);
         assert!(matches!(err, GenError::Generator { .. }), "{err:?}");
         assert!(err.to_string().contains("progenitor panicked"), "{err}");
