@@ -1,33 +1,52 @@
 //! Client for LINE's Channel Access Token API.
 //!
 //! The API issues, verifies and revokes the channel access tokens that every
-//! call to the LINE Messaging API needs. This crate covers its 8 operations.
+//! call to the LINE Messaging API needs. [`Client`] covers its 8 operations
+//! with Rust types and one error type, [`Error`]:
 //!
-//! - [`raw`]: the client generated from the crate's OpenAPI spec, one method
-//!   per operation, exactly LINE's wire format.
-//! - [`secret`]: the types that hold secrets (tokens, channel secrets, JWT
-//!   assertions). They never print their value.
+//! | call | LINE operation |
+//! |---|---|
+//! | [`Client::issue_short_lived`] | `issueChannelToken` |
+//! | [`Client::issue_v21`] | `issueChannelTokenByJWT` |
+//! | [`Client::issue_stateless`] | `issueStatelessChannelToken` |
+//! | [`Client::verify`] | `verifyChannelToken` |
+//! | [`Client::verify_v21`] | `verifyChannelTokenByJWT` |
+//! | [`Client::revoke`] | `revokeChannelToken` |
+//! | [`Client::revoke_v21`] | `revokeChannelTokenByJWT` |
+//! | [`Client::valid_v21_key_ids`] | `getsAllValidChannelAccessTokenKeyIds` |
+//!
+//! Tokens, channel secrets and assertions are [`secret`] types: they never
+//! print their value, and no [`Error`] contains one. [`raw`] is the client
+//! generated from the crate's OpenAPI spec, for LINE's wire types as they are.
 //!
 //! ```no_run
-//! use line_oauth::raw::{self, types};
-//! use line_oauth::secret::ClientSecret;
+//! use line_oauth::{ChannelCredentials, Client, ClientSecret, StatelessAuth};
 //!
-//! # async fn run() -> Result<(), raw::Error<types::ErrorResponse>> {
-//! let client = raw::Client::new("https://api.line.me");
-//! let token = client
-//!     .issue_channel_token(&types::IssueShortLivedChannelTokenRequest {
-//!         grant_type: types::GrantType::ClientCredentials,
-//!         client_id: "1234567890".to_owned().into(),
-//!         client_secret: ClientSecret::new("channel secret"),
-//!     })
-//!     .await?;
-//! println!("valid for {} s", token.expires_in);
+//! # async fn run() -> Result<(), line_oauth::Error> {
+//! let client = Client::new();
+//! let creds = ChannelCredentials::new("1234567890", ClientSecret::new("channel secret"));
+//! let issued = client.issue_stateless(StatelessAuth::ClientSecret(&creds)).await?;
+//! println!("valid for {:?}", issued.expires_in);
 //! # Ok(())
 //! # }
 //! ```
 
+mod client;
+mod credentials;
+mod error;
 mod hooks;
+mod outcome;
+mod redact;
 pub mod secret;
+mod tokens;
+
+pub use client::{
+    Client, ClientBuilder, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, USER_AGENT,
+};
+pub use credentials::{ChannelCredentials, StatelessAuth};
+pub use error::{ApiError, Error, ErrorCode};
+pub use secret::{AccessToken, ClientAssertion, ClientSecret};
+pub use tokens::{IssuedToken, TokenInfo};
 
 /// The client generated from `spec/channel-access-token.yaml` by
 /// `cargo xtask regen`: one method per operation, named after LINE's
@@ -35,6 +54,21 @@ pub mod secret;
 ///
 /// Its secret fields use the types of [`secret`](crate::secret). Requests go
 /// out without progenitor's `api-version` header, which LINE does not use.
+///
+/// ```no_run
+/// use line_oauth::raw::{Client, types};
+///
+/// # async fn run() -> Result<(), line_oauth::raw::Error<types::ErrorResponse>> {
+/// let client = Client::new("https://api.line.me");
+/// let info = client
+///     .verify_channel_token(&types::VerifyChannelTokenRequest {
+///         access_token: line_oauth::AccessToken::new("..."),
+///     })
+///     .await?;
+/// println!("{} seconds left", info.expires_in);
+/// # Ok(())
+/// # }
+/// ```
 #[rustfmt::skip]
 #[allow(missing_docs)]
 #[path = "generated.rs"]

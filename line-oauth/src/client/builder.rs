@@ -1,0 +1,220 @@
+//! Configuring a [`Client`].
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use reqwest::Url;
+use reqwest::redirect::Policy;
+
+use super::Client;
+use crate::error::Error;
+use crate::raw;
+
+/// LINE's API host.
+pub const DEFAULT_BASE_URL: &str = "https://api.line.me";
+/// How long to wait for a connection (TCP and TLS) by default.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a whole call (connect, send, answer, body) may take by default.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// The `User-Agent` of requests from a client this crate builds.
+pub const USER_AGENT: &str = concat!("line-oauth/", env!("CARGO_PKG_VERSION"));
+
+/// Builds a [`Client`].
+///
+/// ```
+/// use std::time::Duration;
+///
+/// let client = line_oauth::Client::builder()
+///     .timeout(Duration::from_secs(5))
+///     .build()
+///     .unwrap();
+/// assert_eq!(client.base_url(), "https://api.line.me");
+///
+/// // Plain http is refused unless the host is loopback (or you opt in).
+/// assert!(line_oauth::Client::builder().base_url("http://example.com").build().is_err());
+/// assert!(line_oauth::Client::builder().base_url("http://127.0.0.1:8080").build().is_ok());
+/// ```
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct ClientBuilder {
+    base_url: String,
+    connect_timeout: Duration,
+    timeout: Duration,
+    http: Option<reqwest::Client>,
+    allow_plain_http: bool,
+}
+
+impl Default for ClientBuilder {
+    fn default() -> Self {
+        Self {
+            base_url: DEFAULT_BASE_URL.to_owned(),
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            timeout: DEFAULT_TIMEOUT,
+            http: None,
+            allow_plain_http: false,
+        }
+    }
+}
+
+impl ClientBuilder {
+    /// Where to send requests (default [`DEFAULT_BASE_URL`]). A path prefix
+    /// is kept; a trailing `/` is not needed.
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.base_url = url.into();
+        self
+    }
+
+    /// How long to wait for a connection (default [`DEFAULT_CONNECT_TIMEOUT`]).
+    /// Ignored with [`http_client`](Self::http_client): that client's own applies.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// How long a whole call may take, from sending to the end of the answer
+    /// (default [`DEFAULT_TIMEOUT`]). Applies with any HTTP client.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Sends requests with this client (to share its connection pool), as it
+    /// is: its redirect policy, user agent and connect timeout apply. Build
+    /// it with `redirect(reqwest::redirect::Policy::none())`: a token
+    /// endpoint has no business redirecting, and following a redirect may
+    /// resend secrets elsewhere.
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.http = Some(client);
+        self
+    }
+
+    /// Allows an `http` base URL on a host that is not loopback. Secrets then
+    /// cross the network in clear text: only for test setups.
+    pub fn allow_plain_http(mut self, allow: bool) -> Self {
+        self.allow_plain_http = allow;
+        self
+    }
+
+    /// Checks the configuration and builds the client.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidConfig`] for a base URL that does not parse, is not
+    /// `http(s)`, carries credentials, a query or a fragment, or is plain
+    /// `http` to a non-loopback host without [`allow_plain_http`](Self::allow_plain_http);
+    /// for a zero timeout; or when the HTTP client cannot be built.
+    pub fn build(self) -> Result<Client, Error> {
+        let base_url = self.checked_base_url()?;
+        if self.timeout.is_zero() || self.connect_timeout.is_zero() {
+            return Err(Error::InvalidConfig(
+                "timeouts must be above zero".to_owned(),
+            ));
+        }
+        let http = match self.http {
+            Some(http) => http,
+            None => reqwest::Client::builder()
+                .connect_timeout(self.connect_timeout)
+                .redirect(Policy::none())
+                .user_agent(USER_AGENT)
+                .build()
+                .map_err(|e| Error::InvalidConfig(format!("cannot build the HTTP client: {e}")))?,
+        };
+        Ok(Client {
+            raw: raw::Client::new_with_client(&base_url, http),
+            timeout: self.timeout,
+        })
+    }
+
+    /// The base URL, checked, without a trailing `/`.
+    fn checked_base_url(&self) -> Result<String, Error> {
+        let invalid = |why: &str| Error::InvalidConfig(format!("base URL {why}"));
+        let url =
+            Url::parse(&self.base_url).map_err(|e| invalid(&format!("does not parse: {e}")))?;
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(invalid("must not carry credentials"));
+        }
+        if url.query().is_some() || url.fragment().is_some() {
+            return Err(invalid("must not have a query or a fragment"));
+        }
+        match url.scheme() {
+            "https" => {}
+            "http" if self.allow_plain_http || is_loopback(&url) => {}
+            "http" => {
+                return Err(invalid(
+                    "is plain http to a host that is not loopback: use https, or allow_plain_http(true) for a test setup",
+                ));
+            }
+            other => return Err(invalid(&format!("has scheme {other:?}; expected https"))),
+        }
+        Ok(url.as_str().trim_end_matches('/').to_owned())
+    }
+}
+
+/// Whether the URL's host is this machine: `localhost`, 127.0.0.0/8 or `::1`.
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
+        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base(url: &str) -> Result<String, Error> {
+        ClientBuilder::default().base_url(url).checked_base_url()
+    }
+
+    #[test]
+    fn https_and_loopback_http_are_accepted() {
+        assert_eq!(base("https://api.line.me/").unwrap(), "https://api.line.me");
+        assert_eq!(
+            base("https://proxy.example/line/").unwrap(),
+            "https://proxy.example/line"
+        );
+        for url in [
+            "http://127.0.0.1:1",
+            "http://127.8.9.10",
+            "http://localhost:80",
+            "http://[::1]:9",
+        ] {
+            assert!(base(url).is_ok(), "{url}");
+        }
+    }
+
+    #[test]
+    fn unsafe_or_odd_base_urls_are_refused() {
+        for url in [
+            "http://example.com",
+            "http://10.0.0.1",
+            "ftp://api.line.me",
+            "https://user:pw@api.line.me",
+            "https://api.line.me/?a=b",
+            "not a url",
+        ] {
+            let err = base(url).unwrap_err();
+            assert!(matches!(err, Error::InvalidConfig(_)), "{url}: {err:?}");
+            assert!(!err.to_string().contains("pw"), "{err}");
+        }
+    }
+
+    #[test]
+    fn plain_http_elsewhere_needs_the_opt_in() {
+        let builder = ClientBuilder::default()
+            .base_url("http://fake-line.test")
+            .allow_plain_http(true);
+        assert!(builder.checked_base_url().is_ok());
+    }
+
+    #[test]
+    fn zero_timeouts_are_refused() {
+        let err = ClientBuilder::default()
+            .timeout(Duration::ZERO)
+            .build()
+            .unwrap_err();
+        assert!(matches!(err, Error::InvalidConfig(_)));
+    }
+}

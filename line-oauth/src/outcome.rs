@@ -1,0 +1,163 @@
+//! Turning what the generated client returns into [`Error`].
+
+use std::time::{Duration, SystemTime};
+
+use reqwest::StatusCode;
+use reqwest::header::HeaderValue;
+
+use crate::error::{ApiError, Error, ErrorCode};
+use crate::hooks::ResponseMeta;
+use crate::raw::{self, types::ErrorResponse};
+use crate::redact::{scrub, snippet, without_secrets};
+
+/// One call's context for error mapping: its name and the secrets it sent.
+#[derive(Clone, Copy)]
+pub(crate) struct CallContext<'a> {
+    pub(crate) operation: &'static str,
+    pub(crate) secrets: &'a [&'a str],
+}
+
+impl CallContext<'_> {
+    /// Maps an error of the generated client. `meta` is what the `exec` hook
+    /// saw of the response, which the generated error may have lost.
+    pub(crate) async fn error(self, error: raw::Error<ErrorResponse>, meta: ResponseMeta) -> Error {
+        match error {
+            raw::Error::ErrorResponse(response) => {
+                let meta = ResponseMeta::from_headers(response.status(), response.headers());
+                self.api_error(&meta, Some(response.into_inner()), None)
+            }
+            raw::Error::InvalidResponsePayload(body, reason) => match meta.status {
+                Some(status) if !status.is_success() => self.api_error(&meta, None, Some(&body)),
+                status => {
+                    self.decode_error(status.unwrap_or(StatusCode::OK), reason.to_string(), &body)
+                }
+            },
+            raw::Error::UnexpectedResponse(response) => self.unexpected(response).await,
+            raw::Error::CommunicationError(e) | raw::Error::ResponseBodyError(e) => {
+                self.transport(e)
+            }
+            raw::Error::InvalidUpgrade(e) => self.transport(e),
+            raw::Error::InvalidRequest(detail) | raw::Error::Custom(detail) => {
+                Error::InvalidConfig(format!(
+                    "{}: {}",
+                    self.operation,
+                    scrub(&detail, self.secrets)
+                ))
+            }
+        }
+    }
+
+    /// A transport failure, its URL stripped of the query string.
+    pub(crate) fn transport(self, error: reqwest::Error) -> Error {
+        let source = without_secrets(error);
+        if source.is_connect() {
+            Error::Connect {
+                operation: self.operation,
+                source,
+            }
+        } else {
+            Error::Transport {
+                operation: self.operation,
+                source,
+            }
+        }
+    }
+
+    /// A success status whose body is not what LINE documents.
+    pub(crate) fn decode_error(self, status: StatusCode, reason: String, body: &[u8]) -> Error {
+        Error::Decode {
+            operation: self.operation,
+            status,
+            reason: scrub(&reason, self.secrets),
+            snippet: snippet(body, self.secrets),
+        }
+    }
+
+    /// A status the spec does not list for the operation: an error status is
+    /// an API error whatever its body; a success status is a decode error.
+    async fn unexpected(self, response: reqwest::Response) -> Error {
+        let meta = ResponseMeta::from_headers(response.status(), response.headers());
+        let status = response.status();
+        let body = match response.bytes().await {
+            Ok(body) => body,
+            Err(e) => return self.transport(e),
+        };
+        if status.is_success() {
+            return self.decode_error(status, format!("LINE documents no {status} here"), &body);
+        }
+        match serde_json::from_slice::<ErrorResponse>(&body) {
+            Ok(parsed) => self.api_error(&meta, Some(parsed), None),
+            Err(_) => self.api_error(&meta, None, Some(&body)),
+        }
+    }
+
+    /// An [`ApiError`] from the response's status and headers, and either its
+    /// decoded body or, for a body in neither of LINE's shapes, its raw bytes.
+    fn api_error(
+        self,
+        meta: &ResponseMeta,
+        parsed: Option<ErrorResponse>,
+        raw_body: Option<&[u8]>,
+    ) -> Error {
+        let parsed = parsed.unwrap_or_default();
+        let text = |value: Option<String>| value.map(|v| scrub(&v, self.secrets));
+        let body_snippet = match (&parsed, raw_body) {
+            (_, Some(body)) => Some(snippet(body, self.secrets)),
+            (p, None) if p.error.is_none() && p.message.is_none() => Some(String::new()),
+            _ => None,
+        };
+        Error::Api(Box::new(ApiError {
+            operation: self.operation,
+            status: meta.status.unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            code: parsed.error.as_deref().map(ErrorCode::from),
+            description: text(parsed.error_description),
+            message: text(parsed.message),
+            request_id: meta.request_id.as_ref().and_then(header_text),
+            retry_after: meta.retry_after.as_ref().and_then(retry_after),
+            body_snippet,
+        }))
+    }
+}
+
+fn header_text(value: &HeaderValue) -> Option<String> {
+    value.to_str().ok().map(str::to_owned)
+}
+
+/// `Retry-After` as a wait: delta-seconds, or an HTTP date (a date in the
+/// past means no wait). Anything else is ignored.
+pub(crate) fn retry_after(value: &HeaderValue) -> Option<Duration> {
+    let text = value.to_str().ok()?.trim();
+    if let Ok(seconds) = text.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let when = httpdate::parse_http_date(text).ok()?;
+    Some(
+        when.duration_since(SystemTime::now())
+            .unwrap_or(Duration::ZERO),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_reads_seconds_and_dates_and_ignores_junk() {
+        let header = |s: &str| HeaderValue::from_str(s).unwrap();
+        assert_eq!(retry_after(&header("120")), Some(Duration::from_secs(120)));
+        assert_eq!(retry_after(&header(" 7 ")), Some(Duration::from_secs(7)));
+        assert_eq!(
+            retry_after(&header("Wed, 21 Oct 2015 07:28:00 GMT")),
+            Some(Duration::ZERO)
+        );
+        let later = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(3600));
+        let wait = retry_after(&header(&later)).unwrap();
+        assert!(
+            wait > Duration::from_secs(3500) && wait <= Duration::from_secs(3600),
+            "{wait:?}"
+        );
+        assert_eq!(retry_after(&header("-1")), None);
+        assert_eq!(retry_after(&header("soon")), None);
+        assert_eq!(retry_after(&header("99999999999999999999999")), None);
+    }
+}
