@@ -1,1 +1,5 @@
-//! Shared support for the workspace integration tests in `tests/tests/`.
+//! Support for line-oauth's workspace integration tests: the fake LINE
+//! server they run against (also the `fake-line` binary and the tour's
+//! offline backend).
+
+pub mod fake;

@@ -1,0 +1,66 @@
+//! `fake-line --port N [--channel ID:SECRET]...`: the fake LINE Channel
+//! Access Token API on 127.0.0.1, until Ctrl-C.
+//!
+//! Without `--channel` it registers channel `1234567890` with secret
+//! `fake-channel-secret`.
+
+use std::process::ExitCode;
+
+use line_oauth_tests::fake::FakeLine;
+
+const USAGE: &str = "usage: fake-line --port N [--channel ID:SECRET]...";
+
+struct Options {
+    port: u16,
+    channels: Vec<(String, String)>,
+}
+
+fn parse(args: &[String]) -> Result<Options, String> {
+    let mut port = None;
+    let mut channels = Vec::new();
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        let value = args.next().ok_or(USAGE)?;
+        match arg.as_str() {
+            "--port" => port = Some(value.parse().map_err(|_| format!("bad port {value:?}"))?),
+            "--channel" => {
+                let (id, secret) = value.split_once(':').ok_or(USAGE)?;
+                channels.push((id.to_owned(), secret.to_owned()));
+            }
+            _ => return Err(USAGE.to_owned()),
+        }
+    }
+    if channels.is_empty() {
+        channels.push(("1234567890".to_owned(), "fake-channel-secret".to_owned()));
+    }
+    Ok(Options {
+        port: port.ok_or(USAGE)?,
+        channels,
+    })
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let options = match parse(&args) {
+        Ok(options) => options,
+        Err(message) => {
+            eprintln!("{message}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let fake = match FakeLine::start_on(options.port).await {
+        Ok(fake) => fake,
+        Err(e) => {
+            eprintln!("cannot listen on 127.0.0.1:{}: {e}", options.port);
+            return ExitCode::FAILURE;
+        }
+    };
+    for (id, secret) in &options.channels {
+        fake.add_channel(id, secret);
+        println!("channel {id} registered");
+    }
+    println!("fake LINE listening on {}", fake.url());
+    let _ = tokio::signal::ctrl_c().await;
+    ExitCode::SUCCESS
+}

@@ -1,0 +1,123 @@
+//! A fake LINE Channel Access Token API on 127.0.0.1: stateful and faithful
+//! to LINE's documented behaviour, with a clock tests can move.
+//!
+//! ```no_run
+//! # async fn run() -> std::io::Result<()> {
+//! use line_oauth_tests::fake::FakeLine;
+//!
+//! let fake = FakeLine::start().await?;
+//! fake.add_channel("1234567890", "channel-secret");
+//! println!("LINE is at {}", fake.url());
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! What it does, by LINE's rules: short-lived tokens (30 days, 30 valid per
+//! channel, the 31st revokes the oldest); v2.1 tokens (lifetime from the
+//! assertion's `token_exp`, 30 valid per channel, then LINE's
+//! `message`-shaped 400); stateless tokens (15 minutes, unlimited, not
+//! kept, so neither verifiable nor revocable here); verify reports the
+//! remaining lifetime; LINE's error bodies and statuses. Assertions are read
+//! for their claims (`iss` = `sub` = a known channel, `aud`, `exp` within 30
+//! minutes, `token_exp`) but their signatures are not checked yet.
+//! Error texts LINE does not document are the fake's own guesses.
+
+pub mod assertion;
+mod routes;
+pub mod state;
+mod tokens;
+pub mod wire;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+pub use state::Kind;
+
+use routes::SharedState;
+
+/// A running fake server. It stops when dropped.
+pub struct FakeLine {
+    address: SocketAddr,
+    state: SharedState,
+    shutdown: Option<oneshot::Sender<()>>,
+}
+
+impl FakeLine {
+    /// Starts on a free port of 127.0.0.1.
+    pub async fn start() -> std::io::Result<Self> {
+        Self::start_on(0).await
+    }
+
+    /// Starts on `port` of 127.0.0.1 (0 for any free port).
+    pub async fn start_on(port: u16) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(("127.0.0.1", port)).await?;
+        let address = listener.local_addr()?;
+        let state: SharedState = Arc::new(Mutex::new(state::State::default()));
+        let (shutdown, stopped) = oneshot::channel::<()>();
+        let app = routes::router(state.clone());
+        tokio::spawn(async move {
+            let serve = axum::serve(listener, app).with_graceful_shutdown(async {
+                let _ = stopped.await;
+            });
+            if let Err(e) = serve.await {
+                eprintln!("fake LINE server stopped: {e}");
+            }
+        });
+        Ok(Self {
+            address,
+            state,
+            shutdown: Some(shutdown),
+        })
+    }
+
+    /// The base URL, such as `http://127.0.0.1:40123`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.address)
+    }
+
+    /// The address it listens on.
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// Registers a channel with its secret.
+    pub fn add_channel(&self, channel_id: &str, secret: &str) {
+        self.with_state(|s| s.add_channel(channel_id, secret));
+    }
+
+    /// Moves the fake clock forward: tokens age, assertions are judged later.
+    pub fn advance(&self, by: Duration) {
+        self.with_state(|s| s.advance(by));
+    }
+
+    /// How many tokens of any kind it issued.
+    pub fn issued_count(&self) -> usize {
+        self.with_state(|s| s.issued_count())
+    }
+
+    /// How many valid tokens of `kind` the channel holds.
+    pub fn active_count(&self, channel_id: &str, kind: Kind) -> usize {
+        self.with_state(|s| s.active_count(channel_id, kind))
+    }
+
+    /// The fake clock as UNIX seconds (for building assertions).
+    pub fn unix_now(&self) -> i64 {
+        self.with_state(|s| s.unix_now())
+    }
+
+    fn with_state<T>(&self, f: impl FnOnce(&mut state::State) -> T) -> T {
+        f(&mut self.state.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+}
+
+impl Drop for FakeLine {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+    }
+}

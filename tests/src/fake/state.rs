@@ -1,0 +1,326 @@
+//! The fake's bookkeeping: channels, tokens, the clock, and LINE's rules on
+//! them. Pure and synchronous; [`super::routes`] puts HTTP around it.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use super::assertion::Assertion;
+use super::tokens;
+use super::wire::Refusal;
+
+/// Lifetime of a short-lived token: 30 days.
+pub const SHORT_LIVED_LIFETIME: Duration = Duration::from_secs(30 * 24 * 3600);
+/// Lifetime of a stateless token: 15 minutes.
+pub const STATELESS_LIFETIME: Duration = Duration::from_secs(15 * 60);
+/// Longest lifetime a v2.1 token may ask for: 30 days.
+pub const MAX_V21_LIFETIME: Duration = SHORT_LIVED_LIFETIME;
+/// Most valid short-lived tokens, and most valid v2.1 tokens, per channel.
+pub const MAX_ACTIVE_TOKENS: usize = 30;
+
+/// The kinds of token the fake issues.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// `/v2/oauth/accessToken`.
+    ShortLived,
+    /// `/oauth2/v2.1/token`.
+    V21,
+}
+
+/// A token that can be verified and revoked.
+#[derive(Debug, Clone)]
+struct Token {
+    channel_id: String,
+    kind: Kind,
+    issued_at: Instant,
+    expires_at: Instant,
+    key_id: Option<String>,
+}
+
+/// An issued token, as the routes answer it.
+#[derive(Debug, Clone)]
+pub struct Issued {
+    /// The token string.
+    pub access_token: String,
+    /// Its lifetime.
+    pub expires_in: Duration,
+    /// Its key ID (v2.1 tokens only).
+    pub key_id: Option<String>,
+}
+
+/// What verify answers about a valid token.
+#[derive(Debug, Clone)]
+pub struct Verified {
+    /// The channel the token belongs to.
+    pub client_id: String,
+    /// How long it stays valid by the fake clock.
+    pub expires_in: Duration,
+}
+
+/// Why a token cannot be verified.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unverified {
+    /// Never issued (for this kind), or revoked.
+    Unknown,
+    /// Issued, but its lifetime is over.
+    Expired,
+}
+
+/// Everything the fake knows.
+#[derive(Debug, Default)]
+pub struct State {
+    /// Channel ID -> channel secret.
+    channels: HashMap<String, String>,
+    /// Access token -> what it is. Stateless tokens are not kept: LINE cannot
+    /// revoke them and does not say whether it verifies them.
+    tokens: HashMap<String, Token>,
+    /// How far the fake clock is ahead of the real one.
+    clock_offset: Duration,
+    /// Successful issuances of any kind.
+    issued: usize,
+}
+
+impl State {
+    /// The fake clock: the real monotonic clock plus the offset tests add.
+    pub fn now(&self) -> Instant {
+        Instant::now() + self.clock_offset
+    }
+
+    /// The fake clock as UNIX seconds, for assertion `exp` checks.
+    pub fn unix_now(&self) -> i64 {
+        let now = SystemTime::now() + self.clock_offset;
+        now.duration_since(UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+    }
+
+    /// Moves the fake clock forward.
+    pub fn advance(&mut self, by: Duration) {
+        self.clock_offset += by;
+    }
+
+    /// Registers a channel (or changes its secret).
+    pub fn add_channel(&mut self, channel_id: &str, secret: &str) {
+        self.channels
+            .insert(channel_id.to_owned(), secret.to_owned());
+    }
+
+    /// How many tokens of any kind were issued so far.
+    pub fn issued_count(&self) -> usize {
+        self.issued
+    }
+
+    /// How many tokens of `kind` the channel holds that are still valid.
+    pub fn active_count(&self, channel_id: &str, kind: Kind) -> usize {
+        self.active(channel_id, kind).count()
+    }
+
+    /// Authenticates a channel by ID and secret, with the refusals LINE gives
+    /// on the short-lived endpoint.
+    pub fn authenticate(&self, channel_id: &str, secret: &str) -> Result<(), Refusal> {
+        match self.channels.get(channel_id) {
+            None => Err(Refusal::oauth("invalid_client", "invalid client_id")),
+            Some(known) if known != secret => {
+                Err(Refusal::oauth("invalid_client", "invalid client_secret"))
+            }
+            Some(_) => Ok(()),
+        }
+    }
+
+    /// Finds the channel an assertion names. Until assertion signatures are
+    /// checked, any well-formed assertion of a known channel is accepted.
+    pub fn assertion_channel(&self, assertion: &Assertion) -> Result<String, Refusal> {
+        if self.channels.contains_key(&assertion.issuer) {
+            Ok(assertion.issuer.clone())
+        } else {
+            Err(Refusal::signing_key_not_found())
+        }
+    }
+
+    /// Issues a short-lived token; at the limit the oldest valid one is revoked.
+    pub fn issue_short_lived(&mut self, channel_id: &str) -> Issued {
+        if self.active_count(channel_id, Kind::ShortLived) >= MAX_ACTIVE_TOKENS {
+            let oldest = self
+                .active(channel_id, Kind::ShortLived)
+                .min_by_key(|(_, t)| t.issued_at)
+                .map(|(token, _)| token.clone());
+            if let Some(oldest) = oldest {
+                self.tokens.remove(&oldest);
+            }
+        }
+        let access_token = tokens::short_lived();
+        self.store(
+            &access_token,
+            channel_id,
+            Kind::ShortLived,
+            SHORT_LIVED_LIFETIME,
+            None,
+        );
+        Issued {
+            access_token,
+            expires_in: SHORT_LIVED_LIFETIME,
+            key_id: None,
+        }
+    }
+
+    /// Issues a v2.1 token for `lifetime`; at the limit LINE refuses.
+    pub fn issue_v21(&mut self, channel_id: &str, lifetime: Duration) -> Result<Issued, Refusal> {
+        if self.active_count(channel_id, Kind::V21) >= MAX_ACTIVE_TOKENS {
+            return Err(Refusal::token_limit());
+        }
+        let access_token = tokens::jws();
+        let key_id = tokens::key_id();
+        self.store(
+            &access_token,
+            channel_id,
+            Kind::V21,
+            lifetime,
+            Some(key_id.clone()),
+        );
+        Ok(Issued {
+            access_token,
+            expires_in: lifetime,
+            key_id: Some(key_id),
+        })
+    }
+
+    /// Issues a stateless token (not kept: it cannot be revoked).
+    pub fn issue_stateless(&mut self) -> Issued {
+        self.issued += 1;
+        Issued {
+            access_token: tokens::jws(),
+            expires_in: STATELESS_LIFETIME,
+            key_id: None,
+        }
+    }
+
+    /// What verify says about a token of `kind`.
+    pub fn verify(&self, access_token: &str, kind: Kind) -> Result<Verified, Unverified> {
+        let token = self
+            .tokens
+            .get(access_token)
+            .filter(|t| t.kind == kind)
+            .ok_or(Unverified::Unknown)?;
+        let remaining = token.expires_at.saturating_duration_since(self.now());
+        if remaining.is_zero() {
+            return Err(Unverified::Expired);
+        }
+        Ok(Verified {
+            client_id: token.channel_id.clone(),
+            expires_in: remaining,
+        })
+    }
+
+    /// Revokes a token of `kind`, if it exists and (when given) belongs to
+    /// the channel. Revoking an unknown token is not an error.
+    pub fn revoke(&mut self, access_token: &str, kind: Kind, channel_id: Option<&str>) {
+        let matches = self
+            .tokens
+            .get(access_token)
+            .is_some_and(|t| t.kind == kind && channel_id.is_none_or(|id| id == t.channel_id));
+        if matches {
+            self.tokens.remove(access_token);
+        }
+    }
+
+    /// The key IDs of the channel's valid v2.1 tokens, oldest first.
+    pub fn v21_key_ids(&self, channel_id: &str) -> Vec<String> {
+        let mut tokens: Vec<&Token> = self.active(channel_id, Kind::V21).map(|(_, t)| t).collect();
+        tokens.sort_by_key(|t| t.issued_at);
+        tokens
+            .into_iter()
+            .filter_map(|t| t.key_id.clone())
+            .collect()
+    }
+
+    fn store(
+        &mut self,
+        access_token: &str,
+        channel_id: &str,
+        kind: Kind,
+        lifetime: Duration,
+        key_id: Option<String>,
+    ) {
+        let now = self.now();
+        self.issued += 1;
+        self.tokens.insert(
+            access_token.to_owned(),
+            Token {
+                channel_id: channel_id.to_owned(),
+                kind,
+                issued_at: now,
+                expires_at: now + lifetime,
+                key_id,
+            },
+        );
+    }
+
+    fn active<'a>(
+        &'a self,
+        channel_id: &'a str,
+        kind: Kind,
+    ) -> impl Iterator<Item = (&'a String, &'a Token)> + 'a {
+        let now = self.now();
+        self.tokens.iter().filter(move |(_, t)| {
+            t.channel_id == channel_id && t.kind == kind && t.expires_at > now
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state() -> State {
+        let mut state = State::default();
+        state.add_channel("1", "secret");
+        state
+    }
+
+    #[test]
+    fn the_31st_short_lived_token_revokes_the_oldest() {
+        let mut state = state();
+        let first = state.issue_short_lived("1").access_token;
+        for _ in 0..MAX_ACTIVE_TOKENS {
+            state.issue_short_lived("1");
+        }
+        assert_eq!(state.active_count("1", Kind::ShortLived), MAX_ACTIVE_TOKENS);
+        assert_eq!(
+            state.verify(&first, Kind::ShortLived).unwrap_err(),
+            Unverified::Unknown
+        );
+    }
+
+    #[test]
+    fn expired_tokens_do_not_count_and_do_not_verify() {
+        let mut state = state();
+        let token = state
+            .issue_v21("1", Duration::from_secs(60))
+            .unwrap()
+            .access_token;
+        state.advance(Duration::from_secs(61));
+        assert_eq!(
+            state.verify(&token, Kind::V21).unwrap_err(),
+            Unverified::Expired
+        );
+        assert_eq!(state.active_count("1", Kind::V21), 0);
+    }
+
+    #[test]
+    fn verify_reports_the_remaining_lifetime_by_the_fake_clock() {
+        let mut state = state();
+        let token = state.issue_short_lived("1").access_token;
+        state.advance(Duration::from_secs(24 * 3600));
+        let left = state.verify(&token, Kind::ShortLived).unwrap().expires_in;
+        assert!(left <= SHORT_LIVED_LIFETIME - Duration::from_secs(24 * 3600));
+        assert!(left > SHORT_LIVED_LIFETIME - Duration::from_secs(24 * 3600 + 5));
+    }
+
+    #[test]
+    fn a_token_of_another_kind_is_unknown() {
+        let mut state = state();
+        let token = state.issue_short_lived("1").access_token;
+        assert_eq!(
+            state.verify(&token, Kind::V21).unwrap_err(),
+            Unverified::Unknown
+        );
+    }
+}
