@@ -8,7 +8,7 @@ use reqwest::header::HeaderValue;
 use crate::error::{ApiError, Error, ErrorCode};
 use crate::hooks::ResponseMeta;
 use crate::raw::{self, types::ErrorResponse};
-use crate::redact::{scrub, snippet, without_secrets};
+use crate::redact::{clean, snippet, without_secrets};
 
 /// One call's context for error mapping: its name and the secrets it sent.
 #[derive(Clone, Copy)]
@@ -41,7 +41,7 @@ impl CallContext<'_> {
                 Error::InvalidConfig(format!(
                     "{}: {}",
                     self.operation,
-                    scrub(&detail, self.secrets)
+                    clean(&detail, self.secrets)
                 ))
             }
         }
@@ -68,7 +68,7 @@ impl CallContext<'_> {
         Error::Decode {
             operation: self.operation,
             status,
-            reason: scrub(&reason, self.secrets),
+            reason: clean(&reason, self.secrets),
             snippet: snippet(body, self.secrets),
         }
     }
@@ -100,7 +100,7 @@ impl CallContext<'_> {
         raw_body: Option<&[u8]>,
     ) -> Error {
         let parsed = parsed.unwrap_or_default();
-        let text = |value: Option<String>| value.map(|v| scrub(&v, self.secrets));
+        let text = |value: Option<String>| value.map(|v| clean(&v, self.secrets));
         let body_snippet = match (&parsed, raw_body) {
             (_, Some(body)) => Some(snippet(body, self.secrets)),
             (p, None) if p.error.is_none() && p.message.is_none() => Some(String::new()),
