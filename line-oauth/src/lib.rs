@@ -73,3 +73,8 @@ pub use tokens::{IssuedToken, TokenInfo};
 #[allow(missing_docs)]
 #[path = "generated.rs"]
 pub mod raw;
+
+/// The README's examples, compiled as doctests so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeExamples;

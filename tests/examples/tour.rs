@@ -1,0 +1,225 @@
+//! A tour of every operation of LINE's Channel Access Token API.
+//!
+//! ```sh
+//! cargo run --example tour
+//! ```
+//!
+//! With no LINE variables set, it starts the fake LINE server on 127.0.0.1
+//! and runs there, offline. With `LINE_CHANNEL_ID` and `LINE_CHANNEL_SECRET`
+//! set, it runs against `LINE_API_BASE_URL` (default `https://api.line.me`);
+//! the assertion-based flows then run only when `LINE_ASSERTION` holds a
+//! signed JWT assertion for the channel (with `token_exp` for v2.1 tokens).
+//! Secrets are never printed. A failing call ends the tour with its error
+//! and a non-zero exit.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use line_oauth::{
+    AccessToken, ChannelCredentials, Client, ClientAssertion, ClientSecret, Error, IssuedToken,
+    StatelessAuth, TokenInfo,
+};
+use line_oauth_tests::fake::FakeLine;
+use line_oauth_tests::fake::assertion::unsigned;
+
+/// The channel the offline tour registers on the fake server.
+const FAKE_CHANNEL_ID: &str = "1234567890";
+const FAKE_CHANNEL_SECRET: &str = "fake-channel-secret";
+/// The v2.1 token lifetime the offline tour asks for.
+const FAKE_V21_LIFETIME_SECS: i64 = 3600;
+
+/// Where the tour runs and with what.
+struct Target {
+    client: Client,
+    creds: ChannelCredentials,
+    assertion: Option<ClientAssertion>,
+    /// Keeps the fake server running for the offline tour.
+    _fake: Option<FakeLine>,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    match run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("tour failed: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> Result<(), Error> {
+    let target = target().await?;
+    println!("LINE at {}", target.client.base_url());
+    short_lived(&target).await?;
+    stateless(&target).await?;
+    match &target.assertion {
+        Some(assertion) => v21(&target, assertion).await?,
+        None => println!(
+            "\n== v2.1 tokens, stateless by JWT ==\nskipped: set LINE_ASSERTION to a signed JWT assertion to run them"
+        ),
+    }
+    typed_errors(&target).await?;
+    println!("\ntour done");
+    Ok(())
+}
+
+/// The real LINE (or any server speaking its API) when credentials are
+/// set, the fake otherwise.
+async fn target() -> Result<Target, Error> {
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    match (env("LINE_CHANNEL_ID"), env("LINE_CHANNEL_SECRET")) {
+        (Some(id), Some(secret)) => {
+            let base_url =
+                env("LINE_API_BASE_URL").unwrap_or_else(|| line_oauth::DEFAULT_BASE_URL.to_owned());
+            println!("running against LINE with channel {id}");
+            Ok(Target {
+                client: Client::builder().base_url(base_url).build()?,
+                creds: ChannelCredentials::new(id, ClientSecret::new(secret)),
+                assertion: env("LINE_ASSERTION").map(ClientAssertion::new),
+                _fake: None,
+            })
+        }
+        (None, None) => offline().await,
+        _ => Err(Error::InvalidConfig(
+            "set both LINE_CHANNEL_ID and LINE_CHANNEL_SECRET, or neither for the offline tour"
+                .to_owned(),
+        )),
+    }
+}
+
+async fn offline() -> Result<Target, Error> {
+    let fake = FakeLine::start()
+        .await
+        .map_err(|e| Error::InvalidConfig(format!("cannot start the fake LINE server: {e}")))?;
+    fake.add_channel(FAKE_CHANNEL_ID, FAKE_CHANNEL_SECRET);
+    println!("no LINE_CHANNEL_ID set: running offline against the fake LINE server");
+    // The fake reads assertions' claims but does not check signatures yet.
+    let assertion = unsigned(
+        FAKE_CHANNEL_ID,
+        "tour-key",
+        fake.unix_now() + 600,
+        Some(FAKE_V21_LIFETIME_SECS),
+    );
+    Ok(Target {
+        client: Client::builder().base_url(fake.url()).build()?,
+        creds: ChannelCredentials::new(FAKE_CHANNEL_ID, ClientSecret::new(FAKE_CHANNEL_SECRET)),
+        assertion: Some(ClientAssertion::new(assertion)),
+        _fake: Some(fake),
+    })
+}
+
+async fn short_lived(t: &Target) -> Result<(), Error> {
+    println!("\n== short-lived token (30 days, at most 30 per channel) ==");
+    let issued = t.client.issue_short_lived(&t.creds).await?;
+    show_issued("issue_short_lived", &issued);
+    show_info("verify", &t.client.verify(&issued.access_token).await?);
+    t.client.revoke(&issued.access_token).await?;
+    println!("revoke: done");
+    show_refusal(
+        "verify after revoke",
+        t.client.verify(&issued.access_token).await,
+    );
+    Ok(())
+}
+
+async fn stateless(t: &Target) -> Result<(), Error> {
+    println!("\n== stateless token (15 minutes, no limit, not revocable) ==");
+    let issued = t
+        .client
+        .issue_stateless(StatelessAuth::ClientSecret(&t.creds))
+        .await?;
+    show_issued("issue_stateless by channel secret", &issued);
+    Ok(())
+}
+
+async fn v21(t: &Target, assertion: &ClientAssertion) -> Result<(), Error> {
+    println!("\n== v2.1 token (lifetime from the assertion, at most 30 per channel) ==");
+    let issued = t.client.issue_v21(assertion).await?;
+    show_issued("issue_v21", &issued);
+    show_info(
+        "verify_v21",
+        &t.client.verify_v21(&issued.access_token).await?,
+    );
+    let key_ids = t.client.valid_v21_key_ids(assertion).await?;
+    println!(
+        "valid_v21_key_ids: {} valid v2.1 token(s): {}",
+        key_ids.len(),
+        key_ids.join(", ")
+    );
+    t.client.revoke_v21(&t.creds, &issued.access_token).await?;
+    println!("revoke_v21: done");
+    show_refusal(
+        "verify_v21 after revoke",
+        t.client.verify_v21(&issued.access_token).await,
+    );
+
+    println!("\n== stateless token by JWT assertion ==");
+    let issued = t
+        .client
+        .issue_stateless(StatelessAuth::Assertion(assertion))
+        .await?;
+    show_issued("issue_stateless by assertion", &issued);
+    Ok(())
+}
+
+async fn typed_errors(t: &Target) -> Result<(), Error> {
+    println!("\n== typed errors ==");
+    let wrong = ChannelCredentials::new(t.creds.channel_id(), ClientSecret::new("not-the-secret"));
+    show_refusal(
+        "issue_short_lived with a wrong secret",
+        t.client.issue_short_lived(&wrong).await,
+    );
+    show_refusal(
+        "verify of a malformed token",
+        t.client.verify(&AccessToken::new("not a token")).await,
+    );
+    Ok(())
+}
+
+fn show_issued(call: &str, issued: &IssuedToken) {
+    let key_id = issued
+        .key_id
+        .as_deref()
+        .map(|k| format!(", key id {k}"))
+        .unwrap_or_default();
+    println!(
+        "{call}: {} {} token valid for {}{key_id}",
+        issued.access_token,
+        issued.token_type,
+        human(issued.expires_in)
+    );
+}
+
+fn show_info(call: &str, info: &TokenInfo) {
+    let scopes = if info.scopes.is_empty() {
+        "none".to_owned()
+    } else {
+        info.scopes.join(" ")
+    };
+    println!(
+        "{call}: channel {}, {} left, scopes: {scopes}",
+        info.client_id,
+        human(info.expires_in)
+    );
+}
+
+/// Shows the outcome of a call that LINE is expected to refuse.
+fn show_refusal<T>(call: &str, outcome: Result<T, Error>) {
+    match outcome {
+        Err(e) => println!("{call}: refused: {e}"),
+        Ok(_) => println!("{call}: accepted (this server does not refuse it)"),
+    }
+}
+
+/// A lifetime as days, hours, minutes and seconds, largest two units.
+fn human(d: Duration) -> String {
+    let s = d.as_secs();
+    let (days, hours, minutes, seconds) = (s / 86_400, s / 3600 % 24, s / 60 % 60, s % 60);
+    match (days, hours, minutes) {
+        (0, 0, 0) => format!("{seconds}s"),
+        (0, 0, _) => format!("{minutes}m {seconds}s"),
+        (0, _, _) => format!("{hours}h {minutes}m"),
+        _ => format!("{days}d {hours}h"),
+    }
+}
