@@ -2,8 +2,11 @@
 //!
 //! One entry point, [`generate`]: spec text in, formatted Rust source out
 //! (YAML -> [`openapiv3`] -> progenitor -> [`syn`] -> prettyplease). Every
-//! generator setting lives in [`settings`], so the generated code changes only
-//! when the spec, this crate or a pinned dependency changes.
+//! generator setting lives in [`settings`]; the one change progenitor's
+//! settings cannot make (dropping its `api-version` request header, which
+//! LINE does not use) is a post-processing step on the syntax tree. The
+//! generated code changes only when the spec, this crate or a pinned
+//! dependency changes.
 //!
 //! ```
 //! let spec = r#"
@@ -23,6 +26,7 @@
 
 mod error;
 mod header;
+mod postprocess;
 mod settings;
 
 pub use error::GenError;
@@ -61,7 +65,8 @@ pub fn generate(spec_path: &str, text: &str) -> Result<String, GenError> {
         spec: spec_path.to_owned(),
         detail,
     })?;
-    let file: syn::File = syn::parse2(tokens).map_err(|e| GenError::Syntax(e.to_string()))?;
+    let mut file: syn::File = syn::parse2(tokens).map_err(|e| GenError::Syntax(e.to_string()))?;
+    postprocess::postprocess(&mut file);
     let body = prettyplease::unparse(&file);
     Ok(header::header(spec_path, &text) + &body)
 }

@@ -496,11 +496,6 @@ Sends a `GET` request to `/oauth2/v2.1/tokens/kid`
     > {
         let url = format!("{}/oauth2/v2.1/tokens/kid", self.baseurl,);
         let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-        header_map
-            .append(
-                ::reqwest::header::HeaderName::from_static("api-version"),
-                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
-            );
         #[allow(unused_mut)]
         let mut request = self
             .client
@@ -563,11 +558,6 @@ Sends a `POST` request to `/v2/oauth/accessToken`
     > {
         let url = format!("{}/v2/oauth/accessToken", self.baseurl,);
         let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-        header_map
-            .append(
-                ::reqwest::header::HeaderName::from_static("api-version"),
-                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
-            );
         #[allow(unused_mut)]
         let mut request = self
             .client
@@ -616,11 +606,6 @@ Sends a `POST` request to `/oauth2/v2.1/token`
     > {
         let url = format!("{}/oauth2/v2.1/token", self.baseurl,);
         let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-        header_map
-            .append(
-                ::reqwest::header::HeaderName::from_static("api-version"),
-                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
-            );
         #[allow(unused_mut)]
         let mut request = self
             .client
@@ -672,11 +657,6 @@ Sends a `POST` request to `/oauth2/v3/token`
     > {
         let url = format!("{}/oauth2/v3/token", self.baseurl,);
         let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-        header_map
-            .append(
-                ::reqwest::header::HeaderName::from_static("api-version"),
-                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
-            );
         #[allow(unused_mut)]
         let mut request = self
             .client
@@ -725,11 +705,6 @@ Sends a `POST` request to `/v2/oauth/revoke`
     ) -> Result<ResponseValue<()>, Error<types::ErrorResponse>> {
         let url = format!("{}/v2/oauth/revoke", self.baseurl,);
         let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-        header_map
-            .append(
-                ::reqwest::header::HeaderName::from_static("api-version"),
-                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
-            );
         #[allow(unused_mut)]
         let mut request = self
             .client
@@ -775,11 +750,6 @@ Sends a `POST` request to `/oauth2/v2.1/revoke`
     ) -> Result<ResponseValue<()>, Error<types::ErrorResponse>> {
         let url = format!("{}/oauth2/v2.1/revoke", self.baseurl,);
         let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-        header_map
-            .append(
-                ::reqwest::header::HeaderName::from_static("api-version"),
-                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
-            );
         #[allow(unused_mut)]
         let mut request = self
             .client
@@ -828,11 +798,6 @@ Sends a `POST` request to `/v2/oauth/verify`
     > {
         let url = format!("{}/v2/oauth/verify", self.baseurl,);
         let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-        header_map
-            .append(
-                ::reqwest::header::HeaderName::from_static("api-version"),
-                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
-            );
         #[allow(unused_mut)]
         let mut request = self
             .client
@@ -881,11 +846,6 @@ Sends a `GET` request to `/oauth2/v2.1/verify`
     > {
         let url = format!("{}/oauth2/v2.1/verify", self.baseurl,);
         let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-        header_map
-            .append(
-                ::reqwest::header::HeaderName::from_static("api-version"),
-                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
-            );
         #[allow(unused_mut)]
         let mut request = self
             .client

@@ -4,14 +4,12 @@
 use std::cell::RefCell;
 use std::future::Future;
 
-use progenitor_client::{ClientHooks, ClientInfo, Error, OperationInfo};
+use progenitor_client::{ClientHooks, ClientInfo, OperationInfo};
 use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, HeaderValue, RETRY_AFTER};
 
 use crate::raw::Client;
 
-/// The header progenitor adds to every request. LINE does not use it.
-const API_VERSION_HEADER: &str = "api-version";
 /// The header in which LINE identifies a response for its support.
 pub(crate) const REQUEST_ID_HEADER: &str = "x-line-request-id";
 
@@ -52,17 +50,6 @@ pub(crate) async fn capture_response_meta<T>(call: impl Future<Output = T>) -> (
 }
 
 impl ClientHooks for Client {
-    /// Drops progenitor's `api-version` header, so that only the headers LINE
-    /// needs go out.
-    async fn pre<E>(
-        &self,
-        request: &mut reqwest::Request,
-        _info: &OperationInfo,
-    ) -> Result<(), Error<E>> {
-        request.headers_mut().remove(API_VERSION_HEADER);
-        Ok(())
-    }
-
     /// Sends the request and, inside a [`capture_response_meta`] scope,
     /// records the response's status and headers.
     async fn exec(
@@ -71,9 +58,18 @@ impl ClientHooks for Client {
         _info: &OperationInfo,
     ) -> reqwest::Result<reqwest::Response> {
         let response = self.client().execute(request).await?;
-        // Outside a scope (the raw client used directly) there is nothing to record.
+        // Outside a scope (the raw client used directly) there is nothing to
+        // record. The headers matter only for errors: skip them on success.
         let _ = RESPONSE_META.try_with(|meta| {
-            *meta.borrow_mut() = ResponseMeta::from_headers(response.status(), response.headers());
+            let status = response.status();
+            *meta.borrow_mut() = if status.is_success() {
+                ResponseMeta {
+                    status: Some(status),
+                    ..ResponseMeta::default()
+                }
+            } else {
+                ResponseMeta::from_headers(status, response.headers())
+            };
         });
         Ok(response)
     }

@@ -1,6 +1,7 @@
 //! Configuring a [`Client`].
 
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::Url;
@@ -120,7 +121,7 @@ impl ClientBuilder {
                 .map_err(|e| Error::InvalidConfig(format!("cannot build the HTTP client: {e}")))?,
         };
         Ok(Client {
-            raw: raw::Client::new_with_client(&base_url, http),
+            raw: Arc::new(raw::Client::new_with_client(&base_url, http)),
             timeout: self.timeout,
         })
     }

@@ -7,6 +7,7 @@ pub use builder::{
 };
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use progenitor_client::ResponseValue;
@@ -24,8 +25,8 @@ const GRANT: types::GrantType = types::GrantType::ClientCredentials;
 const JWT_BEARER: types::ClientAssertionType =
     types::ClientAssertionType::UrnIetfParamsOauthClientAssertionTypeJwtBearer;
 
-/// A client for LINE's Channel Access Token API. Cheap to clone (clones share
-/// the connection pool); build one and keep it.
+/// A client for LINE's Channel Access Token API. Cheap to clone (one atomic
+/// increment; clones share the connection pool): build one and keep it.
 ///
 /// ```no_run
 /// use line_oauth::{ChannelCredentials, Client, ClientSecret};
@@ -42,7 +43,7 @@ const JWT_BEARER: types::ClientAssertionType =
 /// ```
 #[derive(Debug, Clone)]
 pub struct Client {
-    raw: raw::Client,
+    raw: Arc<raw::Client>,
     timeout: Duration,
 }
 
@@ -77,7 +78,7 @@ impl Client {
 
     /// The base URL requests go to, without a trailing `/`.
     pub fn base_url(&self) -> &str {
-        progenitor_client::ClientInfo::baseurl(&self.raw)
+        progenitor_client::ClientInfo::baseurl(self.raw.as_ref())
     }
 
     /// The generated client underneath, for LINE's wire types as they are.
@@ -334,10 +335,14 @@ impl Client {
         call: CallContext<'_>,
         request: impl Future<Output = Result<ResponseValue<T>, raw::Error<types::ErrorResponse>>>,
     ) -> Result<T, Error> {
+        // Boxed once here: each async layer above would otherwise hold its
+        // own copy of this large future, and every move copies them all.
+        let request = Box::pin(request);
         let work = async {
             match capture_response_meta(request).await {
                 (Ok(value), _) => Ok(value.into_inner()),
-                (Err(error), meta) => Err(call.error(error, meta).await),
+                // Boxed: the error path is rare and its future large.
+                (Err(error), meta) => Err(Box::pin(call.error(error, meta)).await),
             }
         };
         tokio::time::timeout(self.timeout, work)
