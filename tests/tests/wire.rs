@@ -196,13 +196,8 @@ async fn v21_issuance_sends_the_assertion_encoded_once() {
 async fn stateless_issuance_by_client_secret_sends_only_that_variant() {
     let body = r#"{"token_type":"Bearer","access_token":"eyJ...","expires_in":900}"#;
     let (server, client) = serve("POST", "/oauth2/v3/token", 200, body).await;
-    let request_body = types::IssueStatelessChannelTokenByClientSecretRequest {
-        grant_type: types::GrantType::ClientCredentials,
-        client_id: CHANNEL_ID.to_owned().into(),
-        client_secret: ClientSecret::new(SECRET),
-    };
     let token = client
-        .issue_stateless_channel_token(&request_body.into())
+        .issue_stateless_channel_token(&stateless_by_secret_request())
         .await
         .unwrap();
     assert_eq!(token.expires_in, 900);
@@ -325,13 +320,8 @@ async fn a_success_body_with_unknown_fields_still_decodes() {
     let body =
         r#"{"access_token":"abc","expires_in":900,"token_type":"Bearer","new_field":{"x":[1]}}"#;
     let (_server, client) = serve("POST", "/oauth2/v3/token", 200, body).await;
-    let request_body = types::IssueStatelessChannelTokenByClientSecretRequest {
-        grant_type: types::GrantType::ClientCredentials,
-        client_id: CHANNEL_ID.to_owned().into(),
-        client_secret: ClientSecret::new(SECRET),
-    };
     let token = client
-        .issue_stateless_channel_token(&request_body.into())
+        .issue_stateless_channel_token(&stateless_by_secret_request())
         .await
         .unwrap();
     assert_eq!(token.access_token.expose_secret(), "abc");
@@ -357,6 +347,15 @@ fn short_lived_request() -> types::IssueShortLivedChannelTokenRequest {
         client_id: CHANNEL_ID.to_owned().into(),
         client_secret: ClientSecret::new(SECRET),
     }
+}
+
+fn stateless_by_secret_request() -> types::IssueStatelessChannelTokenRequest {
+    types::IssueStatelessChannelTokenByClientSecretRequest {
+        grant_type: types::GrantType::ClientCredentials,
+        client_id: CHANNEL_ID.to_owned().into(),
+        client_secret: ClientSecret::new(SECRET),
+    }
+    .into()
 }
 
 fn v21_request() -> types::IssueChannelTokenByJwtRequest {

@@ -170,36 +170,36 @@ impl Client {
     /// # }
     /// ```
     pub async fn issue_stateless(&self, auth: StatelessAuth<'_>) -> Result<IssuedToken, Error> {
-        let (secret, body) = match auth {
-            StatelessAuth::ClientSecret(creds) => (
-                creds.secret().expose_secret(),
+        let secret = match auth {
+            StatelessAuth::ClientSecret(creds) => creds.secret().expose_secret(),
+            StatelessAuth::Assertion(assertion) => assertion.expose_secret(),
+        };
+        let call = CallContext {
+            operation: "issue_stateless",
+            secrets: &[secret],
+        };
+        let body = match auth {
+            StatelessAuth::ClientSecret(creds) => {
+                check_channel_id(call, creds)?;
                 types::IssueStatelessChannelTokenRequest::ClientSecretRequest(
                     types::IssueStatelessChannelTokenByClientSecretRequest {
                         grant_type: GRANT,
                         client_id: creds.channel_id().to_owned().into(),
                         client_secret: creds.secret().clone(),
                     },
-                ),
-            ),
-            StatelessAuth::Assertion(assertion) => (
-                assertion.expose_secret(),
+                )
+            }
+            StatelessAuth::Assertion(assertion) => {
+                check_assertion(call, assertion)?;
                 types::IssueStatelessChannelTokenRequest::JwtAssertionRequest(
                     types::IssueStatelessChannelTokenByJwtAssertionRequest {
                         grant_type: GRANT,
                         client_assertion_type: JWT_BEARER,
                         client_assertion: assertion.clone(),
                     },
-                ),
-            ),
+                )
+            }
         };
-        let call = CallContext {
-            operation: "issue_stateless",
-            secrets: &[secret],
-        };
-        match auth {
-            StatelessAuth::ClientSecret(creds) => check_channel_id(call, creds)?,
-            StatelessAuth::Assertion(assertion) => check_assertion(call, assertion)?,
-        }
         let token = self
             .run(call, self.raw.issue_stateless_channel_token(&body))
             .await?;
