@@ -1,5 +1,6 @@
 //! How a call identifies the channel.
 
+use crate::assertion::AssertionSigner;
 use crate::secret::{ClientAssertion, ClientSecret};
 
 /// A channel ID with its channel secret, both from the LINE Developers Console.
@@ -47,10 +48,14 @@ impl ChannelCredentials {
 /// let assertion = ClientAssertion::new("eyJ...");
 /// let by_jwt = StatelessAuth::Assertion(&assertion);
 /// ```
+///
+/// With [`StatelessAuth::Signer`] the call signs a fresh assertion itself.
 #[derive(Debug, Clone, Copy)]
 pub enum StatelessAuth<'a> {
     /// By channel ID and channel secret.
     ClientSecret(&'a ChannelCredentials),
     /// By a signed JWT assertion.
     Assertion(&'a ClientAssertion),
+    /// By a fresh assertion from this signer.
+    Signer(&'a AssertionSigner),
 }

@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 
+use crate::assertion::AssertionError;
+
 /// What went wrong in a call. Never contains a secret: tokens, channel
 /// secrets and assertions are scrubbed from every text it holds, and URLs
 /// lose their query string (where the GET calls put tokens and assertions).
@@ -58,6 +60,9 @@ pub enum Error {
     /// The client or the call was set up wrongly (an `http` base URL, a bad
     /// timeout, an empty channel ID...). Nothing was sent.
     InvalidConfig(String),
+    /// An assertion could not be signed (a token lifetime out of bounds, a
+    /// clock before 1970). Nothing was sent.
+    Assertion(AssertionError),
 }
 
 impl Error {
@@ -152,6 +157,7 @@ impl fmt::Display for Error {
                  ({reason}): {snippet:?}"
             ),
             Self::InvalidConfig(detail) => write!(f, "invalid configuration: {detail}"),
+            Self::Assertion(e) => write!(f, "cannot sign the assertion: {e}"),
         }
     }
 }
@@ -160,8 +166,15 @@ impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Self::Connect { source, .. } | Self::Transport { source, .. } => Some(source),
+            Self::Assertion(e) => Some(e),
             _ => None,
         }
+    }
+}
+
+impl From<AssertionError> for Error {
+    fn from(e: AssertionError) -> Self {
+        Self::Assertion(e)
     }
 }
 

@@ -31,20 +31,27 @@
 //! # }
 //! ```
 
+mod assertion;
 mod client;
 mod credentials;
 mod error;
 mod hooks;
+mod jwk;
 mod outcome;
 mod redact;
 pub mod secret;
 mod tokens;
 
+pub use assertion::{
+    AUDIENCE, AssertionError, AssertionSigner, DEFAULT_ASSERTION_LIFETIME, MAX_ASSERTION_LIFETIME,
+    MAX_TOKEN_LIFETIME,
+};
 pub use client::{
     Client, ClientBuilder, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, USER_AGENT,
 };
 pub use credentials::{ChannelCredentials, StatelessAuth};
 pub use error::{ApiError, Error, ErrorCode};
+pub use jwk::{AssertionKeyPair, KEY_BITS, KeyError, PrivateJwk, PublicJwk};
 pub use secret::{AccessToken, ClientAssertion, ClientSecret};
 pub use tokens::{IssuedToken, TokenInfo};
 

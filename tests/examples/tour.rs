@@ -4,11 +4,13 @@
 //! cargo run --example tour
 //! ```
 //!
-//! With no LINE variables set, it starts the fake LINE server on 127.0.0.1
-//! and runs there, offline. With `LINE_CHANNEL_ID` and `LINE_CHANNEL_SECRET`
-//! set, it runs against `LINE_API_BASE_URL` (default `https://api.line.me`);
-//! the assertion-based flows then run only when `LINE_ASSERTION` holds a
-//! signed JWT assertion for the channel (with `token_exp` for v2.1 tokens).
+//! With no LINE variables set, it starts the fake LINE server on 127.0.0.1,
+//! generates an assertion signing key pair, registers the public key there,
+//! and runs everything offline. With `LINE_CHANNEL_ID` and
+//! `LINE_CHANNEL_SECRET` set, it runs against `LINE_API_BASE_URL` (default
+//! `https://api.line.me`); the assertion-based flows (v2.1 tokens, stateless
+//! by JWT) then run when `LINE_ASSERTION_KEY_FILE` (the private JWK) and
+//! `LINE_ASSERTION_KID` (its kid from the LINE Developers Console) are set.
 //! Secrets are never printed. A failing call ends the tour with its error
 //! and a non-zero exit.
 
@@ -16,23 +18,22 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use line_oauth::{
-    AccessToken, ChannelCredentials, Client, ClientAssertion, ClientSecret, Error, IssuedToken,
-    StatelessAuth, TokenInfo,
+    AccessToken, AssertionKeyPair, AssertionSigner, ChannelCredentials, Client, ClientSecret,
+    Error, IssuedToken, PrivateJwk, StatelessAuth, TokenInfo,
 };
 use line_oauth_tests::fake::FakeLine;
-use line_oauth_tests::fake::assertion::unsigned;
 
 /// The channel the offline tour registers on the fake server.
 const FAKE_CHANNEL_ID: &str = "1234567890";
 const FAKE_CHANNEL_SECRET: &str = "fake-channel-secret";
-/// The v2.1 token lifetime the offline tour asks for.
-const FAKE_V21_LIFETIME_SECS: i64 = 3600;
+/// The v2.1 token lifetime the tour asks for.
+const V21_LIFETIME: Duration = Duration::from_secs(3600);
 
 /// Where the tour runs and with what.
 struct Target {
     client: Client,
     creds: ChannelCredentials,
-    assertion: Option<ClientAssertion>,
+    signer: Option<AssertionSigner>,
     /// Keeps the fake server running for the offline tour.
     _fake: Option<FakeLine>,
 }
@@ -53,10 +54,12 @@ async fn run() -> Result<(), Error> {
     println!("LINE at {}", target.client.base_url());
     short_lived(&target).await?;
     stateless(&target).await?;
-    match &target.assertion {
-        Some(assertion) => v21(&target, assertion).await?,
+    match &target.signer {
+        Some(signer) => v21(&target, signer).await?,
         None => println!(
-            "\n== v2.1 tokens, stateless by JWT ==\nskipped: set LINE_ASSERTION to a signed JWT assertion to run them"
+            "
+== v2.1 tokens, stateless by JWT ==
+skipped: set LINE_ASSERTION_KEY_FILE (private JWK) and LINE_ASSERTION_KID to run them"
         ),
     }
     typed_errors(&target).await?;
@@ -73,10 +76,19 @@ async fn target() -> Result<Target, Error> {
             let base_url =
                 env("LINE_API_BASE_URL").unwrap_or_else(|| line_oauth::DEFAULT_BASE_URL.to_owned());
             println!("running against LINE with channel {id}");
+            let signer = match (env("LINE_ASSERTION_KEY_FILE"), env("LINE_ASSERTION_KID")) {
+                (Some(file), Some(kid)) => {
+                    let key = PrivateJwk::from_file(&file).map_err(|e| {
+                        Error::InvalidConfig(format!("LINE_ASSERTION_KEY_FILE: {e}"))
+                    })?;
+                    Some(AssertionSigner::new(&key, kid, id.clone()))
+                }
+                _ => None,
+            };
             Ok(Target {
                 client: Client::builder().base_url(base_url).build()?,
                 creds: ChannelCredentials::new(id, ClientSecret::new(secret)),
-                assertion: env("LINE_ASSERTION").map(ClientAssertion::new),
+                signer,
                 _fake: None,
             })
         }
@@ -94,17 +106,19 @@ async fn offline() -> Result<Target, Error> {
         .map_err(|e| Error::InvalidConfig(format!("cannot start the fake LINE server: {e}")))?;
     fake.add_channel(FAKE_CHANNEL_ID, FAKE_CHANNEL_SECRET);
     println!("no LINE_CHANNEL_ID set: running offline against the fake LINE server");
-    // The fake reads assertions' claims but does not check signatures yet.
-    let assertion = unsigned(
-        FAKE_CHANNEL_ID,
-        "tour-key",
-        fake.unix_now() + 600,
-        Some(FAKE_V21_LIFETIME_SECS),
+    let pair = AssertionKeyPair::generate().map_err(|e| Error::InvalidConfig(e.to_string()))?;
+    println!(
+        "generated an assertion signing key pair; public key: {}",
+        pair.public.to_json()
     );
+    let kid = fake
+        .register_key(FAKE_CHANNEL_ID, &pair.public.to_json())
+        .map_err(Error::InvalidConfig)?;
+    println!("registered it with the fake LINE, which gave kid {kid}");
     Ok(Target {
         client: Client::builder().base_url(fake.url()).build()?,
         creds: ChannelCredentials::new(FAKE_CHANNEL_ID, ClientSecret::new(FAKE_CHANNEL_SECRET)),
-        assertion: Some(ClientAssertion::new(assertion)),
+        signer: Some(AssertionSigner::new(&pair.private, kid, FAKE_CHANNEL_ID)),
         _fake: Some(fake),
     })
 }
@@ -133,15 +147,18 @@ async fn stateless(t: &Target) -> Result<(), Error> {
     Ok(())
 }
 
-async fn v21(t: &Target, assertion: &ClientAssertion) -> Result<(), Error> {
-    println!("\n== v2.1 token (lifetime from the assertion, at most 30 per channel) ==");
-    let issued = t.client.issue_v21(assertion).await?;
-    show_issued("issue_v21", &issued);
+async fn v21(t: &Target, signer: &AssertionSigner) -> Result<(), Error> {
+    println!(
+        "
+== v2.1 token (lifetime from the assertion, at most 30 per channel) =="
+    );
+    let issued = t.client.issue_v21_signed(signer, V21_LIFETIME).await?;
+    show_issued("issue_v21_signed (1 hour)", &issued);
     show_info(
         "verify_v21",
         &t.client.verify_v21(&issued.access_token).await?,
     );
-    let key_ids = t.client.valid_v21_key_ids(assertion).await?;
+    let key_ids = t.client.valid_v21_key_ids_signed(signer).await?;
     println!(
         "valid_v21_key_ids: {} valid v2.1 token(s): {}",
         key_ids.len(),
@@ -157,9 +174,9 @@ async fn v21(t: &Target, assertion: &ClientAssertion) -> Result<(), Error> {
     println!("\n== stateless token by JWT assertion ==");
     let issued = t
         .client
-        .issue_stateless(StatelessAuth::Assertion(assertion))
+        .issue_stateless(StatelessAuth::Signer(signer))
         .await?;
-    show_issued("issue_stateless by assertion", &issued);
+    show_issued("issue_stateless by signed assertion", &issued);
     Ok(())
 }
 

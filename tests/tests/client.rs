@@ -1,55 +1,18 @@
 //! `line_oauth::Client` against the fake LINE server: every operation's
 //! success path and every error LINE documents, as typed values.
 
+mod support;
+
 use std::time::Duration;
 
+use support::{CHANNEL, SECRET, setup};
+
 use line_oauth::{
-    AccessToken, ChannelCredentials, Client, ClientAssertion, ClientSecret, Error, ErrorCode,
-    StatelessAuth,
+    AccessToken, ChannelCredentials, ClientAssertion, ClientSecret, Error, ErrorCode, StatelessAuth,
 };
-use line_oauth_tests::fake::assertion::unsigned;
-use line_oauth_tests::fake::{FakeLine, Kind};
+use line_oauth_tests::fake::Kind;
 
-const CHANNEL: &str = "1234567890";
-const SECRET: &str = "fake-channel-secret";
 const DAY: Duration = Duration::from_secs(24 * 3600);
-
-struct Setup {
-    fake: FakeLine,
-    client: Client,
-    creds: ChannelCredentials,
-}
-
-async fn setup() -> Setup {
-    let fake = FakeLine::start().await.expect("the fake starts");
-    fake.add_channel(CHANNEL, SECRET);
-    let client = Client::builder()
-        .base_url(fake.url())
-        .build()
-        .expect("a loopback URL is fine");
-    let creds = ChannelCredentials::new(CHANNEL, ClientSecret::new(SECRET));
-    Setup {
-        fake,
-        client,
-        creds,
-    }
-}
-
-impl Setup {
-    /// An assertion for the channel, valid 5 minutes by the fake clock.
-    fn assertion(&self, token_exp: Option<i64>) -> ClientAssertion {
-        self.assertion_for(CHANNEL, token_exp)
-    }
-
-    fn assertion_for(&self, channel: &str, token_exp: Option<i64>) -> ClientAssertion {
-        ClientAssertion::new(unsigned(
-            channel,
-            "kid-1",
-            self.fake.unix_now() + 300,
-            token_exp,
-        ))
-    }
-}
 
 /// The API error of a failed call, or a panic naming what came instead.
 fn api_error<T: std::fmt::Debug>(outcome: Result<T, Error>) -> Box<line_oauth::ApiError> {
@@ -264,46 +227,6 @@ async fn the_31st_v21_token_is_refused_with_the_token_limit_error() {
     assert!(error.is_token_limit_reached(), "{error}");
     assert_eq!(error.api().unwrap().code(), None);
     assert_eq!(s.fake.active_count(CHANNEL, Kind::V21), 30);
-}
-
-#[tokio::test]
-async fn v21_token_over_30_days_is_refused() {
-    let s = setup().await;
-    let outcome = s
-        .client
-        .issue_v21(&s.assertion(Some(30 * 24 * 3600 + 1)))
-        .await;
-    assert_oauth_error(
-        outcome,
-        ErrorCode::InvalidRequest,
-        Some("Invalid token_exp"),
-    );
-}
-
-#[tokio::test]
-async fn an_assertion_of_an_unknown_channel_is_signing_key_not_found() {
-    let s = setup().await;
-    let assertion = s.assertion_for("555", Some(3600));
-    let error = s.client.issue_v21(&assertion).await.unwrap_err();
-    assert!(error.is_signing_key_not_found(), "{error}");
-    let error = s.client.valid_v21_key_ids(&assertion).await.unwrap_err();
-    assert!(error.is_signing_key_not_found(), "{error}");
-    let error = s
-        .client
-        .issue_stateless(StatelessAuth::Assertion(&assertion))
-        .await
-        .unwrap_err();
-    assert!(error.is_signing_key_not_found(), "{error}");
-    assert_eq!(error.api().unwrap().status(), 404);
-}
-
-#[tokio::test]
-async fn an_expired_assertion_is_invalid_client() {
-    let s = setup().await;
-    let assertion = s.assertion(Some(3600));
-    s.fake.advance(Duration::from_secs(301));
-    let outcome = s.client.issue_v21(&assertion).await;
-    assert_oauth_error(outcome, ErrorCode::InvalidClient, Some("Invalid exp"));
 }
 
 #[tokio::test]

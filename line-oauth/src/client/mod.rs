@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use progenitor_client::ResponseValue;
 
+use crate::assertion::AssertionSigner;
 use crate::credentials::{ChannelCredentials, StatelessAuth};
 use crate::error::Error;
 use crate::hooks::capture_response_meta;
@@ -108,7 +109,7 @@ impl Client {
             operation: "issue_short_lived",
             secrets: &[creds.secret().expose_secret()],
         };
-        check_channel_id(call, creds)?;
+        check_channel_id(call.operation, creds)?;
         let body = types::IssueShortLivedChannelTokenRequest {
             grant_type: GRANT,
             client_id: creds.channel_id().to_owned().into(),
@@ -140,7 +141,7 @@ impl Client {
             operation: "issue_v21",
             secrets: &[assertion.expose_secret()],
         };
-        check_assertion(call, assertion)?;
+        check_assertion(call.operation, assertion)?;
         let body = types::IssueChannelTokenByJwtRequest {
             grant_type: GRANT,
             client_assertion_type: JWT_BEARER,
@@ -170,35 +171,25 @@ impl Client {
     /// # }
     /// ```
     pub async fn issue_stateless(&self, auth: StatelessAuth<'_>) -> Result<IssuedToken, Error> {
-        let secret = match auth {
-            StatelessAuth::ClientSecret(creds) => creds.secret().expose_secret(),
-            StatelessAuth::Assertion(assertion) => assertion.expose_secret(),
-        };
-        let call = CallContext {
-            operation: "issue_stateless",
-            secrets: &[secret],
-        };
-        let body = match auth {
+        const OPERATION: &str = "issue_stateless";
+        let signed;
+        let (secret, body) = match auth {
             StatelessAuth::ClientSecret(creds) => {
-                check_channel_id(call, creds)?;
-                types::IssueStatelessChannelTokenRequest::ClientSecretRequest(
-                    types::IssueStatelessChannelTokenByClientSecretRequest {
-                        grant_type: GRANT,
-                        client_id: creds.channel_id().to_owned().into(),
-                        client_secret: creds.secret().clone(),
-                    },
-                )
+                check_channel_id(OPERATION, creds)?;
+                (creds.secret().expose_secret(), stateless_by_secret(creds))
             }
             StatelessAuth::Assertion(assertion) => {
-                check_assertion(call, assertion)?;
-                types::IssueStatelessChannelTokenRequest::JwtAssertionRequest(
-                    types::IssueStatelessChannelTokenByJwtAssertionRequest {
-                        grant_type: GRANT,
-                        client_assertion_type: JWT_BEARER,
-                        client_assertion: assertion.clone(),
-                    },
-                )
+                check_assertion(OPERATION, assertion)?;
+                (assertion.expose_secret(), stateless_by_assertion(assertion))
             }
+            StatelessAuth::Signer(signer) => {
+                signed = signer.sign()?;
+                (signed.expose_secret(), stateless_by_assertion(&signed))
+            }
+        };
+        let call = CallContext {
+            operation: OPERATION,
+            secrets: &[secret],
         };
         let token = self
             .run(call, self.raw.issue_stateless_channel_token(&body))
@@ -225,7 +216,7 @@ impl Client {
             operation: "verify",
             secrets: &[token.expose_secret()],
         };
-        check_token(call, token)?;
+        check_token(call.operation, token)?;
         let body = types::VerifyChannelTokenRequest {
             access_token: token.clone(),
         };
@@ -246,7 +237,7 @@ impl Client {
             operation: "verify_v21",
             secrets: &[token.expose_secret()],
         };
-        check_token(call, token)?;
+        check_token(call.operation, token)?;
         let info = self
             .run(call, self.raw.verify_channel_token_by_jwt(token))
             .await?;
@@ -267,7 +258,7 @@ impl Client {
             operation: "revoke",
             secrets: &[token.expose_secret()],
         };
-        check_token(call, token)?;
+        check_token(call.operation, token)?;
         let body = types::RevokeChannelTokenRequest {
             access_token: token.clone(),
         };
@@ -292,8 +283,8 @@ impl Client {
             operation: "revoke_v21",
             secrets: &[creds.secret().expose_secret(), token.expose_secret()],
         };
-        check_channel_id(call, creds)?;
-        check_token(call, token)?;
+        check_channel_id(call.operation, creds)?;
+        check_token(call.operation, token)?;
         let body = types::RevokeChannelTokenByJwtRequest {
             client_id: creds.channel_id().to_owned().into(),
             client_secret: creds.secret().clone(),
@@ -321,11 +312,44 @@ impl Client {
             operation: "valid_v21_key_ids",
             secrets: &[assertion.expose_secret()],
         };
-        check_assertion(call, assertion)?;
+        check_assertion(call.operation, assertion)?;
         let request = self
             .raw
             .gets_all_valid_channel_access_token_key_ids(assertion, JWT_BEARER);
         Ok(self.run(call, request).await?.kids)
+    }
+
+    /// Issues a v2.1 token valid for `lifetime` (1 second to 30 days), with
+    /// a fresh assertion from `signer`.
+    ///
+    /// ```no_run
+    /// # async fn run(client: line_oauth::Client, signer: line_oauth::AssertionSigner) -> Result<(), line_oauth::Error> {
+    /// let issued = client.issue_v21_signed(&signer, std::time::Duration::from_secs(3600)).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn issue_v21_signed(
+        &self,
+        signer: &AssertionSigner,
+        lifetime: Duration,
+    ) -> Result<IssuedToken, Error> {
+        self.issue_v21(&signer.sign_v21(lifetime)?).await
+    }
+
+    /// The key IDs of the channel's valid v2.1 tokens, with a fresh
+    /// assertion from `signer`.
+    ///
+    /// ```no_run
+    /// # async fn run(client: line_oauth::Client, signer: line_oauth::AssertionSigner) -> Result<(), line_oauth::Error> {
+    /// let key_ids = client.valid_v21_key_ids_signed(&signer).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn valid_v21_key_ids_signed(
+        &self,
+        signer: &AssertionSigner,
+    ) -> Result<Vec<String>, Error> {
+        self.valid_v21_key_ids(&signer.sign()?).await
     }
 
     /// Runs one generated call within the timeout, mapping its errors, and
@@ -402,30 +426,48 @@ fn lifetime(call: CallContext<'_>, seconds: i64) -> Result<Duration, Error> {
         })
 }
 
-fn invalid_argument(call: CallContext<'_>, what: &str) -> Error {
-    Error::InvalidConfig(format!("{}: {what} is empty", call.operation))
+fn invalid_argument(operation: &str, what: &str) -> Error {
+    Error::InvalidConfig(format!("{operation}: {what} is empty"))
 }
 
-fn check_channel_id(call: CallContext<'_>, creds: &ChannelCredentials) -> Result<(), Error> {
+fn check_channel_id(operation: &str, creds: &ChannelCredentials) -> Result<(), Error> {
     if creds.channel_id().is_empty() {
-        return Err(invalid_argument(call, "the channel ID"));
+        return Err(invalid_argument(operation, "the channel ID"));
     }
     if creds.secret().expose_secret().is_empty() {
-        return Err(invalid_argument(call, "the channel secret"));
+        return Err(invalid_argument(operation, "the channel secret"));
     }
     Ok(())
 }
 
-fn check_token(call: CallContext<'_>, token: &AccessToken) -> Result<(), Error> {
+fn check_token(operation: &str, token: &AccessToken) -> Result<(), Error> {
     if token.expose_secret().is_empty() {
-        return Err(invalid_argument(call, "the access token"));
+        return Err(invalid_argument(operation, "the access token"));
     }
     Ok(())
 }
 
-fn check_assertion(call: CallContext<'_>, assertion: &ClientAssertion) -> Result<(), Error> {
+fn check_assertion(operation: &str, assertion: &ClientAssertion) -> Result<(), Error> {
     if assertion.expose_secret().is_empty() {
-        return Err(invalid_argument(call, "the client assertion"));
+        return Err(invalid_argument(operation, "the client assertion"));
     }
     Ok(())
+}
+
+fn stateless_by_secret(creds: &ChannelCredentials) -> types::IssueStatelessChannelTokenRequest {
+    types::IssueStatelessChannelTokenByClientSecretRequest {
+        grant_type: GRANT,
+        client_id: creds.channel_id().to_owned().into(),
+        client_secret: creds.secret().clone(),
+    }
+    .into()
+}
+
+fn stateless_by_assertion(assertion: &ClientAssertion) -> types::IssueStatelessChannelTokenRequest {
+    types::IssueStatelessChannelTokenByJwtAssertionRequest {
+        grant_type: GRANT,
+        client_assertion_type: JWT_BEARER,
+        client_assertion: assertion.clone(),
+    }
+    .into()
 }

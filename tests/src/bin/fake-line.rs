@@ -1,23 +1,26 @@
-//! `fake-line --port N [--channel ID:SECRET]...`: the fake LINE Channel
-//! Access Token API on 127.0.0.1, until Ctrl-C.
+//! `fake-line --port N [--channel ID:SECRET]... [--key ID:JWK_FILE]...`:
+//! the fake LINE Channel Access Token API on 127.0.0.1, until Ctrl-C.
 //!
 //! Without `--channel` it registers channel `1234567890` with secret
-//! `fake-channel-secret`.
+//! `fake-channel-secret`. Each `--key` registers the public part of a JWK
+//! file as an assertion signing key of a channel and prints its `kid`.
 
 use std::process::ExitCode;
 
 use line_oauth_tests::fake::FakeLine;
 
-const USAGE: &str = "usage: fake-line --port N [--channel ID:SECRET]...";
+const USAGE: &str = "usage: fake-line --port N [--channel ID:SECRET]... [--key ID:JWK_FILE]...";
 
 struct Options {
     port: u16,
     channels: Vec<(String, String)>,
+    keys: Vec<(String, String)>,
 }
 
 fn parse(args: &[String]) -> Result<Options, String> {
     let mut port = None;
     let mut channels = Vec::new();
+    let mut keys = Vec::new();
     let mut args = args.iter();
     while let Some(arg) = args.next() {
         let value = args.next().ok_or(USAGE)?;
@@ -26,6 +29,10 @@ fn parse(args: &[String]) -> Result<Options, String> {
             "--channel" => {
                 let (id, secret) = value.split_once(':').ok_or(USAGE)?;
                 channels.push((id.to_owned(), secret.to_owned()));
+            }
+            "--key" => {
+                let (id, file) = value.split_once(':').ok_or(USAGE)?;
+                keys.push((id.to_owned(), file.to_owned()));
             }
             _ => return Err(USAGE.to_owned()),
         }
@@ -36,6 +43,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
     Ok(Options {
         port: port.ok_or(USAGE)?,
         channels,
+        keys,
     })
 }
 
@@ -59,6 +67,18 @@ async fn main() -> ExitCode {
     for (id, secret) in &options.channels {
         fake.add_channel(id, secret);
         println!("channel {id} registered");
+    }
+    for (id, file) in &options.keys {
+        let registered = std::fs::read_to_string(file)
+            .map_err(|e| e.to_string())
+            .and_then(|jwk| fake.register_key(id, &jwk));
+        match registered {
+            Ok(kid) => println!("key {file} registered for channel {id} with kid {kid}"),
+            Err(e) => {
+                eprintln!("cannot register key {file}: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
     }
     println!("fake LINE listening on {}", fake.url());
     let _ = tokio::signal::ctrl_c().await;

@@ -17,10 +17,12 @@
 //! assertion's `token_exp`, 30 valid per channel, then LINE's
 //! `message`-shaped 400); stateless tokens (15 minutes, unlimited, not
 //! kept, so neither verifiable nor revocable here); verify reports the
-//! remaining lifetime; LINE's error bodies and statuses. Assertions are read
-//! for their claims (`iss` = `sub` = a known channel, `aud`, `exp` within 30
-//! minutes, `token_exp`) but their signatures are not checked yet.
-//! Error texts LINE does not document are the fake's own guesses.
+//! remaining lifetime; LINE's error bodies and statuses. Assertions are
+//! checked as LINE does: a public key registered for the channel under the
+//! assertion's `kid` (else LINE's 404), the RS256 signature, `iss` = `sub` =
+//! the key's channel, `aud`, `exp` ahead but at most 30 minutes, and for v2.1
+//! issuance `token_exp` of 1 second to 30 days. Error texts LINE does not
+//! document are the fake's own guesses.
 
 pub mod assertion;
 mod routes;
@@ -30,7 +32,7 @@ pub mod wire;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -89,6 +91,12 @@ impl FakeLine {
         self.with_state(|s| s.add_channel(channel_id, secret));
     }
 
+    /// Registers a public assertion signing key (JWK JSON) for a channel, as
+    /// the LINE Developers Console does, and returns its `kid`.
+    pub fn register_key(&self, channel_id: &str, public_jwk: &str) -> Result<String, String> {
+        self.with_state(|s| s.register_key(channel_id, public_jwk))
+    }
+
     /// Moves the fake clock forward: tokens age, assertions are judged later.
     pub fn advance(&self, by: Duration) {
         self.with_state(|s| s.advance(by));
@@ -104,9 +112,16 @@ impl FakeLine {
         self.with_state(|s| s.active_count(channel_id, kind))
     }
 
-    /// The fake clock as UNIX seconds (for building assertions).
+    /// The fake clock as UNIX seconds.
     pub fn unix_now(&self) -> i64 {
         self.with_state(|s| s.unix_now())
+    }
+
+    /// A reading of the fake clock that stays in step with [`advance`](Self::advance),
+    /// for signers: `AssertionSigner::with_clock(fake.clock())`.
+    pub fn clock(&self) -> impl Fn() -> SystemTime + Send + Sync + 'static {
+        let state = self.state.clone();
+        move || state.lock().unwrap_or_else(|p| p.into_inner()).system_now()
     }
 
     fn with_state<T>(&self, f: impl FnOnce(&mut state::State) -> T) -> T {

@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
 
-use super::assertion::{self, Assertion};
+use super::assertion::Assertion;
 use super::state::{Issued, Kind, MAX_V21_LIFETIME, State, Unverified};
 use super::tokens::{self, JwsProblem};
 use super::wire::Refusal;
@@ -104,11 +104,10 @@ impl Params {
         }
     }
 
-    /// The channel of a JWT-bearer assertion in these parameters.
-    fn assertion_channel(&self, state: &State) -> Result<(String, Assertion), Refusal> {
+    /// The JWT-bearer assertion in these parameters, checked.
+    fn assertion(&self, state: &State) -> Result<Assertion, Refusal> {
         self.expect("client_assertion_type", JWT_BEARER)?;
-        let assertion = assertion::read(self.get("client_assertion")?, state.unix_now())?;
-        Ok((state.assertion_channel(&assertion)?, assertion))
+        state.check_assertion(self.get("client_assertion")?)
     }
 }
 
@@ -154,14 +153,16 @@ async fn issue_v21(
         let form = Params::from_form(&headers, &body)?;
         form.expect("grant_type", "client_credentials")?;
         let mut state = lock(&state);
-        let (channel_id, assertion) = form.assertion_channel(&state)?;
+        let assertion = form.assertion(&state)?;
         let lifetime = assertion
             .token_exp
             .and_then(|s| u64::try_from(s).ok())
             .map(Duration::from_secs)
             .filter(|d| !d.is_zero() && *d <= MAX_V21_LIFETIME)
             .ok_or_else(|| Refusal::oauth("invalid_request", "Invalid token_exp"))?;
-        Ok(issued_body(state.issue_v21(&channel_id, lifetime)?))
+        Ok(issued_body(
+            state.issue_v21(&assertion.channel_id, lifetime)?,
+        ))
     })())
 }
 
@@ -178,7 +179,7 @@ async fn issue_stateless(
         let by_secret = form.has("client_id") || form.has("client_secret");
         match (by_assertion, by_secret) {
             (true, false) => {
-                form.assertion_channel(&state)?;
+                form.assertion(&state)?;
             }
             (false, true) => {
                 let refused = Refusal::oauth("invalid_request", "Invalid 'client_credentials'.");
@@ -267,7 +268,7 @@ async fn v21_key_ids(Shared(state): Shared<SharedState>, RawQuery(query): RawQue
     respond((|| {
         let query = Params::from_query(query);
         let state = lock(&state);
-        let (channel_id, _) = query.assertion_channel(&state)?;
+        let channel_id = query.assertion(&state)?.channel_id;
         Ok(Answer::Json(
             json!({ "kids": state.v21_key_ids(&channel_id) }),
         ))

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use super::assertion::Assertion;
+use super::assertion::{Assertion, SigningKeys};
 use super::tokens;
 use super::wire::Refusal;
 
@@ -70,6 +70,8 @@ pub enum Unverified {
 pub struct State {
     /// Channel ID -> channel secret.
     channels: HashMap<String, String>,
+    /// Registered assertion signing keys.
+    signing_keys: SigningKeys,
     /// Access token -> what it is. Stateless tokens are not kept: LINE cannot
     /// revoke them and does not say whether it verifies them.
     tokens: HashMap<String, Token>,
@@ -85,10 +87,15 @@ impl State {
         Instant::now() + self.clock_offset
     }
 
+    /// The fake clock as wall-clock time.
+    pub fn system_now(&self) -> SystemTime {
+        SystemTime::now() + self.clock_offset
+    }
+
     /// The fake clock as UNIX seconds, for assertion `exp` checks.
     pub fn unix_now(&self) -> i64 {
-        let now = SystemTime::now() + self.clock_offset;
-        now.duration_since(UNIX_EPOCH)
+        self.system_now()
+            .duration_since(UNIX_EPOCH)
             .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
     }
 
@@ -125,14 +132,16 @@ impl State {
         }
     }
 
-    /// Finds the channel an assertion names. Until assertion signatures are
-    /// checked, any well-formed assertion of a known channel is accepted.
-    pub fn assertion_channel(&self, assertion: &Assertion) -> Result<String, Refusal> {
-        if self.channels.contains_key(&assertion.issuer) {
-            Ok(assertion.issuer.clone())
-        } else {
-            Err(Refusal::signing_key_not_found())
-        }
+    /// Registers a public JWK for a channel; returns the `kid` to sign with.
+    pub fn register_key(&mut self, channel_id: &str, public_jwk: &str) -> Result<String, String> {
+        let kid = tokens::key_id();
+        self.signing_keys.register(channel_id, &kid, public_jwk)?;
+        Ok(kid)
+    }
+
+    /// Checks an assertion as LINE does, against the fake clock.
+    pub fn check_assertion(&self, jwt: &str) -> Result<Assertion, Refusal> {
+        self.signing_keys.check(jwt, self.unix_now())
     }
 
     /// Issues a short-lived token; at the limit the oldest valid one is revoked.

@@ -1,0 +1,451 @@
+//! Assertion signing keys as JWKs (RFC 7517): generating a key pair, reading
+//! a private key, and the public key to register with LINE.
+
+use std::fmt;
+use std::path::Path;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rsa::traits::{PrivateKeyParts, PublicKeyParts};
+use rsa::{BigUint, RsaPrivateKey};
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+/// The key size LINE requires, and the size [`AssertionKeyPair::generate`] makes.
+pub const KEY_BITS: usize = 2048;
+
+/// A new assertion signing key pair: keep [`private`](Self::private) secret,
+/// register [`public`](Self::public) in the LINE Developers Console (channel
+/// > Basic settings > Assertion Signing Key), which then shows its `kid`.
+///
+/// ```no_run
+/// let pair = line_oauth::AssertionKeyPair::generate()?;
+/// std::fs::write("private.jwk.json", pair.private.expose_secret_json().as_bytes())?;
+/// println!("register this public key: {}", pair.public.to_json());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct AssertionKeyPair {
+    /// The private key, to sign assertions with.
+    pub private: PrivateJwk,
+    /// The public key, to register with LINE.
+    pub public: PublicJwk,
+}
+
+impl AssertionKeyPair {
+    /// Generates an RSA-2048 key pair from the operating system's randomness.
+    ///
+    /// # Errors
+    ///
+    /// [`KeyError::Generation`] if the RSA key cannot be generated.
+    pub fn generate() -> Result<Self, KeyError> {
+        let key = RsaPrivateKey::new(&mut rsa::rand_core::OsRng, KEY_BITS)
+            .map_err(|e| KeyError::Generation(e.to_string()))?;
+        let private = PrivateJwk { key };
+        let public = private.public();
+        Ok(Self { private, public })
+    }
+}
+
+/// Why a key could not be read or made.
+///
+/// ```
+/// let err = line_oauth::PrivateJwk::from_json("{").unwrap_err();
+/// assert!(matches!(err, line_oauth::KeyError::Json(_)));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum KeyError {
+    /// The text is not a JSON object with the JWK fields.
+    Json(String),
+    /// `kty` is not `RSA` (LINE takes only RSA keys).
+    WrongKeyType(String),
+    /// `alg` is present and is not `RS256`.
+    WrongAlgorithm(String),
+    /// The JWK holds only a public key (no `d`, `p`, `q`).
+    PublicOnly,
+    /// The key is shorter than LINE's 2048 bits.
+    TooShort {
+        /// The key's size.
+        bits: usize,
+    },
+    /// The fields do not form a valid RSA key (bad base64url, inconsistent
+    /// numbers).
+    Invalid(String),
+    /// The key file could not be read.
+    File(String),
+    /// The key pair could not be generated.
+    Generation(String),
+}
+
+impl fmt::Display for KeyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Json(e) => write!(f, "not a JWK: {e}"),
+            Self::WrongKeyType(kty) => write!(f, "key type {kty:?} is not RSA"),
+            Self::WrongAlgorithm(alg) => write!(f, "key algorithm {alg:?} is not RS256"),
+            Self::PublicOnly => f.write_str(
+                "the JWK holds only a public key; a private key (with d, p, q) is needed",
+            ),
+            Self::TooShort { bits } => write!(f, "the key has {bits} bits; LINE needs {KEY_BITS}"),
+            Self::Invalid(e) => write!(f, "not a valid RSA key: {e}"),
+            Self::File(e) => write!(f, "cannot read the key file: {e}"),
+            Self::Generation(e) => write!(f, "cannot generate a key pair: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for KeyError {}
+
+/// The fields of an RSA JWK that line-oauth reads and writes. Other fields
+/// (`kid`, `key_ops`, ...) are ignored on reading.
+#[derive(Serialize, Deserialize)]
+struct JwkFields {
+    kty: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    alg: Option<String>,
+    #[serde(rename = "use", skip_serializing_if = "Option::is_none")]
+    use_: Option<String>,
+    n: String,
+    e: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    d: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    p: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    q: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dp: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dq: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    qi: Option<String>,
+}
+
+impl Drop for JwkFields {
+    fn drop(&mut self) {
+        use zeroize::Zeroize;
+        for secret in [
+            &mut self.d,
+            &mut self.p,
+            &mut self.q,
+            &mut self.dp,
+            &mut self.dq,
+            &mut self.qi,
+        ] {
+            secret.zeroize();
+        }
+    }
+}
+
+impl JwkFields {
+    fn parse(text: &str) -> Result<Self, KeyError> {
+        let fields: Self =
+            serde_json::from_str(text).map_err(|e| KeyError::Json(json_error(&e)))?;
+        if fields.kty != "RSA" {
+            return Err(KeyError::WrongKeyType(fields.kty.clone()));
+        }
+        if let Some(alg) = fields.alg.as_deref().filter(|alg| *alg != "RS256") {
+            return Err(KeyError::WrongAlgorithm(alg.to_owned()));
+        }
+        Ok(fields)
+    }
+
+    /// The public part, labelled for signatures with RS256.
+    fn public(n: &BigUint, e: &BigUint) -> Self {
+        Self {
+            kty: "RSA".to_owned(),
+            alg: Some("RS256".to_owned()),
+            use_: Some("sig".to_owned()),
+            n: b64(n),
+            e: b64(e),
+            d: None,
+            p: None,
+            q: None,
+            dp: None,
+            dq: None,
+            qi: None,
+        }
+    }
+}
+
+/// A serde_json error without the input it quotes (the input may be a key).
+fn json_error(error: &serde_json::Error) -> String {
+    format!(
+        "{:?} error at line {} column {}",
+        error.classify(),
+        error.line(),
+        error.column()
+    )
+}
+
+fn b64(n: &BigUint) -> String {
+    URL_SAFE_NO_PAD.encode(n.to_bytes_be())
+}
+
+fn number(field: &str, value: &str) -> Result<BigUint, KeyError> {
+    let bytes = Zeroizing::new(
+        URL_SAFE_NO_PAD
+            .decode(value.trim_end_matches('='))
+            .map_err(|_| KeyError::Invalid(format!("{field} is not base64url")))?,
+    );
+    Ok(BigUint::from_bytes_be(&bytes))
+}
+
+/// A private assertion signing key. `Debug` shows only its size; the key
+/// material leaves only through [`expose_secret_json`](Self::expose_secret_json),
+/// and is zeroed when dropped.
+///
+/// ```
+/// let pair = line_oauth::AssertionKeyPair::generate()?;
+/// let json = pair.private.expose_secret_json();
+/// let again = line_oauth::PrivateJwk::from_json(&json)?;
+/// assert_eq!(again.public(), pair.public);
+/// assert_eq!(format!("{again:?}"), "PrivateJwk { bits: 2048, .. }");
+/// # Ok::<(), line_oauth::KeyError>(())
+/// ```
+#[derive(Clone)]
+pub struct PrivateJwk {
+    key: RsaPrivateKey,
+}
+
+impl PrivateJwk {
+    /// Reads a private RSA JWK: the format [`AssertionKeyPair::generate`]
+    /// writes, and the one other JWK tools write (`kty`, `n`, `e`, `d`, `p`,
+    /// `q`, optionally `dp`, `dq`, `qi`, `alg`, `use`, `kid`).
+    ///
+    /// # Errors
+    ///
+    /// [`KeyError`] for malformed JSON, a public-only key, a key type other
+    /// than RSA, an algorithm other than RS256, a key under 2048 bits, or
+    /// numbers that do not form a valid key. No error repeats key material.
+    pub fn from_json(text: &str) -> Result<Self, KeyError> {
+        let fields = JwkFields::parse(text)?;
+        let (Some(d), Some(p), Some(q)) = (&fields.d, &fields.p, &fields.q) else {
+            return Err(KeyError::PublicOnly);
+        };
+        let n = number("n", &fields.n)?;
+        let bits = n.bits();
+        if bits < KEY_BITS {
+            return Err(KeyError::TooShort { bits });
+        }
+        let key = RsaPrivateKey::from_components(
+            n,
+            number("e", &fields.e)?,
+            number("d", d)?,
+            vec![number("p", p)?, number("q", q)?],
+        )
+        .map_err(|e| KeyError::Invalid(e.to_string()))?;
+        key.validate()
+            .map_err(|e| KeyError::Invalid(e.to_string()))?;
+        Ok(Self { key })
+    }
+
+    /// Reads a private RSA JWK from a file (see [`from_json`](Self::from_json)).
+    ///
+    /// # Errors
+    ///
+    /// [`KeyError::File`] when the file cannot be read, otherwise as
+    /// [`from_json`](Self::from_json).
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Self, KeyError> {
+        let path = path.as_ref();
+        let text = Zeroizing::new(
+            std::fs::read_to_string(path)
+                .map_err(|e| KeyError::File(format!("{}: {e}", path.display())))?,
+        );
+        Self::from_json(&text)
+    }
+
+    /// The private key as JWK JSON, to store somewhere safe. The returned
+    /// text is zeroed when dropped.
+    pub fn expose_secret_json(&self) -> Zeroizing<String> {
+        let key = &self.key;
+        let primes = key.primes();
+        let mut fields = JwkFields::public(key.n(), key.e());
+        fields.d = Some(b64(key.d()));
+        fields.p = primes.first().map(b64);
+        fields.q = primes.get(1).map(b64);
+        fields.dp = key.dp().map(b64);
+        fields.dq = key.dq().map(b64);
+        fields.qi = key.crt_coefficient().as_ref().map(b64);
+        Zeroizing::new(serde_json::to_string_pretty(&fields).expect("JWK fields serialize"))
+    }
+
+    /// The matching public key.
+    pub fn public(&self) -> PublicJwk {
+        PublicJwk {
+            n: self.key.n().clone(),
+            e: self.key.e().clone(),
+        }
+    }
+
+    /// The key size in bits.
+    pub fn bits(&self) -> usize {
+        self.key.n().bits()
+    }
+
+    pub(crate) fn rsa(&self) -> &RsaPrivateKey {
+        &self.key
+    }
+}
+
+impl fmt::Debug for PrivateJwk {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PrivateJwk")
+            .field("bits", &self.bits())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A public assertion signing key, as LINE's Console takes it: a JWK with
+/// `kty` RSA, `alg` RS256, `use` sig, `e` and `n`.
+///
+/// ```
+/// let pair = line_oauth::AssertionKeyPair::generate()?;
+/// let json = pair.public.to_json();
+/// assert!(json.contains(r#""alg":"RS256""#) && json.contains(r#""use":"sig""#));
+/// assert_eq!(line_oauth::PublicJwk::from_json(&json)?, pair.public);
+/// # Ok::<(), line_oauth::KeyError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicJwk {
+    n: BigUint,
+    e: BigUint,
+}
+
+impl PublicJwk {
+    /// Reads a public RSA JWK (a private one is read for its public part).
+    ///
+    /// # Errors
+    ///
+    /// [`KeyError`] for malformed JSON, a key type other than RSA, an
+    /// algorithm other than RS256, a key under 2048 bits, or bad numbers.
+    pub fn from_json(text: &str) -> Result<Self, KeyError> {
+        let fields = JwkFields::parse(text)?;
+        let n = number("n", &fields.n)?;
+        let bits = n.bits();
+        if bits < KEY_BITS {
+            return Err(KeyError::TooShort { bits });
+        }
+        Ok(Self {
+            n,
+            e: number("e", &fields.e)?,
+        })
+    }
+
+    /// The JWK JSON to register in the LINE Developers Console.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(&JwkFields::public(&self.n, &self.e)).expect("JWK fields serialize")
+    }
+
+    /// The modulus `n`, base64url without padding.
+    pub fn n(&self) -> String {
+        b64(&self.n)
+    }
+
+    /// The public exponent `e`, base64url without padding.
+    pub fn e(&self) -> String {
+        b64(&self.e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pair() -> AssertionKeyPair {
+        AssertionKeyPair::generate().unwrap()
+    }
+
+    fn json_of(pair: &AssertionKeyPair) -> serde_json::Value {
+        serde_json::from_str(&pair.private.expose_secret_json()).unwrap()
+    }
+
+    #[test]
+    fn a_generated_pair_round_trips_and_is_2048_bits() {
+        let pair = pair();
+        assert_eq!(pair.private.bits(), KEY_BITS);
+        let again = PrivateJwk::from_json(&pair.private.expose_secret_json()).unwrap();
+        assert_eq!(again.public(), pair.public);
+        let public: serde_json::Value = serde_json::from_str(&pair.public.to_json()).unwrap();
+        let keys: Vec<&str> = public
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(keys, ["alg", "e", "kty", "n", "use"]);
+        assert_eq!(public["e"], "AQAB");
+    }
+
+    #[test]
+    fn a_jwk_from_another_tool_loads() {
+        // Extra fields, key_ops instead of use, no CRT parameters.
+        let mut jwk = json_of(&pair());
+        let object = jwk.as_object_mut().unwrap();
+        for crt in ["dp", "dq", "qi", "use"] {
+            object.remove(crt);
+        }
+        object.insert("kid".into(), "from-elsewhere".into());
+        object.insert("key_ops".into(), serde_json::json!(["sign"]));
+        assert!(PrivateJwk::from_json(&jwk.to_string()).is_ok());
+    }
+
+    #[test]
+    fn bad_keys_get_clear_errors_without_key_material() {
+        let pair = pair();
+        let jwk = json_of(&pair);
+        let with = |field: &str, value: serde_json::Value| {
+            let mut changed = jwk.clone();
+            changed[field] = value;
+            PrivateJwk::from_json(&changed.to_string()).unwrap_err()
+        };
+        assert_eq!(
+            PrivateJwk::from_json(&pair.public.to_json()).unwrap_err(),
+            KeyError::PublicOnly
+        );
+        assert_eq!(
+            with("kty", "EC".into()),
+            KeyError::WrongKeyType("EC".into())
+        );
+        assert_eq!(
+            with("alg", "RS512".into()),
+            KeyError::WrongAlgorithm("RS512".into())
+        );
+        assert_eq!(
+            with("d", "not base64!".into()),
+            KeyError::Invalid("d is not base64url".into())
+        );
+        let other_d = json_of(&AssertionKeyPair::generate().unwrap())["d"].clone();
+        assert!(matches!(with("d", other_d), KeyError::Invalid(_)));
+
+        let secret_d = jwk["d"].as_str().unwrap();
+        let truncated = &pair.private.expose_secret_json()[..200];
+        for err in [
+            PrivateJwk::from_json(truncated).unwrap_err(),
+            PrivateJwk::from_json("{").unwrap_err(),
+        ] {
+            assert!(matches!(err, KeyError::Json(_)), "{err:?}");
+            assert!(!err.to_string().contains(&secret_d[..16]), "{err}");
+        }
+    }
+
+    #[test]
+    fn a_key_under_2048_bits_is_refused() {
+        let small = RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 1024).unwrap();
+        let jwk = PrivateJwk { key: small }.expose_secret_json();
+        assert_eq!(
+            PrivateJwk::from_json(&jwk).unwrap_err(),
+            KeyError::TooShort { bits: 1024 }
+        );
+        let public = PrivateJwk::from_json(&jwk).map(|k| k.public());
+        assert!(public.is_err());
+    }
+
+    #[test]
+    fn a_missing_file_is_a_file_error() {
+        let err = PrivateJwk::from_file("/nonexistent/key.json").unwrap_err();
+        assert!(matches!(err, KeyError::File(_)), "{err:?}");
+    }
+}

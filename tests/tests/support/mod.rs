@@ -1,0 +1,66 @@
+//! What the integration tests against the fake LINE server share: a fake
+//! with one channel, a client for it, and a signer whose key it knows.
+
+#![allow(dead_code)] // Each test binary uses a different part.
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use line_oauth::{
+    AssertionKeyPair, AssertionSigner, ChannelCredentials, Client, ClientAssertion, ClientSecret,
+};
+use line_oauth_tests::fake::FakeLine;
+
+pub const CHANNEL: &str = "1234567890";
+pub const SECRET: &str = "fake-channel-secret";
+
+/// One key pair for the whole test binary: generating one takes a while.
+pub fn key_pair() -> &'static AssertionKeyPair {
+    static PAIR: OnceLock<AssertionKeyPair> = OnceLock::new();
+    PAIR.get_or_init(|| AssertionKeyPair::generate().expect("a key pair"))
+}
+
+/// A running fake with [`CHANNEL`] and the [`key_pair`]'s public key.
+pub struct Setup {
+    pub fake: FakeLine,
+    pub client: Client,
+    pub creds: ChannelCredentials,
+    /// Signs for [`CHANNEL`] with the registered key, on the fake's clock.
+    pub signer: AssertionSigner,
+    /// The `kid` the fake gave the registered key.
+    pub kid: String,
+}
+
+pub async fn setup() -> Setup {
+    let fake = FakeLine::start().await.expect("the fake starts");
+    fake.add_channel(CHANNEL, SECRET);
+    let client = Client::builder()
+        .base_url(fake.url())
+        .build()
+        .expect("a loopback URL is fine");
+    let creds = ChannelCredentials::new(CHANNEL, ClientSecret::new(SECRET));
+    let kid = fake
+        .register_key(CHANNEL, &key_pair().public.to_json())
+        .expect("a valid key");
+    let signer =
+        AssertionSigner::new(&key_pair().private, kid.clone(), CHANNEL).with_clock(fake.clock());
+    Setup {
+        fake,
+        client,
+        creds,
+        signer,
+        kid,
+    }
+}
+
+impl Setup {
+    /// A fresh assertion for the channel, valid 5 minutes by the fake clock,
+    /// asking for a v2.1 token of `token_exp` seconds when given.
+    pub fn assertion(&self, token_exp: Option<u64>) -> ClientAssertion {
+        match token_exp {
+            Some(seconds) => self.signer.sign_v21(Duration::from_secs(seconds)),
+            None => self.signer.sign(),
+        }
+        .expect("a valid assertion")
+    }
+}
