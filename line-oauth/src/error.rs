@@ -1,6 +1,7 @@
 //! The one error type of [`Client`](crate::Client) calls.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::StatusCode;
@@ -63,6 +64,11 @@ pub enum Error {
     /// An assertion could not be signed (a token lifetime out of bounds, a
     /// clock before 1970). Nothing was sent.
     Assertion(AssertionError),
+    /// The error of one token refresh that several
+    /// [`TokenSource::token`](crate::TokenSource::token) callers waited for.
+    /// The helpers ([`api`](Self::api), [`retry_after`](Self::retry_after)...)
+    /// look through it.
+    Shared(Arc<Error>),
 }
 
 impl Error {
@@ -76,6 +82,7 @@ impl Error {
     pub fn api(&self) -> Option<&ApiError> {
         match self {
             Self::Api(e) => Some(e.as_ref()),
+            Self::Shared(e) => e.api(),
             _ => None,
         }
     }
@@ -121,7 +128,11 @@ impl Error {
     /// # fn f(e: line_oauth::Error) { assert!(!e.is_timeout() || e.api().is_none()); }
     /// ```
     pub fn is_timeout(&self) -> bool {
-        matches!(self, Self::Timeout { .. })
+        match self {
+            Self::Timeout { .. } => true,
+            Self::Shared(e) => e.is_timeout(),
+            _ => false,
+        }
     }
 }
 
@@ -158,6 +169,7 @@ impl fmt::Display for Error {
             ),
             Self::InvalidConfig(detail) => write!(f, "invalid configuration: {detail}"),
             Self::Assertion(e) => write!(f, "cannot sign the assertion: {e}"),
+            Self::Shared(e) => e.fmt(f),
         }
     }
 }
@@ -167,6 +179,7 @@ impl std::error::Error for Error {
         match self {
             Self::Connect { source, .. } | Self::Transport { source, .. } => Some(source),
             Self::Assertion(e) => Some(e),
+            Self::Shared(e) => e.source(),
             _ => None,
         }
     }

@@ -40,6 +40,7 @@ mod jwk;
 mod outcome;
 mod redact;
 pub mod secret;
+mod token_source;
 mod tokens;
 
 pub use assertion::{
@@ -53,6 +54,9 @@ pub use credentials::{ChannelCredentials, StatelessAuth};
 pub use error::{ApiError, Error, ErrorCode};
 pub use jwk::{AssertionKeyPair, KEY_BITS, KeyError, PrivateJwk, PublicJwk};
 pub use secret::{AccessToken, ClientAssertion, ClientSecret};
+pub use token_source::{
+    DEFAULT_MARGIN, DEFAULT_REFRESH_BEFORE, Token, TokenSource, TokenSourceBuilder, TokenStrategy,
+};
 pub use tokens::{IssuedToken, TokenInfo};
 
 /// The client generated from `spec/channel-access-token.yaml` by

@@ -102,6 +102,21 @@ impl FakeLine {
         self.with_state(|s| s.advance(by));
     }
 
+    /// Starts or ends a simulated outage: issuance endpoints answer 503.
+    pub fn set_outage(&self, outage: bool) {
+        self.with_state(|s| s.set_outage(outage));
+    }
+
+    /// How many issuance requests met the simulated outage.
+    pub fn refused_count(&self) -> usize {
+        self.with_state(|s| s.refused_count())
+    }
+
+    /// Makes issuance endpoints wait `delay` (on the runtime's clock) before answering.
+    pub fn set_issuance_delay(&self, delay: Duration) {
+        self.with_state(|s| s.set_issuance_delay(delay));
+    }
+
     /// How many tokens of any kind it issued.
     pub fn issued_count(&self) -> usize {
         self.with_state(|s| s.issued_count())

@@ -117,6 +117,18 @@ fn lock(state: &SharedState) -> MutexGuard<'_, State> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// What a test asked of issuance: a delay before answering, or an outage.
+async fn issuance_gate(state: &SharedState) -> Result<(), Refusal> {
+    let delay = lock(state).issuance_delay();
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
+    if lock(state).refuse_for_outage() {
+        return Err(Refusal::outage());
+    }
+    Ok(())
+}
+
 fn issued_body(issued: Issued) -> Answer {
     let mut body = json!({
         "access_token": issued.access_token,
@@ -134,6 +146,9 @@ async fn issue_short_lived(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    if let Err(refusal) = issuance_gate(&state).await {
+        return respond(Err(refusal));
+    }
     respond((|| {
         let form = Params::from_form(&headers, &body)?;
         form.expect("grant_type", "client_credentials")?;
@@ -149,6 +164,9 @@ async fn issue_v21(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    if let Err(refusal) = issuance_gate(&state).await {
+        return respond(Err(refusal));
+    }
     respond((|| {
         let form = Params::from_form(&headers, &body)?;
         form.expect("grant_type", "client_credentials")?;
@@ -171,6 +189,9 @@ async fn issue_stateless(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    if let Err(refusal) = issuance_gate(&state).await {
+        return respond(Err(refusal));
+    }
     respond((|| {
         let form = Params::from_form(&headers, &body)?;
         form.expect("grant_type", "client_credentials")?;

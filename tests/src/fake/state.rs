@@ -79,6 +79,12 @@ pub struct State {
     clock_offset: Duration,
     /// Successful issuances of any kind.
     issued: usize,
+    /// While set, issuance endpoints answer 503.
+    outage: bool,
+    /// Issuance requests refused for the outage.
+    refused: usize,
+    /// How long issuance endpoints wait before answering.
+    issuance_delay: Duration,
 }
 
 impl State {
@@ -108,6 +114,32 @@ impl State {
     pub fn add_channel(&mut self, channel_id: &str, secret: &str) {
         self.channels
             .insert(channel_id.to_owned(), secret.to_owned());
+    }
+
+    /// Starts or ends a simulated outage of the issuance endpoints.
+    pub fn set_outage(&mut self, outage: bool) {
+        self.outage = outage;
+    }
+
+    /// Counts and reports whether an issuance request meets an outage.
+    pub fn refuse_for_outage(&mut self) -> bool {
+        self.refused += usize::from(self.outage);
+        self.outage
+    }
+
+    /// How many issuance requests met an outage.
+    pub fn refused_count(&self) -> usize {
+        self.refused
+    }
+
+    /// Makes issuance endpoints wait before answering.
+    pub fn set_issuance_delay(&mut self, delay: Duration) {
+        self.issuance_delay = delay;
+    }
+
+    /// How long issuance endpoints wait before answering.
+    pub fn issuance_delay(&self) -> Duration {
+        self.issuance_delay
     }
 
     /// How many tokens of any kind were issued so far.

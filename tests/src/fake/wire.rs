@@ -43,6 +43,14 @@ impl Refusal {
         }
     }
 
+    /// A test's simulated outage (LINE's general Messaging API shape).
+    pub fn outage() -> Self {
+        Self {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            body: json!({ "message": "Service Unavailable" }),
+        }
+    }
+
     /// An assertion whose signing key is not registered.
     pub fn signing_key_not_found() -> Self {
         Self {

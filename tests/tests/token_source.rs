@@ -1,0 +1,227 @@
+//! `TokenSource` against the fake LINE server, on tokio's paused clock:
+//! single-flight issuance, refresh ahead of expiry, failures, cancellation,
+//! and v2.1 rotation.
+
+mod support;
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use line_oauth::{ChannelCredentials, ClientSecret, Error, TokenSource, TokenStrategy};
+use line_oauth_tests::fake::Kind;
+use support::{CHANNEL, SECRET, Setup, setup};
+use tokio::time::{Instant, advance};
+
+const MARGIN: Duration = line_oauth::DEFAULT_MARGIN;
+const MINUTE: Duration = Duration::from_secs(60);
+
+fn stateless(s: &Setup) -> TokenSource {
+    TokenSource::new(
+        s.client.clone(),
+        TokenStrategy::StatelessByAssertion(s.signer.clone()),
+    )
+}
+
+/// Moves both clocks: tokio's (the source's) and the fake's (its tokens and
+/// the signer's assertions).
+async fn pass(s: &Setup, by: Duration) {
+    s.fake.advance(by);
+    advance(by).await;
+}
+
+/// Lets spawned background refreshes run to completion.
+async fn settle() {
+    for _ in 0..50 {
+        tokio::task::yield_now().await;
+    }
+    tokio::time::sleep(Duration::from_millis(10)).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn ten_thousand_cold_callers_cause_one_issuance() {
+    let s = setup().await;
+    let source = stateless(&s);
+    let callers: Vec<_> = (0..10_000)
+        .map(|_| {
+            let source = source.clone();
+            tokio::spawn(async move { source.token().await })
+        })
+        .collect();
+    let mut tokens = HashSet::new();
+    for caller in callers {
+        let token = caller.await.unwrap().expect("every caller gets the token");
+        tokens.insert(token.access_token().expose_secret().to_owned());
+    }
+    assert_eq!(tokens.len(), 1);
+    assert_eq!(s.fake.issued_count(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn tokens_are_refreshed_before_any_caller_sees_one_near_expiry() {
+    let s = setup().await;
+    let source = stateless(&s);
+    let mut seen = HashSet::new();
+    // Three hours of a bot calling every 10 seconds; stateless tokens live 15 minutes.
+    for _ in 0..(3 * 3600 / 10) {
+        let token = source.token().await.unwrap();
+        let left = token.expires_at().saturating_duration_since(Instant::now());
+        assert!(
+            left > MARGIN,
+            "a token with only {left:?} left was returned"
+        );
+        seen.insert(token.access_token().expose_secret().to_owned());
+        pass(&s, Duration::from_secs(10)).await;
+        settle().await;
+    }
+    // Refreshed ahead (5 minutes before expiry): about every 10 minutes, no more.
+    assert!((17..=20).contains(&seen.len()), "{} tokens", seen.len());
+    assert_eq!(s.fake.issued_count(), seen.len());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failing_refresh_keeps_the_valid_token_and_is_retried_with_backoff() {
+    let s = setup().await;
+    let source = stateless(&s);
+    let first = source.token().await.unwrap();
+    // Into the refresh window (5 minutes before expiry), with LINE down.
+    s.fake.set_outage(true);
+    pass(&s, Duration::from_secs(15 * 60) - 4 * MINUTE).await;
+    for _ in 0..60 {
+        let token = source.token().await.unwrap();
+        assert_eq!(
+            token.access_token().expose_secret(),
+            first.access_token().expose_secret()
+        );
+        pass(&s, Duration::from_secs(1)).await;
+        settle().await;
+    }
+    let refused = s.fake.refused_count();
+    // Retried, with backoff: 1 s, 2 s, 4 s... within a minute: not every call.
+    assert!((3..=8).contains(&refused), "{refused} attempts in 60 calls");
+
+    s.fake.set_outage(false);
+    pass(&s, MINUTE).await;
+    source.token().await.unwrap();
+    settle().await;
+    let next = source.token().await.unwrap();
+    assert_ne!(
+        next.access_token().expose_secret(),
+        first.access_token().expose_secret()
+    );
+    assert_eq!(s.fake.issued_count(), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failure_with_no_valid_token_reaches_every_waiter_then_the_next_call_recovers() {
+    let s = setup().await;
+    let source = stateless(&s);
+    s.fake.set_outage(true);
+    let callers: Vec<_> = (0..100)
+        .map(|_| {
+            let source = source.clone();
+            tokio::spawn(async move { source.token().await })
+        })
+        .collect();
+    for caller in callers {
+        let error = caller.await.unwrap().expect_err("LINE is down");
+        assert!(matches!(error, Error::Shared(_)), "{error:?}");
+        assert_eq!(error.api().unwrap().status(), 503);
+    }
+    assert_eq!(s.fake.refused_count(), 1, "one attempt for all the waiters");
+
+    s.fake.set_outage(false);
+    source
+        .token()
+        .await
+        .expect("no poisoned state: the next call issues");
+    assert_eq!(s.fake.issued_count(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_cancelled_driver_does_not_wedge_the_others() {
+    let s = setup().await;
+    let source = stateless(&s);
+    s.fake.set_issuance_delay(Duration::from_secs(2));
+    let driver = {
+        let source = source.clone();
+        tokio::spawn(async move { source.token().await })
+    };
+    tokio::time::sleep(Duration::from_millis(500)).await; // the driver's request is out
+    let waiter = {
+        let source = source.clone();
+        tokio::spawn(async move { source.token().await })
+    };
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    driver.abort();
+    assert!(driver.await.unwrap_err().is_cancelled());
+    let token = waiter
+        .await
+        .unwrap()
+        .expect("the waiter still gets a token");
+    assert!(!token.access_token().expose_secret().is_empty());
+    assert_eq!(s.fake.issued_count(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn v21_rotation_with_revoke_keeps_at_most_two_tokens_active() {
+    let s = setup().await;
+    let creds = ChannelCredentials::new(CHANNEL, ClientSecret::new(SECRET));
+    let strategy = TokenStrategy::V21 {
+        signer: s.signer.clone(),
+        lifetime: Duration::from_secs(3600),
+        revoke_with: Some(creds),
+    };
+    let source = TokenSource::new(s.client.clone(), strategy);
+    let mut seen = HashSet::new();
+    for _ in 0..(6 * 60) {
+        let token = source.token().await.unwrap();
+        assert!(token.key_id().is_some());
+        seen.insert(token.access_token().expose_secret().to_owned());
+        pass(&s, MINUTE).await;
+        settle().await;
+        // Two at most while a rotation is in flight; one once it settled,
+        // where without revoking the replaced token there would be two.
+        let active = s.fake.active_count(CHANNEL, Kind::V21);
+        assert_eq!(active, 1, "{active} v2.1 tokens active");
+    }
+    assert!(seen.len() >= 6, "rotated {} times in 6 hours", seen.len());
+}
+
+#[tokio::test(start_paused = true)]
+async fn tokens_shorter_than_the_margin_are_an_error_not_a_loop() {
+    let s = setup().await;
+    let source = TokenSource::builder(
+        s.client.clone(),
+        TokenStrategy::StatelessByAssertion(s.signer.clone()),
+    )
+    .margin(Duration::from_secs(900))
+    .refresh_before(Duration::from_secs(900))
+    .build()
+    .unwrap();
+    let error = source.token().await.unwrap_err();
+    assert!(
+        error.to_string().contains("no longer than the margin"),
+        "{error}"
+    );
+    assert_eq!(s.fake.issued_count(), 1);
+}
+
+#[test]
+fn the_bearer_header_is_sensitive_and_debug_is_redacted() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let s = setup().await;
+        let token = stateless(&s).token().await.unwrap();
+        let header = token.bearer_header();
+        assert!(header.is_sensitive());
+        assert_eq!(
+            header.to_str().unwrap(),
+            format!("Bearer {}", token.access_token().expose_secret())
+        );
+        let printed = format!("{token:?} {header:?}");
+        assert!(
+            !printed.contains(token.access_token().expose_secret()),
+            "{printed}"
+        );
+    });
+}
