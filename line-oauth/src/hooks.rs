@@ -50,7 +50,7 @@ pub(crate) async fn capture_response_meta<T>(call: impl Future<Output = T>) -> (
 }
 
 impl ClientHooks for Client {
-    /// Sends the request and, inside a [`capture_response_meta`] scope,
+    /// Sends the request and, inside a `capture_response_meta` scope,
     /// records the response's status and headers.
     async fn exec(
         &self,

@@ -63,7 +63,7 @@ pub use tokens::{IssuedToken, TokenInfo};
 /// `cargo xtask regen`: one method per operation, named after LINE's
 /// operationIds, and the request and response types in [`raw::types`].
 ///
-/// Its secret fields use the types of [`secret`](crate::secret). Requests go
+/// Its secret fields use the types of [`secret`]. Requests go
 /// out without progenitor's usual `api-version` header, which LINE does not
 /// use (`line-oauth-gen` leaves it out).
 ///

@@ -1,22 +1,5 @@
 //! [`TokenSource`]: an always-valid channel access token for one channel,
 //! cached, refreshed ahead of expiry, issued once however many callers ask.
-//!
-//! How it works:
-//! - The cached token is read without a lock (an atomic pointer swap) and
-//!   without allocating. It is returned only while more than the safety
-//!   margin is left before it expires.
-//! - Refresh is on demand, in the background: the first call that finds the
-//!   token inside the refresh window (but still usable) gets the cached token
-//!   at once and starts one refresh in a spawned task. No call, no issuance:
-//!   an idle bot does not issue tokens (LINE asks not to issue needlessly),
-//!   and there is no task to shut down.
-//! - A call that finds no usable token waits for the one refresh in flight,
-//!   or starts it (single-flight). All waiters share its outcome; a waiter
-//!   that is cancelled does not stop it for the others.
-//! - A failed background refresh keeps the still-usable token in service and
-//!   is retried after an exponential backoff with jitter. A failed refresh
-//!   with no usable token fails all its waiters with its error; the next
-//!   call tries again.
 
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -164,7 +147,24 @@ struct Inner {
 }
 
 /// An always-valid channel access token for one channel. Clones share the
-/// cache. See the [module docs](self) for how refreshing works.
+/// cache.
+///
+/// How it works:
+/// - The cached token is read without a lock (an atomic pointer swap) and
+///   without allocating. It is returned only while more than the safety
+///   margin is left before it expires.
+/// - Refresh is on demand, in the background: the first call that finds the
+///   token inside the refresh window (but still usable) gets the cached token
+///   at once and starts one refresh in a spawned task. No call, no issuance:
+///   an idle bot does not issue tokens (LINE asks not to issue needlessly),
+///   and there is no task to shut down.
+/// - A call that finds no usable token waits for the one refresh in flight,
+///   or starts it (single-flight). All waiters share its outcome; a waiter
+///   that is cancelled does not stop it for the others.
+/// - A failed background refresh keeps the still-usable token in service and
+///   is retried after an exponential backoff with jitter. A failed refresh
+///   with no usable token fails all its waiters with its error; the next
+///   call tries again.
 ///
 /// ```no_run
 /// use line_oauth::{AssertionSigner, Client, PrivateJwk, TokenSource, TokenStrategy};

@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use line_oauth::{
     AccessToken, AssertionKeyPair, AssertionSigner, ChannelCredentials, Client, ClientSecret,
-    Error, IssuedToken, PrivateJwk, StatelessAuth, TokenInfo,
+    Error, IssuedToken, PrivateJwk, StatelessAuth, TokenInfo, TokenSource, TokenStrategy,
 };
 use line_oauth_tests::fake::FakeLine;
 
@@ -62,6 +62,7 @@ async fn run() -> Result<(), Error> {
 skipped: set LINE_ASSERTION_KEY_FILE (private JWK) and LINE_ASSERTION_KID to run them"
         ),
     }
+    token_source(&target).await?;
     typed_errors(&target).await?;
     println!("\ntour done");
     Ok(())
@@ -177,6 +178,36 @@ async fn v21(t: &Target, signer: &AssertionSigner) -> Result<(), Error> {
         .issue_stateless(StatelessAuth::Signer(signer))
         .await?;
     show_issued("issue_stateless by signed assertion", &issued);
+    Ok(())
+}
+
+async fn token_source(t: &Target) -> Result<(), Error> {
+    println!("\n== TokenSource: an always-valid token, cached and issued once ==");
+    let strategy = match &t.signer {
+        Some(signer) => TokenStrategy::StatelessByAssertion(signer.clone()),
+        None => TokenStrategy::StatelessBySecret(t.creds.clone()),
+    };
+    let source = TokenSource::new(t.client.clone(), strategy);
+    let callers: Vec<_> = (0..100)
+        .map(|_| {
+            let source = source.clone();
+            tokio::spawn(async move { source.token().await })
+        })
+        .collect();
+    let mut distinct = std::collections::HashSet::new();
+    for caller in callers {
+        let token = caller.await.expect("a caller does not panic")?;
+        distinct.insert(token.access_token().expose_secret().to_owned());
+    }
+    println!(
+        "100 concurrent token() calls: {} issuance(s), the rest served from the cache",
+        distinct.len()
+    );
+    let token = source.token().await?;
+    println!(
+        "Authorization header value: {:?} (marked sensitive)",
+        token.bearer_header()
+    );
     Ok(())
 }
 

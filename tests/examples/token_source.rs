@@ -1,0 +1,120 @@
+//! A bot's view of tokens: ask `TokenSource` before each Messaging API call.
+//!
+//! ```sh
+//! cargo run --example token_source
+//! ```
+//!
+//! Offline (no LINE variables) it runs against the fake LINE server. With
+//! `LINE_CHANNEL_ID` and either `LINE_ASSERTION_KEY_FILE` + `LINE_ASSERTION_KID`
+//! (stateless tokens by assertion, the recommended strategy) or
+//! `LINE_CHANNEL_SECRET` (stateless tokens by secret), it runs against
+//! `LINE_API_BASE_URL` (default `https://api.line.me`).
+
+use std::collections::HashSet;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use line_oauth::{
+    AssertionKeyPair, AssertionSigner, ChannelCredentials, Client, ClientSecret, Error, PrivateJwk,
+    TokenSource, TokenStrategy,
+};
+use line_oauth_tests::fake::FakeLine;
+
+/// How many simulated Messaging API calls ask for a token at once.
+const CONCURRENT_CALLS: usize = 1000;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    match run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("token_source failed: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> Result<(), Error> {
+    let (source, _fake) = source().await?;
+    let started = Instant::now();
+    let calls: Vec<_> = (0..CONCURRENT_CALLS)
+        .map(|_| {
+            let source = source.clone();
+            tokio::spawn(async move { source.token().await })
+        })
+        .collect();
+    let mut distinct = HashSet::new();
+    for call in calls {
+        let token = call.await.expect("a call does not panic")?;
+        distinct.insert(token.access_token().expose_secret().to_owned());
+    }
+    println!(
+        "{CONCURRENT_CALLS} concurrent calls got {} distinct token(s) in {:?}",
+        distinct.len(),
+        started.elapsed()
+    );
+
+    let started = Instant::now();
+    for _ in 0..100_000 {
+        source.token().await?;
+    }
+    println!("100000 cached calls took {:?} in all", started.elapsed());
+
+    let token = source.token().await?;
+    println!(
+        "Authorization header for the Messaging API: {:?}",
+        token.bearer_header()
+    );
+    Ok(())
+}
+
+/// A source for the real LINE when credentials are set, for the fake otherwise.
+async fn source() -> Result<(TokenSource, Option<FakeLine>), Error> {
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let Some(channel_id) = env("LINE_CHANNEL_ID") else {
+        return offline().await;
+    };
+    let base_url =
+        env("LINE_API_BASE_URL").unwrap_or_else(|| line_oauth::DEFAULT_BASE_URL.to_owned());
+    let client = Client::builder().base_url(base_url).build()?;
+    let strategy = match (
+        env("LINE_ASSERTION_KEY_FILE"),
+        env("LINE_ASSERTION_KID"),
+        env("LINE_CHANNEL_SECRET"),
+    ) {
+        (Some(file), Some(kid), _) => {
+            let key =
+                PrivateJwk::from_file(&file).map_err(|e| Error::InvalidConfig(e.to_string()))?;
+            TokenStrategy::StatelessByAssertion(AssertionSigner::new(&key, kid, channel_id))
+        }
+        (_, _, Some(secret)) => TokenStrategy::StatelessBySecret(ChannelCredentials::new(
+            channel_id,
+            ClientSecret::new(secret),
+        )),
+        _ => {
+            return Err(Error::InvalidConfig(
+                "set LINE_ASSERTION_KEY_FILE and LINE_ASSERTION_KID, or LINE_CHANNEL_SECRET"
+                    .to_owned(),
+            ));
+        }
+    };
+    Ok((TokenSource::new(client, strategy), None))
+}
+
+async fn offline() -> Result<(TokenSource, Option<FakeLine>), Error> {
+    let fake = FakeLine::start()
+        .await
+        .map_err(|e| Error::InvalidConfig(format!("cannot start the fake LINE server: {e}")))?;
+    fake.add_channel("1234567890", "fake-channel-secret");
+    let pair = AssertionKeyPair::generate().map_err(|e| Error::InvalidConfig(e.to_string()))?;
+    let kid = fake
+        .register_key("1234567890", &pair.public.to_json())
+        .map_err(Error::InvalidConfig)?;
+    println!("offline: the fake LINE server at {}", fake.url());
+    let client = Client::builder().base_url(fake.url()).build()?;
+    let signer = AssertionSigner::new(&pair.private, kid, "1234567890");
+    Ok((
+        TokenSource::new(client, TokenStrategy::StatelessByAssertion(signer)),
+        Some(fake),
+    ))
+}
