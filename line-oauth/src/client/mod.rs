@@ -115,14 +115,8 @@ impl Client {
             client_id: creds.channel_id().to_owned().into(),
             client_secret: creds.secret().clone(),
         };
-        let token = self.run(call, self.raw.issue_channel_token(&body)).await?;
-        issued(
-            call,
-            token.access_token,
-            token.expires_in.into(),
-            token.token_type,
-            None,
-        )
+        let response = self.run(call, self.raw.issue_channel_token(&body)).await?;
+        issued(call, response)
     }
 
     /// Issues a v2.1 token, valid for the `token_exp` the assertion asks (at
@@ -147,17 +141,10 @@ impl Client {
             client_assertion_type: JWT_BEARER,
             client_assertion: assertion.clone(),
         };
-        let token = self
+        let response = self
             .run(call, self.raw.issue_channel_token_by_jwt(&body))
             .await?;
-        let key_id = Some(token.key_id);
-        issued(
-            call,
-            token.access_token,
-            token.expires_in.into(),
-            token.token_type,
-            key_id,
-        )
+        issued(call, response)
     }
 
     /// Issues a stateless token (valid 15 minutes, no limit on how many, not
@@ -191,16 +178,10 @@ impl Client {
             operation: OPERATION,
             secrets: &[secret],
         };
-        let token = self
+        let response = self
             .run(call, self.raw.issue_stateless_channel_token(&body))
             .await?;
-        issued(
-            call,
-            token.access_token,
-            token.expires_in.into(),
-            token.token_type,
-            None,
-        )
+        issued(call, response)
     }
 
     /// Verifies a short-lived or long-lived token.
@@ -378,17 +359,41 @@ impl Client {
     }
 }
 
+/// The fields of LINE's three issuance responses.
+trait IssueResponse {
+    /// The token, `expires_in`, the token type and the key ID (v2.1 only).
+    fn into_parts(self) -> (AccessToken, i32, String, Option<String>);
+}
+
+impl IssueResponse for types::IssueShortLivedChannelAccessTokenResponse {
+    fn into_parts(self) -> (AccessToken, i32, String, Option<String>) {
+        (self.access_token, self.expires_in, self.token_type, None)
+    }
+}
+
+impl IssueResponse for types::IssueChannelAccessTokenResponse {
+    fn into_parts(self) -> (AccessToken, i32, String, Option<String>) {
+        (
+            self.access_token,
+            self.expires_in,
+            self.token_type,
+            Some(self.key_id),
+        )
+    }
+}
+
+impl IssueResponse for types::IssueStatelessChannelAccessTokenResponse {
+    fn into_parts(self) -> (AccessToken, i32, String, Option<String>) {
+        (self.access_token, self.expires_in, self.token_type, None)
+    }
+}
+
 /// An [`IssuedToken`] from a decoded body; a negative lifetime is refused.
-fn issued(
-    call: CallContext<'_>,
-    access_token: AccessToken,
-    expires_in: i64,
-    token_type: String,
-    key_id: Option<String>,
-) -> Result<IssuedToken, Error> {
+fn issued(call: CallContext<'_>, response: impl IssueResponse) -> Result<IssuedToken, Error> {
+    let (access_token, expires_in, token_type, key_id) = response.into_parts();
     Ok(IssuedToken {
         access_token,
-        expires_in: lifetime(call, expires_in)?,
+        expires_in: lifetime(call, expires_in.into())?,
         token_type,
         key_id,
         received_at: Instant::now(),
