@@ -47,6 +47,14 @@ pub enum Error {
         /// The transport's error, its URL stripped of the query string.
         source: reqwest::Error,
     },
+    /// The response body went past
+    /// [`RESPONSE_BODY_LIMIT`](crate::RESPONSE_BODY_LIMIT); reading stopped there.
+    ResponseTooLarge {
+        /// The call, such as `verify_v21`.
+        operation: &'static str,
+        /// The limit, in bytes.
+        limit: usize,
+    },
     /// A success status with a body that is not what LINE documents.
     Decode {
         /// The call, such as `verify_v21`.
@@ -156,6 +164,9 @@ impl fmt::Display for Error {
                     "{operation}: connection to LINE failed: {}",
                     source_chain(source)
                 )
+            }
+            Self::ResponseTooLarge { operation, limit } => {
+                write!(f, "{operation}: LINE's answer is larger than {limit} bytes")
             }
             Self::Decode {
                 operation,

@@ -4,11 +4,16 @@
 use std::cell::RefCell;
 use std::future::Future;
 
+use http_body_util::Limited;
 use progenitor_client::{ClientHooks, ClientInfo, OperationInfo};
 use reqwest::StatusCode;
-use reqwest::header::{HeaderMap, HeaderValue, RETRY_AFTER};
+use reqwest::header::{CONTENT_LENGTH, HeaderMap, HeaderValue, RETRY_AFTER};
 
 use crate::raw::Client;
+
+/// The largest response body read. LINE's bodies are under 1 KiB; a longer
+/// one is an error, and reading stops there, however much the server sends.
+pub const RESPONSE_BODY_LIMIT: usize = 64 * 1024;
 
 /// The header in which LINE identifies a response for its support.
 pub(crate) const REQUEST_ID_HEADER: &str = "x-line-request-id";
@@ -57,7 +62,7 @@ impl ClientHooks for Client {
         request: reqwest::Request,
         _info: &OperationInfo,
     ) -> reqwest::Result<reqwest::Response> {
-        let response = self.client().execute(request).await?;
+        let response = limit_body(self.client().execute(request).await?);
         // Outside a scope (the raw client used directly) there is nothing to
         // record. The headers matter only for errors: skip them on success.
         let _ = RESPONSE_META.try_with(|meta| {
@@ -73,4 +78,22 @@ impl ClientHooks for Client {
         });
         Ok(response)
     }
+}
+
+/// The response with its body limited to [`RESPONSE_BODY_LIMIT`] bytes:
+/// reading past it fails with `http_body_util::LengthLimitError`. A body
+/// whose `Content-Length` is within the limit is left as it is (the HTTP
+/// layer reads exactly that many bytes).
+fn limit_body(response: reqwest::Response) -> reqwest::Response {
+    let declared = response
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|length| length <= RESPONSE_BODY_LIMIT) {
+        return response;
+    }
+    let (parts, body) = http::Response::<reqwest::Body>::from(response).into_parts();
+    let limited = reqwest::Body::wrap(Limited::new(body, RESPONSE_BODY_LIMIT));
+    reqwest::Response::from(http::Response::from_parts(parts, limited))
 }

@@ -52,6 +52,7 @@ pub use client::{
 };
 pub use credentials::{ChannelCredentials, StatelessAuth};
 pub use error::{ApiError, Error, ErrorCode};
+pub use hooks::RESPONSE_BODY_LIMIT;
 pub use jwk::{AssertionKeyPair, KEY_BITS, KeyError, PrivateJwk, PublicJwk};
 pub use secret::{AccessToken, ClientAssertion, ClientSecret};
 pub use token_source::{

@@ -6,7 +6,9 @@ use reqwest::StatusCode;
 use reqwest::header::HeaderValue;
 
 use crate::error::{ApiError, Error, ErrorCode};
-use crate::hooks::ResponseMeta;
+use http_body_util::LengthLimitError;
+
+use crate::hooks::{RESPONSE_BODY_LIMIT, ResponseMeta};
 use crate::raw::{self, types::ErrorResponse};
 use crate::redact::{clean, snippet, without_secrets};
 
@@ -49,6 +51,12 @@ impl CallContext<'_> {
 
     /// A transport failure, its URL stripped of the query string.
     pub(crate) fn transport(self, error: reqwest::Error) -> Error {
+        if exceeds_body_limit(&error) {
+            return Error::ResponseTooLarge {
+                operation: self.operation,
+                limit: RESPONSE_BODY_LIMIT,
+            };
+        }
         let source = without_secrets(error);
         if source.is_connect() {
             Error::Connect {
@@ -117,6 +125,18 @@ impl CallContext<'_> {
             body_snippet,
         }))
     }
+}
+
+/// Whether reading the body stopped at [`RESPONSE_BODY_LIMIT`].
+fn exceeds_body_limit(error: &reqwest::Error) -> bool {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = cause {
+        if e.is::<LengthLimitError>() {
+            return true;
+        }
+        cause = e.source();
+    }
+    false
 }
 
 fn header_text(value: &HeaderValue) -> Option<String> {

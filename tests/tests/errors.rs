@@ -291,3 +291,86 @@ fn public_types_never_print_secrets() {
         assert!(!printed.contains(secret), "{printed}");
     }
 }
+
+/// A server that answers every connection with `head` and then `chunk`
+/// over and over (no chunk: just `head`): at most `MAX_STREAMED` bytes or
+/// 10 seconds per connection, so it stops by itself.
+async fn streaming_server(
+    head: &'static str,
+    chunk: Vec<u8>,
+) -> (String, tokio::task::JoinHandle<()>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    const MAX_STREAMED: usize = 64 << 20;
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let task = tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let chunk = chunk.clone();
+            tokio::spawn(async move {
+                let mut request = [0u8; 4096];
+                let _ = socket.read(&mut request).await;
+                let deadline = Instant::now() + Duration::from_secs(10);
+                let mut sent = socket.write_all(head.as_bytes()).await.map(|()| 0);
+                while let Ok(bytes) = sent {
+                    if chunk.is_empty() || bytes >= MAX_STREAMED || Instant::now() > deadline {
+                        break;
+                    }
+                    sent = socket.write_all(&chunk).await.map(|()| bytes + chunk.len());
+                }
+            });
+        }
+    });
+    (url, task)
+}
+
+fn chunk_of(size: usize) -> Vec<u8> {
+    let mut chunk = format!("{size:x}\r\n").into_bytes();
+    chunk.extend(std::iter::repeat_n(b'a', size));
+    chunk.extend_from_slice(b"\r\n");
+    chunk
+}
+
+#[tokio::test]
+async fn an_endless_chunked_body_stops_at_the_limit() {
+    let head =
+        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n";
+    let (url, server) = streaming_server(head, chunk_of(8192)).await;
+    let error = client(&url, Duration::from_secs(10))
+        .verify(&AccessToken::new(TOKEN))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, Error::ResponseTooLarge { limit, .. } if limit == line_oauth::RESPONSE_BODY_LIMIT),
+        "{error:?}"
+    );
+    server.abort();
+}
+
+#[tokio::test]
+async fn a_declared_length_over_the_limit_stops_at_the_limit() {
+    let head =
+        "HTTP/1.1 502 Bad Gateway\r\ncontent-type: text/html\r\ncontent-length: 100000000\r\n\r\n";
+    let (url, server) = streaming_server(head, vec![b'<'; 8192]).await;
+    let error = client(&url, Duration::from_secs(10))
+        .verify_v21(&AccessToken::new(TOKEN))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::ResponseTooLarge { .. }), "{error:?}");
+    assert_no_secret(&error);
+    server.abort();
+}
+
+#[tokio::test]
+async fn a_small_chunked_body_still_decodes() {
+    let answer = concat!(
+        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n",
+        "20\r\n{\"client_id\":\"1\",\"expires_in\":5}\r\n0\r\n\r\n"
+    );
+    let (url, server) = streaming_server(answer, Vec::new()).await;
+    let info = client(&url, Duration::from_secs(10))
+        .verify(&AccessToken::new(TOKEN))
+        .await
+        .unwrap();
+    assert_eq!(info.expires_in, Duration::from_secs(5));
+    server.abort();
+}
