@@ -39,6 +39,7 @@ mod hooks;
 mod jwk;
 mod outcome;
 mod redact;
+mod retry;
 pub mod secret;
 mod token_source;
 mod tokens;
@@ -54,6 +55,7 @@ pub use credentials::{ChannelCredentials, StatelessAuth};
 pub use error::{ApiError, Error, ErrorCode};
 pub use hooks::RESPONSE_BODY_LIMIT;
 pub use jwk::{AssertionKeyPair, KEY_BITS, KeyError, PrivateJwk, PublicJwk};
+pub use retry::RetryPolicy;
 pub use secret::{AccessToken, ClientAssertion, ClientSecret};
 pub use token_source::{
     DEFAULT_MARGIN, DEFAULT_REFRESH_BEFORE, Token, TokenSource, TokenSourceBuilder, TokenStrategy,

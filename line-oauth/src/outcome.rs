@@ -11,12 +11,15 @@ use http_body_util::LengthLimitError;
 use crate::hooks::{RESPONSE_BODY_LIMIT, ResponseMeta};
 use crate::raw::{self, types::ErrorResponse};
 use crate::redact::{clean, snippet, without_secrets};
+use crate::retry::Idempotency;
 
-/// One call's context for error mapping: its name and the secrets it sent.
+/// One call's context: its name, the secrets it sent (kept out of errors),
+/// and whether it may be sent twice.
 #[derive(Clone, Copy)]
 pub(crate) struct CallContext<'a> {
     pub(crate) operation: &'static str,
     pub(crate) secrets: &'a [&'a str],
+    pub(crate) idempotency: Idempotency,
 }
 
 impl CallContext<'_> {

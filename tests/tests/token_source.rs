@@ -7,7 +7,9 @@ mod support;
 use std::collections::HashSet;
 use std::time::Duration;
 
-use line_oauth::{ChannelCredentials, ClientSecret, Error, TokenSource, TokenStrategy};
+use line_oauth::{
+    ChannelCredentials, Client, ClientSecret, Error, RetryPolicy, TokenSource, TokenStrategy,
+};
 use line_oauth_tests::fake::Kind;
 use support::{CHANNEL, SECRET, Setup, setup};
 use tokio::time::{Instant, advance};
@@ -15,9 +17,19 @@ use tokio::time::{Instant, advance};
 const MARGIN: Duration = line_oauth::DEFAULT_MARGIN;
 const MINUTE: Duration = Duration::from_secs(60);
 
+/// A client that sends each request once, so the fake's counts are the
+/// source's own attempts.
+fn client(s: &Setup) -> Client {
+    Client::builder()
+        .base_url(s.fake.url())
+        .retry(RetryPolicy::none())
+        .build()
+        .unwrap()
+}
+
 fn stateless(s: &Setup) -> TokenSource {
     TokenSource::new(
-        s.client.clone(),
+        client(s),
         TokenStrategy::StatelessByAssertion(s.signer.clone()),
     )
 }
@@ -171,7 +183,7 @@ async fn v21_rotation_with_revoke_keeps_at_most_two_tokens_active() {
         lifetime: Duration::from_secs(3600),
         revoke_with: Some(creds),
     };
-    let source = TokenSource::new(s.client.clone(), strategy);
+    let source = TokenSource::new(client(&s), strategy);
     let mut seen = HashSet::new();
     for _ in 0..(6 * 60) {
         let token = source.token().await.unwrap();
@@ -191,7 +203,7 @@ async fn v21_rotation_with_revoke_keeps_at_most_two_tokens_active() {
 async fn tokens_shorter_than_the_margin_are_an_error_not_a_loop() {
     let s = setup().await;
     let source = TokenSource::builder(
-        s.client.clone(),
+        client(&s),
         TokenStrategy::StatelessByAssertion(s.signer.clone()),
     )
     .margin(Duration::from_secs(900))

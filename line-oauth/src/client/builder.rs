@@ -10,6 +10,7 @@ use reqwest::redirect::Policy;
 use super::Client;
 use crate::error::Error;
 use crate::raw;
+use crate::retry::RetryPolicy;
 
 /// LINE's API host.
 pub const DEFAULT_BASE_URL: &str = "https://api.line.me";
@@ -43,6 +44,7 @@ pub struct ClientBuilder {
     timeout: Duration,
     http: Option<reqwest::Client>,
     allow_plain_http: bool,
+    retry: RetryPolicy,
 }
 
 impl Default for ClientBuilder {
@@ -53,6 +55,7 @@ impl Default for ClientBuilder {
             timeout: DEFAULT_TIMEOUT,
             http: None,
             allow_plain_http: false,
+            retry: RetryPolicy::default(),
         }
     }
 }
@@ -86,6 +89,14 @@ impl ClientBuilder {
     /// resend secrets elsewhere.
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
         self.http = Some(client);
+        self
+    }
+
+    /// How failed calls are retried (default [`RetryPolicy::default`];
+    /// [`RetryPolicy::none`] turns retries off). See [`RetryPolicy`] for which
+    /// calls are retried on what.
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
         self
     }
 
@@ -123,6 +134,7 @@ impl ClientBuilder {
         Ok(Client {
             raw: Arc::new(raw::Client::new_with_client(&base_url, http)),
             timeout: self.timeout,
+            retry: self.retry,
         })
     }
 

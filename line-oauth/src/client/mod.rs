@@ -8,7 +8,9 @@ pub use builder::{
 
 use std::future::Future;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use progenitor_client::ResponseValue;
 
@@ -18,6 +20,7 @@ use crate::error::Error;
 use crate::hooks::capture_response_meta;
 use crate::outcome::CallContext;
 use crate::raw::{self, types};
+use crate::retry::{self, Idempotency, RetryPolicy};
 use crate::secret::{AccessToken, ClientAssertion};
 use crate::tokens::{IssuedToken, TokenInfo};
 
@@ -46,6 +49,7 @@ const JWT_BEARER: types::ClientAssertionType =
 pub struct Client {
     raw: Arc<raw::Client>,
     timeout: Duration,
+    retry: RetryPolicy,
 }
 
 impl Default for Client {
@@ -108,6 +112,7 @@ impl Client {
         let call = CallContext {
             operation: "issue_short_lived",
             secrets: &[creds.secret().expose_secret()],
+            idempotency: Idempotency::UnlessSent,
         };
         check_channel_id(call.operation, creds)?;
         let body = types::IssueShortLivedChannelTokenRequest {
@@ -115,7 +120,9 @@ impl Client {
             client_id: creds.channel_id().to_owned().into(),
             client_secret: creds.secret().clone(),
         };
-        let response = self.run(call, self.raw.issue_channel_token(&body)).await?;
+        let response = self
+            .run(call, || self.raw.issue_channel_token(&body))
+            .await?;
         issued(call, response)
     }
 
@@ -134,6 +141,7 @@ impl Client {
         let call = CallContext {
             operation: "issue_v21",
             secrets: &[assertion.expose_secret()],
+            idempotency: Idempotency::UnlessSent,
         };
         check_assertion(call.operation, assertion)?;
         let body = types::IssueChannelTokenByJwtRequest {
@@ -142,7 +150,7 @@ impl Client {
             client_assertion: assertion.clone(),
         };
         let response = self
-            .run(call, self.raw.issue_channel_token_by_jwt(&body))
+            .run(call, || self.raw.issue_channel_token_by_jwt(&body))
             .await?;
         issued(call, response)
     }
@@ -177,9 +185,10 @@ impl Client {
         let call = CallContext {
             operation: OPERATION,
             secrets: &[secret],
+            idempotency: Idempotency::Safe,
         };
         let response = self
-            .run(call, self.raw.issue_stateless_channel_token(&body))
+            .run(call, || self.raw.issue_stateless_channel_token(&body))
             .await?;
         issued(call, response)
     }
@@ -196,12 +205,15 @@ impl Client {
         let call = CallContext {
             operation: "verify",
             secrets: &[token.expose_secret()],
+            idempotency: Idempotency::Safe,
         };
         check_token(call.operation, token)?;
         let body = types::VerifyChannelTokenRequest {
             access_token: token.clone(),
         };
-        let info = self.run(call, self.raw.verify_channel_token(&body)).await?;
+        let info = self
+            .run(call, || self.raw.verify_channel_token(&body))
+            .await?;
         token_info(call, info)
     }
 
@@ -217,10 +229,11 @@ impl Client {
         let call = CallContext {
             operation: "verify_v21",
             secrets: &[token.expose_secret()],
+            idempotency: Idempotency::Safe,
         };
         check_token(call.operation, token)?;
         let info = self
-            .run(call, self.raw.verify_channel_token_by_jwt(token))
+            .run(call, || self.raw.verify_channel_token_by_jwt(token))
             .await?;
         token_info(call, info)
     }
@@ -238,12 +251,14 @@ impl Client {
         let call = CallContext {
             operation: "revoke",
             secrets: &[token.expose_secret()],
+            idempotency: Idempotency::Safe,
         };
         check_token(call.operation, token)?;
         let body = types::RevokeChannelTokenRequest {
             access_token: token.clone(),
         };
-        self.run(call, self.raw.revoke_channel_token(&body)).await?;
+        self.run(call, || self.raw.revoke_channel_token(&body))
+            .await?;
         Ok(())
     }
 
@@ -263,6 +278,7 @@ impl Client {
         let call = CallContext {
             operation: "revoke_v21",
             secrets: &[creds.secret().expose_secret(), token.expose_secret()],
+            idempotency: Idempotency::Safe,
         };
         check_channel_id(call.operation, creds)?;
         check_token(call.operation, token)?;
@@ -271,7 +287,7 @@ impl Client {
             client_secret: creds.secret().clone(),
             access_token: token.clone(),
         };
-        self.run(call, self.raw.revoke_channel_token_by_jwt(&body))
+        self.run(call, || self.raw.revoke_channel_token_by_jwt(&body))
             .await?;
         Ok(())
     }
@@ -292,11 +308,13 @@ impl Client {
         let call = CallContext {
             operation: "valid_v21_key_ids",
             secrets: &[assertion.expose_secret()],
+            idempotency: Idempotency::Safe,
         };
         check_assertion(call.operation, assertion)?;
-        let request = self
-            .raw
-            .gets_all_valid_channel_access_token_key_ids(assertion, JWT_BEARER);
+        let request = || {
+            self.raw
+                .gets_all_valid_channel_access_token_key_ids(assertion, JWT_BEARER)
+        };
         Ok(self.run(call, request).await?.kids)
     }
 
@@ -333,21 +351,35 @@ impl Client {
         self.valid_v21_key_ids(&signer.sign()?).await
     }
 
-    /// Runs one generated call within the timeout, mapping its errors, and
-    /// returns the decoded body.
-    async fn run<T>(
-        &self,
-        call: CallContext<'_>,
-        request: impl Future<Output = Result<ResponseValue<T>, raw::Error<types::ErrorResponse>>>,
-    ) -> Result<T, Error> {
-        // Boxed once here: each async layer above would otherwise hold its
-        // own copy of this large future, and every move copies them all.
-        let request = Box::pin(request);
+    /// Runs one generated call, retrying as the policy allows, all within
+    /// the timeout; maps its errors and returns the decoded body.
+    async fn run<T, F>(&self, call: CallContext<'_>, request: impl Fn() -> F) -> Result<T, Error>
+    where
+        F: Future<Output = Result<ResponseValue<T>, raw::Error<types::ErrorResponse>>>,
+    {
+        let deadline = Instant::now() + self.timeout;
         let work = async {
-            match capture_response_meta(request).await {
-                (Ok(value), _) => Ok(value.into_inner()),
-                // Boxed: the error path is rare and its future large.
-                (Err(error), meta) => Err(Box::pin(call.error(error, meta)).await),
+            let mut attempts = 1;
+            loop {
+                let error = match self.attempt(call, request()).await {
+                    Ok(value) => return Ok(value),
+                    Err(error) => error,
+                };
+                let wait = self.retry.wait(call.idempotency, attempts, &error);
+                match wait.filter(|wait| Instant::now() + *wait < deadline) {
+                    Some(wait) => {
+                        tracing::debug!(
+                            operation = call.operation,
+                            attempt = attempts,
+                            wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+                            reason = %retry::reason(&error),
+                            "retrying a LINE call"
+                        );
+                        tokio::time::sleep(wait).await;
+                        attempts += 1;
+                    }
+                    None => return Err(error),
+                }
             }
         };
         tokio::time::timeout(self.timeout, work)
@@ -356,6 +388,21 @@ impl Client {
                 operation: call.operation,
                 after: self.timeout,
             }))
+    }
+
+    /// One attempt of a generated call.
+    async fn attempt<T>(
+        &self,
+        call: CallContext<'_>,
+        request: impl Future<Output = Result<ResponseValue<T>, raw::Error<types::ErrorResponse>>>,
+    ) -> Result<T, Error> {
+        // Boxed once here: each async layer above would otherwise hold its
+        // own copy of this large future, and every move copies them all.
+        match capture_response_meta(Box::pin(request)).await {
+            (Ok(value), _) => Ok(value.into_inner()),
+            // Boxed: the error path is rare and its future large.
+            (Err(error), meta) => Err(Box::pin(call.error(error, meta)).await),
+        }
     }
 }
 
@@ -396,7 +443,7 @@ fn issued(call: CallContext<'_>, response: impl IssueResponse) -> Result<IssuedT
         expires_in: lifetime(call, expires_in.into())?,
         token_type,
         key_id,
-        received_at: Instant::now(),
+        received_at: std::time::Instant::now(),
     })
 }
 

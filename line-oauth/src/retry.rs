@@ -1,0 +1,215 @@
+//! When a failed call is tried again.
+//!
+//! | call | retried on |
+//! |---|---|
+//! | `verify`, `verify_v21`, `valid_v21_key_ids`, `revoke`, `revoke_v21`, `issue_stateless` | 429 (honouring `Retry-After`, capped), 502, 503, 504, a refused connection, a broken connection |
+//! | `issue_short_lived`, `issue_v21` | a refused connection only: each issuance counts against LINE's 30-token budget, so a request that may have reached LINE is never sent twice |
+//!
+//! Waits double from the first backoff up to the longest, less up to a
+//! quarter at random; attempts are bounded, and all of them together stay
+//! within the client's timeout (a wait that would pass it is not taken).
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+
+use crate::error::Error;
+
+/// Whether a call may be sent again once it may have reached LINE.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Idempotency {
+    /// Sending it twice does no harm.
+    Safe,
+    /// It issues a token: retried only when it provably never left.
+    UnlessSent,
+}
+
+/// How failed calls are retried. The default: 3 attempts, waits from 200 ms
+/// doubling up to 2 s, `Retry-After` honoured up to 10 s.
+///
+/// ```
+/// use std::time::Duration;
+/// use line_oauth::{Client, RetryPolicy};
+///
+/// let patient = RetryPolicy::default().max_attempts(5).max_retry_after(Duration::from_secs(30));
+/// let client = Client::builder().retry(patient).build()?;
+/// let never = Client::builder().retry(RetryPolicy::none()).build()?;
+/// # Ok::<(), line_oauth::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    max_attempts: u32,
+    first_backoff: Duration,
+    max_backoff: Duration,
+    max_retry_after: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            max_attempts: 3,
+            first_backoff: Duration::from_millis(200),
+            max_backoff: Duration::from_secs(2),
+            max_retry_after: Duration::from_secs(10),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// No retries: every call is sent once.
+    pub fn none() -> Self {
+        Self::default().max_attempts(1)
+    }
+
+    /// At most this many attempts per call, the first included (at least 1).
+    pub fn max_attempts(mut self, attempts: u32) -> Self {
+        self.max_attempts = attempts.max(1);
+        self
+    }
+
+    /// The first wait; each further one doubles it.
+    pub fn first_backoff(mut self, wait: Duration) -> Self {
+        self.first_backoff = wait;
+        self
+    }
+
+    /// The longest wait between attempts (without `Retry-After`).
+    pub fn max_backoff(mut self, wait: Duration) -> Self {
+        self.max_backoff = wait;
+        self
+    }
+
+    /// The longest `Retry-After` honoured; a longer one ends the call with
+    /// its error (see [`Error::retry_after`]).
+    pub fn max_retry_after(mut self, wait: Duration) -> Self {
+        self.max_retry_after = wait;
+        self
+    }
+
+    /// How long to wait before attempt `attempts + 1`, or `None` to give up
+    /// with `error`.
+    pub(crate) fn wait(
+        &self,
+        idempotency: Idempotency,
+        attempts: u32,
+        error: &Error,
+    ) -> Option<Duration> {
+        if attempts >= self.max_attempts {
+            return None;
+        }
+        let backoff = self.backoff(attempts);
+        match error {
+            Error::Connect { .. } => Some(backoff),
+            _ if idempotency == Idempotency::UnlessSent => None,
+            Error::Transport { .. } => Some(backoff),
+            Error::Api(api) if retryable_status(api.status()) => match api.retry_after() {
+                Some(wait) if wait > self.max_retry_after => None,
+                Some(wait) => Some(wait),
+                None => Some(backoff),
+            },
+            _ => None,
+        }
+    }
+
+    fn backoff(&self, attempts: u32) -> Duration {
+        let doubled = self
+            .first_backoff
+            .saturating_mul(1 << attempts.saturating_sub(1).min(16));
+        let capped = doubled.min(self.max_backoff);
+        capped - capped.mul_f64(rand::random::<f64>() / 4.0)
+    }
+}
+
+fn retryable_status(status: StatusCode) -> bool {
+    matches!(status.as_u16(), 429 | 502 | 503 | 504)
+}
+
+/// What a retry log line says of the error: never anything from the server.
+pub(crate) fn reason(error: &Error) -> String {
+    match error {
+        Error::Api(api) => format!("status {}", api.status().as_u16()),
+        Error::Connect { .. } => "connection refused or failed".to_owned(),
+        Error::Transport { .. } => "connection broken".to_owned(),
+        _ => "other".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ApiError;
+
+    fn api(status: u16, retry_after: Option<u64>) -> Error {
+        Error::Api(Box::new(ApiError {
+            operation: "verify",
+            status: StatusCode::from_u16(status).unwrap(),
+            code: None,
+            description: None,
+            message: None,
+            request_id: None,
+            retry_after: retry_after.map(Duration::from_secs),
+            body_snippet: None,
+        }))
+    }
+
+    #[test]
+    fn safe_calls_retry_rate_limits_and_gateway_errors_only() {
+        let policy = RetryPolicy::default();
+        for status in [429, 502, 503, 504] {
+            assert!(
+                policy
+                    .wait(Idempotency::Safe, 1, &api(status, None))
+                    .is_some(),
+                "{status}"
+            );
+        }
+        for status in [400, 404, 500, 501] {
+            assert!(
+                policy
+                    .wait(Idempotency::Safe, 1, &api(status, None))
+                    .is_none(),
+                "{status}"
+            );
+        }
+        assert_eq!(
+            policy.wait(Idempotency::Safe, 1, &api(429, Some(3))),
+            Some(Duration::from_secs(3))
+        );
+        assert_eq!(policy.wait(Idempotency::Safe, 1, &api(429, Some(11))), None);
+        assert_eq!(
+            policy.wait(Idempotency::Safe, 3, &api(503, None)),
+            None,
+            "3 attempts at most"
+        );
+    }
+
+    #[test]
+    fn issuance_is_never_retried_once_it_may_have_been_sent() {
+        let policy = RetryPolicy::default();
+        for error in [api(429, Some(1)), api(503, None)] {
+            assert_eq!(policy.wait(Idempotency::UnlessSent, 1, &error), None);
+        }
+        let timeout = Error::Timeout {
+            operation: "issue_v21",
+            after: Duration::from_secs(1),
+        };
+        assert_eq!(policy.wait(Idempotency::UnlessSent, 1, &timeout), None);
+    }
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap_less_some_jitter() {
+        let policy = RetryPolicy::default();
+        for (attempts, full_ms) in [(1, 200), (2, 400), (3, 800), (5, 2000), (30, 2000)] {
+            let wait = policy.backoff(attempts);
+            let full = Duration::from_millis(full_ms);
+            assert!(
+                wait <= full && wait >= full.mul_f64(0.75),
+                "{attempts}: {wait:?}"
+            );
+        }
+        assert_eq!(
+            RetryPolicy::none().wait(Idempotency::Safe, 1, &api(503, None)),
+            None
+        );
+    }
+}

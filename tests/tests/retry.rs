@@ -1,0 +1,181 @@
+//! The retry policy: what is retried, after how long, and what never is.
+//! Real time (the waits are short): tokio's paused clock would jump past
+//! the client timeout while the mock server, on its own thread, answers.
+
+use std::time::Duration;
+
+use line_oauth::{
+    AccessToken, ChannelCredentials, Client, ClientAssertion, ClientSecret, Error, RetryPolicy,
+};
+use tokio::time::Instant;
+use wiremock::matchers::any;
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const TOKEN: &str = "W1TeHC+retry=";
+
+fn client(url: &str) -> Client {
+    Client::builder()
+        .base_url(url)
+        .build()
+        .expect("a loopback URL is fine")
+}
+
+fn verify_body() -> ResponseTemplate {
+    ResponseTemplate::new(200)
+        .set_body_raw(r#"{"client_id":"1","expires_in":60}"#, "application/json")
+}
+
+fn rate_limited(retry_after: &str) -> ResponseTemplate {
+    ResponseTemplate::new(429)
+        .insert_header("Retry-After", retry_after)
+        .set_body_raw(
+            r#"{"message":"The API rate limit has been exceeded. Try again later."}"#,
+            "application/json",
+        )
+}
+
+/// A server answering `first` to the first `times` requests, then `then`.
+async fn server(first: ResponseTemplate, times: u64, then: ResponseTemplate) -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(first)
+        .up_to_n_times(times)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(any())
+        .respond_with(then)
+        .with_priority(2)
+        .mount(&server)
+        .await;
+    server
+}
+
+async fn requests(server: &MockServer) -> usize {
+    server
+        .received_requests()
+        .await
+        .expect("recording is on")
+        .len()
+}
+
+#[tokio::test]
+async fn a_429_with_retry_after_is_waited_out_on_a_retryable_call() {
+    let server = server(rate_limited("1"), 1, verify_body()).await;
+    let started = Instant::now();
+    let info = client(&server.uri())
+        .verify(&AccessToken::new(TOKEN))
+        .await
+        .unwrap();
+    assert_eq!(info.client_id, "1");
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "waited {:?}",
+        started.elapsed()
+    );
+    assert_eq!(requests(&server).await, 2);
+}
+
+#[tokio::test]
+async fn a_429_on_short_lived_issuance_is_not_retried() {
+    let server = server(rate_limited("1"), 1, ResponseTemplate::new(500)).await;
+    let creds = ChannelCredentials::new("1", ClientSecret::new("secret"));
+    let error = client(&server.uri())
+        .issue_short_lived(&creds)
+        .await
+        .unwrap_err();
+    assert_eq!(error.api().unwrap().status(), 429);
+    assert_eq!(error.retry_after(), Some(Duration::from_secs(1)));
+    assert_eq!(requests(&server).await, 1);
+}
+
+#[tokio::test]
+async fn three_503s_give_up_after_the_configured_attempts_with_the_last_error() {
+    let unavailable =
+        ResponseTemplate::new(503).set_body_raw(r#"{"message":"third"}"#, "application/json");
+    let server = server(unavailable, 3, verify_body()).await;
+    let error = client(&server.uri())
+        .verify(&AccessToken::new(TOKEN))
+        .await
+        .unwrap_err();
+    assert_eq!(error.api().unwrap().status(), 503);
+    assert_eq!(requests(&server).await, 3);
+
+    let patient = Client::builder()
+        .base_url(server.uri())
+        .retry(RetryPolicy::default().max_attempts(4))
+        .build()
+        .unwrap();
+    assert!(
+        patient.verify(&AccessToken::new(TOKEN)).await.is_ok(),
+        "the 4th attempt gets the 200"
+    );
+}
+
+#[tokio::test]
+async fn a_retry_after_past_the_cap_ends_the_call_with_the_rate_limit_error() {
+    let server = server(rate_limited("20"), 1, verify_body()).await;
+    let error = client(&server.uri())
+        .verify(&AccessToken::new(TOKEN))
+        .await
+        .unwrap_err();
+    assert_eq!(error.retry_after(), Some(Duration::from_secs(20)));
+    assert_eq!(requests(&server).await, 1);
+}
+
+#[tokio::test]
+async fn retries_can_be_turned_off() {
+    let server = server(ResponseTemplate::new(503), 1, verify_body()).await;
+    let once = Client::builder()
+        .base_url(server.uri())
+        .retry(RetryPolicy::none())
+        .build()
+        .unwrap();
+    let error = once.verify(&AccessToken::new(TOKEN)).await.unwrap_err();
+    assert_eq!(error.api().unwrap().status(), 503);
+    assert_eq!(requests(&server).await, 1);
+}
+
+/// A server that reads each request, then resets the connection; it counts
+/// the connections it took.
+async fn resetting_server() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tokio::io::AsyncReadExt;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let connections = Arc::new(AtomicUsize::new(0));
+    let counted = connections.clone();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            counted.fetch_add(1, Ordering::SeqCst);
+            let mut request = [0u8; 8192];
+            let _ = socket.read(&mut request).await;
+            let _ = socket.set_zero_linger();
+            drop(socket);
+        }
+    });
+    (url, connections)
+}
+
+#[tokio::test]
+async fn a_reset_after_a_v21_issuance_was_sent_is_not_retried() {
+    let (url, connections) = resetting_server().await;
+    let error = client(&url)
+        .issue_v21(&ClientAssertion::new("eyJ.eyJ.sig"))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::Transport { .. }), "{error:?}");
+    assert_eq!(connections.load(std::sync::atomic::Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn a_reset_on_verify_is_retried() {
+    let (url, connections) = resetting_server().await;
+    let error = client(&url)
+        .verify(&AccessToken::new(TOKEN))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::Transport { .. }), "{error:?}");
+    assert_eq!(connections.load(std::sync::atomic::Ordering::SeqCst), 3);
+}
