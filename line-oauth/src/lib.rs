@@ -35,6 +35,8 @@ mod assertion;
 mod client;
 mod credentials;
 mod error;
+#[cfg(test)]
+mod fuzz_props;
 mod hooks;
 mod jwk;
 mod outcome;

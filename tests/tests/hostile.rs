@@ -1,0 +1,228 @@
+//! Misbehaving servers on 127.0.0.1: each scenario ends in its exact typed
+//! outcome, within the configured timeout, with no secret in the error.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use line_oauth::{AccessToken, Client, Error, RetryPolicy};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+const TOKEN: &str = "W1TeHC+hostile/tOkEn=";
+const TIMEOUT: Duration = Duration::from_secs(2);
+
+/// What a scripted server sends after reading the request.
+#[derive(Clone)]
+enum Script {
+    /// These bytes, then close.
+    Send(Vec<u8>),
+    /// These bytes one at a time, 200 ms apart (at most 10 s), then close.
+    Drip(Vec<u8>),
+}
+
+/// A server that plays `script` on every connection and counts connections.
+async fn scripted(script: Script) -> (String, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let connections = Arc::new(AtomicUsize::new(0));
+    let counted = connections.clone();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            counted.fetch_add(1, Ordering::SeqCst);
+            let script = script.clone();
+            tokio::spawn(async move {
+                let mut request = [0u8; 8192];
+                let _ = socket.read(&mut request).await;
+                match script {
+                    Script::Send(bytes) => {
+                        let _ = socket.write_all(&bytes).await;
+                    }
+                    Script::Drip(bytes) => {
+                        for byte in bytes.iter().take(50) {
+                            if socket.write_all(&[*byte]).await.is_err() {
+                                break;
+                            }
+                            tokio::time::sleep(Duration::from_millis(200)).await;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    (url, connections)
+}
+
+fn client(url: &str) -> Client {
+    Client::builder()
+        .base_url(url)
+        .timeout(TIMEOUT)
+        .retry(RetryPolicy::none())
+        .build()
+        .unwrap()
+}
+
+fn json(status: &str, content_type: &str, body: &str) -> Script {
+    Script::Send(
+        format!(
+            "HTTP/1.1 {status}\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .into_bytes(),
+    )
+}
+
+/// Runs verify against `script`; checks the time bound and that no secret
+/// shows, and returns the outcome.
+async fn verify_against(script: Script) -> Result<line_oauth::TokenInfo, Error> {
+    let (url, _) = scripted(script).await;
+    let started = Instant::now();
+    let outcome = client(&url).verify(&AccessToken::new(TOKEN)).await;
+    assert!(
+        started.elapsed() < TIMEOUT + Duration::from_secs(1),
+        "took {:?}",
+        started.elapsed()
+    );
+    if let Err(error) = &outcome {
+        let printed = format!("{error} {error:?}");
+        assert!(
+            !printed.contains(TOKEN) && !printed.contains("hostile"),
+            "{printed}"
+        );
+    }
+    outcome
+}
+
+fn assert_decode_error<T: std::fmt::Debug>(outcome: Result<T, Error>) {
+    assert!(matches!(outcome, Err(Error::Decode { .. })), "{outcome:?}");
+}
+
+#[tokio::test]
+async fn a_truncated_body_is_a_transport_error() {
+    let script = Script::Send(b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\n{\"client".to_vec());
+    let outcome = verify_against(script).await;
+    assert!(
+        matches!(outcome, Err(Error::Transport { .. })),
+        "{outcome:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_body_cut_mid_chunk_is_a_transport_error() {
+    let script = Script::Send(
+        b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n20\r\n{\"client_id\"".to_vec(),
+    );
+    let outcome = verify_against(script).await;
+    assert!(
+        matches!(outcome, Err(Error::Transport { .. })),
+        "{outcome:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_server_dripping_one_byte_at_a_time_times_out() {
+    let answer = json(
+        "200 OK",
+        "application/json",
+        r#"{"client_id":"1","expires_in":5}"#,
+    );
+    let Script::Send(bytes) = answer else {
+        unreachable!()
+    };
+    let outcome = verify_against(Script::Drip(bytes)).await;
+    assert!(
+        matches!(outcome, Err(Error::Timeout { after, .. }) if after == TIMEOUT),
+        "{outcome:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_closed_connection_without_an_answer_is_a_transport_error() {
+    let outcome = verify_against(Script::Send(Vec::new())).await;
+    assert!(
+        matches!(outcome, Err(Error::Transport { .. })),
+        "{outcome:?}"
+    );
+}
+
+#[tokio::test]
+async fn redirects_to_http_another_host_or_a_loop_are_not_followed() {
+    let (elsewhere, visits) = scripted(json("200 OK", "application/json", "{}")).await;
+    let other_host = elsewhere.replace("127.0.0.1", "127.0.0.2");
+    for location in [elsewhere.clone(), other_host, "/v2/oauth/verify".to_owned()] {
+        let script = Script::Send(
+            format!("HTTP/1.1 302 Found\r\nlocation: {location}\r\ncontent-length: 0\r\n\r\n")
+                .into_bytes(),
+        );
+        let error = verify_against(script).await.unwrap_err();
+        assert_eq!(
+            error.api().map(|e| e.status().as_u16()),
+            Some(302),
+            "{error:?}"
+        );
+    }
+    assert_eq!(
+        visits.load(Ordering::SeqCst),
+        0,
+        "no request followed a redirect"
+    );
+}
+
+#[tokio::test]
+async fn deeply_nested_json_is_a_decode_error() {
+    let body = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+    assert_decode_error(verify_against(json("200 OK", "application/json", &body)).await);
+}
+
+#[tokio::test]
+async fn absurd_numbers_and_nulls_are_decode_errors() {
+    for body in [
+        r#"{"client_id":"1","expires_in":1e400}"#,
+        r#"{"client_id":"1","expires_in":99999999999999999999}"#,
+        r#"{"client_id":"1","expires_in":-5}"#,
+        r#"{"client_id":null,"expires_in":5}"#,
+        "\u{feff}{\"client_id\":\"1\",\"expires_in\":5}",
+    ] {
+        assert_decode_error(verify_against(json("200 OK", "application/json", body)).await);
+    }
+}
+
+#[tokio::test]
+async fn valid_json_under_another_content_type_is_still_read() {
+    let body = r#"{"client_id":"1","expires_in":5,"surprise":[1,{"x":null}]}"#;
+    let info = verify_against(json("200 OK", "text/plain", body))
+        .await
+        .unwrap();
+    assert_eq!(info.expires_in, Duration::from_secs(5));
+}
+
+#[tokio::test]
+async fn both_line_error_shapes_and_an_html_page_keep_their_status() {
+    for (status, content_type, body) in [
+        (
+            "400 Bad Request",
+            "application/json",
+            r#"{"error":"invalid_request","error_description":"access_token invalid"}"#,
+        ),
+        (
+            "404 Not Found",
+            "application/json",
+            r#"{"message":"Cannot find channel key that satisfies the conditions"}"#,
+        ),
+        (
+            "502 Bad Gateway",
+            "text/html",
+            "<html><body>Bad Gateway</body></html>",
+        ),
+    ] {
+        let error = verify_against(json(status, content_type, body))
+            .await
+            .unwrap_err();
+        let code: u16 = status[..3].parse().unwrap();
+        assert_eq!(
+            error.api().map(|e| e.status().as_u16()),
+            Some(code),
+            "{error:?}"
+        );
+    }
+}
