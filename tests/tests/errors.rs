@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use line_oauth::{
     AccessToken, ChannelCredentials, Client, ClientAssertion, ClientSecret, Error, StatelessAuth,
 };
+use line_oauth_tests::raw_server::{RawServer, Script, chunk_of};
 use tokio::net::TcpListener;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -173,24 +174,12 @@ async fn user_agent_names_the_crate_and_version() {
     assert!(line_oauth::USER_AGENT.starts_with("line-oauth/0."));
 }
 
-/// A server that accepts connections and never answers.
-async fn stalled_server() -> (String, tokio::task::JoinHandle<()>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let task = tokio::spawn(async move {
-        let mut held = Vec::new();
-        while let Ok((socket, _)) = listener.accept().await {
-            held.push(socket);
-        }
-    });
-    (url, task)
-}
-
 #[tokio::test]
 async fn a_stalled_server_gives_a_timeout_within_the_configured_time() {
-    let (url, server) = stalled_server().await;
+    let server = RawServer::start(Script::Silent).await;
+    let url = server.url();
     let timeout = Duration::from_millis(300);
-    let client = client(&url, timeout);
+    let client = client(url, timeout);
     let started = Instant::now();
     let error = client
         .verify_v21(&AccessToken::new(TOKEN))
@@ -208,7 +197,6 @@ async fn a_stalled_server_gives_a_timeout_within_the_configured_time() {
         "{took:?}"
     );
     assert_no_secret(&error);
-    server.abort();
 }
 
 #[tokio::test]
@@ -292,50 +280,23 @@ fn public_types_never_print_secrets() {
     }
 }
 
-/// A server that answers every connection with `head` and then `chunk`
-/// over and over (no chunk: just `head`): at most `MAX_STREAMED` bytes or
-/// 10 seconds per connection, so it stops by itself.
-async fn streaming_server(
-    head: &'static str,
-    chunk: Vec<u8>,
-) -> (String, tokio::task::JoinHandle<()>) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    const MAX_STREAMED: usize = 64 << 20;
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let task = tokio::spawn(async move {
-        while let Ok((mut socket, _)) = listener.accept().await {
-            let chunk = chunk.clone();
-            tokio::spawn(async move {
-                let mut request = [0u8; 4096];
-                let _ = socket.read(&mut request).await;
-                let deadline = Instant::now() + Duration::from_secs(10);
-                let mut sent = socket.write_all(head.as_bytes()).await.map(|()| 0);
-                while let Ok(bytes) = sent {
-                    if chunk.is_empty() || bytes >= MAX_STREAMED || Instant::now() > deadline {
-                        break;
-                    }
-                    sent = socket.write_all(&chunk).await.map(|()| bytes + chunk.len());
-                }
-            });
-        }
-    });
-    (url, task)
-}
-
-fn chunk_of(size: usize) -> Vec<u8> {
-    let mut chunk = format!("{size:x}\r\n").into_bytes();
-    chunk.extend(std::iter::repeat_n(b'a', size));
-    chunk.extend_from_slice(b"\r\n");
-    chunk
+/// A server streaming `chunk` after `head`, far past any body limit.
+async fn streaming(head: &str, chunk: Vec<u8>) -> RawServer {
+    let head = head.as_bytes().to_vec();
+    RawServer::start(Script::Stream {
+        head,
+        chunk,
+        at_most: 64 << 20,
+    })
+    .await
 }
 
 #[tokio::test]
 async fn an_endless_chunked_body_stops_at_the_limit() {
     let head =
         "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n";
-    let (url, server) = streaming_server(head, chunk_of(8192)).await;
-    let error = client(&url, Duration::from_secs(10))
+    let server = streaming(head, chunk_of(8192, b'a')).await;
+    let error = client(server.url(), Duration::from_secs(10))
         .verify(&AccessToken::new(TOKEN))
         .await
         .unwrap_err();
@@ -343,21 +304,19 @@ async fn an_endless_chunked_body_stops_at_the_limit() {
         matches!(error, Error::ResponseTooLarge { limit, .. } if limit == line_oauth::RESPONSE_BODY_LIMIT),
         "{error:?}"
     );
-    server.abort();
 }
 
 #[tokio::test]
 async fn a_declared_length_over_the_limit_stops_at_the_limit() {
     let head =
         "HTTP/1.1 502 Bad Gateway\r\ncontent-type: text/html\r\ncontent-length: 100000000\r\n\r\n";
-    let (url, server) = streaming_server(head, vec![b'<'; 8192]).await;
-    let error = client(&url, Duration::from_secs(10))
+    let server = streaming(head, vec![b'<'; 8192]).await;
+    let error = client(server.url(), Duration::from_secs(10))
         .verify_v21(&AccessToken::new(TOKEN))
         .await
         .unwrap_err();
     assert!(matches!(error, Error::ResponseTooLarge { .. }), "{error:?}");
     assert_no_secret(&error);
-    server.abort();
 }
 
 #[tokio::test]
@@ -366,11 +325,10 @@ async fn a_small_chunked_body_still_decodes() {
         "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n",
         "20\r\n{\"client_id\":\"1\",\"expires_in\":5}\r\n0\r\n\r\n"
     );
-    let (url, server) = streaming_server(answer, Vec::new()).await;
-    let info = client(&url, Duration::from_secs(10))
+    let server = RawServer::start(Script::Send(answer.as_bytes().to_vec())).await;
+    let info = client(server.url(), Duration::from_secs(10))
         .verify(&AccessToken::new(TOKEN))
         .await
         .unwrap();
     assert_eq!(info.expires_in, Duration::from_secs(5));
-    server.abort();
 }

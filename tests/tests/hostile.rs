@@ -1,57 +1,13 @@
 //! Misbehaving servers on 127.0.0.1: each scenario ends in its exact typed
 //! outcome, within the configured timeout, with no secret in the error.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use line_oauth::{AccessToken, Client, Error, RetryPolicy};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
+use line_oauth_tests::raw_server::{RawServer, Script};
 
 const TOKEN: &str = "W1TeHC+hostile/tOkEn=";
 const TIMEOUT: Duration = Duration::from_secs(2);
-
-/// What a scripted server sends after reading the request.
-#[derive(Clone)]
-enum Script {
-    /// These bytes, then close.
-    Send(Vec<u8>),
-    /// These bytes one at a time, 200 ms apart (at most 10 s), then close.
-    Drip(Vec<u8>),
-}
-
-/// A server that plays `script` on every connection and counts connections.
-async fn scripted(script: Script) -> (String, Arc<AtomicUsize>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let connections = Arc::new(AtomicUsize::new(0));
-    let counted = connections.clone();
-    tokio::spawn(async move {
-        while let Ok((mut socket, _)) = listener.accept().await {
-            counted.fetch_add(1, Ordering::SeqCst);
-            let script = script.clone();
-            tokio::spawn(async move {
-                let mut request = [0u8; 8192];
-                let _ = socket.read(&mut request).await;
-                match script {
-                    Script::Send(bytes) => {
-                        let _ = socket.write_all(&bytes).await;
-                    }
-                    Script::Drip(bytes) => {
-                        for byte in bytes.iter().take(50) {
-                            if socket.write_all(&[*byte]).await.is_err() {
-                                break;
-                            }
-                            tokio::time::sleep(Duration::from_millis(200)).await;
-                        }
-                    }
-                }
-            });
-        }
-    });
-    (url, connections)
-}
 
 fn client(url: &str) -> Client {
     Client::builder()
@@ -62,22 +18,26 @@ fn client(url: &str) -> Client {
         .unwrap()
 }
 
-fn json(status: &str, content_type: &str, body: &str) -> Script {
-    Script::Send(
-        format!(
-            "HTTP/1.1 {status}\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-            body.len()
-        )
-        .into_bytes(),
+/// A complete HTTP response with `body`.
+fn answer(status: &str, content_type: &str, body: &str) -> Vec<u8> {
+    format!(
+        "HTTP/1.1 {status}\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
     )
+    .into_bytes()
+}
+
+/// A server sending a complete response with `body`.
+fn json(status: &str, content_type: &str, body: &str) -> Script {
+    Script::Send(answer(status, content_type, body))
 }
 
 /// Runs verify against `script`; checks the time bound and that no secret
 /// shows, and returns the outcome.
 async fn verify_against(script: Script) -> Result<line_oauth::TokenInfo, Error> {
-    let (url, _) = scripted(script).await;
+    let server = RawServer::start(script).await;
     let started = Instant::now();
-    let outcome = client(&url).verify(&AccessToken::new(TOKEN)).await;
+    let outcome = client(server.url()).verify(&AccessToken::new(TOKEN)).await;
     assert!(
         started.elapsed() < TIMEOUT + Duration::from_secs(1),
         "took {:?}",
@@ -121,14 +81,11 @@ async fn a_body_cut_mid_chunk_is_a_transport_error() {
 
 #[tokio::test]
 async fn a_server_dripping_one_byte_at_a_time_times_out() {
-    let answer = json(
+    let bytes = answer(
         "200 OK",
         "application/json",
         r#"{"client_id":"1","expires_in":5}"#,
     );
-    let Script::Send(bytes) = answer else {
-        unreachable!()
-    };
     let outcome = verify_against(Script::Drip(bytes)).await;
     assert!(
         matches!(outcome, Err(Error::Timeout { after, .. }) if after == TIMEOUT),
@@ -147,9 +104,13 @@ async fn a_closed_connection_without_an_answer_is_a_transport_error() {
 
 #[tokio::test]
 async fn redirects_to_http_another_host_or_a_loop_are_not_followed() {
-    let (elsewhere, visits) = scripted(json("200 OK", "application/json", "{}")).await;
-    let other_host = elsewhere.replace("127.0.0.1", "127.0.0.2");
-    for location in [elsewhere.clone(), other_host, "/v2/oauth/verify".to_owned()] {
+    let elsewhere = RawServer::start(json("200 OK", "application/json", "{}")).await;
+    let other_host = elsewhere.url().replace("127.0.0.1", "127.0.0.2");
+    for location in [
+        elsewhere.url().to_owned(),
+        other_host,
+        "/v2/oauth/verify".to_owned(),
+    ] {
         let script = Script::Send(
             format!("HTTP/1.1 302 Found\r\nlocation: {location}\r\ncontent-length: 0\r\n\r\n")
                 .into_bytes(),
@@ -161,11 +122,7 @@ async fn redirects_to_http_another_host_or_a_loop_are_not_followed() {
             "{error:?}"
         );
     }
-    assert_eq!(
-        visits.load(Ordering::SeqCst),
-        0,
-        "no request followed a redirect"
-    );
+    assert_eq!(elsewhere.connections(), 0, "no request followed a redirect");
 }
 
 #[tokio::test]

@@ -4,11 +4,8 @@
 
 #![cfg(target_os = "linux")]
 
-use std::time::{Duration, Instant};
-
 use line_oauth::{AccessToken, Client, Error, RetryPolicy};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
+use line_oauth_tests::raw_server::{RawServer, Script, chunk_of};
 
 /// The most a connection streams (then it stops by itself): far past any cap.
 const STREAMED_AT_MOST: usize = 512 << 20;
@@ -25,30 +22,16 @@ fn peak_rss_kib() -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_endless_body_keeps_peak_memory_under_50_mib() {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move {
-        while let Ok((mut socket, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                let mut request = [0u8; 8192];
-                let _ = socket.read(&mut request).await;
-                let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n";
-                let mut chunk = b"10000\r\n".to_vec();
-                chunk.extend(std::iter::repeat_n(b'[', 0x10000));
-                chunk.extend_from_slice(b"\r\n");
-                let deadline = Instant::now() + Duration::from_secs(30);
-                let mut sent = socket.write_all(head.as_bytes()).await.map(|()| 0);
-                while let Ok(bytes) = sent {
-                    if bytes >= STREAMED_AT_MOST || Instant::now() > deadline {
-                        break;
-                    }
-                    sent = socket.write_all(&chunk).await.map(|()| bytes + chunk.len());
-                }
-            });
-        }
-    });
+    let head =
+        b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n";
+    let server = RawServer::start(Script::Stream {
+        head: head.to_vec(),
+        chunk: chunk_of(0x10000, b'['),
+        at_most: STREAMED_AT_MOST,
+    })
+    .await;
     let client = Client::builder()
-        .base_url(url)
+        .base_url(server.url())
         .retry(RetryPolicy::none())
         .build()
         .unwrap();

@@ -7,6 +7,7 @@ use std::time::Duration;
 use line_oauth::{
     AccessToken, ChannelCredentials, Client, ClientAssertion, ClientSecret, Error, RetryPolicy,
 };
+use line_oauth_tests::raw_server::{RawServer, Script};
 use tokio::time::Instant;
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -136,46 +137,24 @@ async fn retries_can_be_turned_off() {
     assert_eq!(requests(&server).await, 1);
 }
 
-/// A server that reads each request, then resets the connection; it counts
-/// the connections it took.
-async fn resetting_server() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use tokio::io::AsyncReadExt;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let connections = Arc::new(AtomicUsize::new(0));
-    let counted = connections.clone();
-    tokio::spawn(async move {
-        while let Ok((mut socket, _)) = listener.accept().await {
-            counted.fetch_add(1, Ordering::SeqCst);
-            let mut request = [0u8; 8192];
-            let _ = socket.read(&mut request).await;
-            let _ = socket.set_zero_linger();
-            drop(socket);
-        }
-    });
-    (url, connections)
-}
-
 #[tokio::test]
 async fn a_reset_after_a_v21_issuance_was_sent_is_not_retried() {
-    let (url, connections) = resetting_server().await;
-    let error = client(&url)
+    let server = RawServer::start(Script::Reset).await;
+    let error = client(server.url())
         .issue_v21(&ClientAssertion::new("eyJ.eyJ.sig"))
         .await
         .unwrap_err();
     assert!(matches!(error, Error::Transport { .. }), "{error:?}");
-    assert_eq!(connections.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert_eq!(server.connections(), 1);
 }
 
 #[tokio::test]
 async fn a_reset_on_verify_is_retried() {
-    let (url, connections) = resetting_server().await;
-    let error = client(&url)
+    let server = RawServer::start(Script::Reset).await;
+    let error = client(server.url())
         .verify(&AccessToken::new(TOKEN))
         .await
         .unwrap_err();
     assert!(matches!(error, Error::Transport { .. }), "{error:?}");
-    assert_eq!(connections.load(std::sync::atomic::Ordering::SeqCst), 3);
+    assert_eq!(server.connections(), 3);
 }

@@ -81,11 +81,6 @@ impl FakeLine {
         format!("http://{}", self.address)
     }
 
-    /// The address it listens on.
-    pub fn address(&self) -> SocketAddr {
-        self.address
-    }
-
     /// Registers a channel with its secret.
     pub fn add_channel(&self, channel_id: &str, secret: &str) {
         self.with_state(|s| s.add_channel(channel_id, secret));
