@@ -51,33 +51,16 @@ async fn main() -> ExitCode {
     }
 }
 
-/// Writes a new private JWK to `file` (readable by its owner only) and
-/// prints the public JWK to register.
+/// Writes a new private JWK to `file` (readable by its owner only, written
+/// atomically, never over an existing file) and prints the public JWK to
+/// register.
 fn keygen(file: &str) -> Result<(), String> {
     let pair = AssertionKeyPair::generate().map_err(|e| e.to_string())?;
-    write_private(file, pair.private.expose_secret_json().as_bytes())
-        .map_err(|e| format!("cannot write {file}: {e}"))?;
+    pair.private.to_file(file).map_err(|e| e.to_string())?;
     println!("private key written to {file}: keep it secret");
     println!("register this public key in the LINE Developers Console, then note its kid:");
     println!("{}", pair.public.to_json());
     Ok(())
-}
-
-#[cfg(unix)]
-fn write_private(file: &str, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(file)?
-        .write_all(bytes)
-}
-
-#[cfg(not(unix))]
-fn write_private(file: &str, bytes: &[u8]) -> std::io::Result<()> {
-    std::fs::write(file, bytes)
 }
 
 /// Issues a v2.1 token valid for `seconds` and lists the channel's valid ones.

@@ -48,6 +48,8 @@ pub enum AssertionError {
     AssertionLifetime(Duration),
     /// The clock reads before 1970.
     Clock,
+    /// The key failed to sign (a key the loading checks did not catch).
+    Signing,
 }
 
 impl fmt::Display for AssertionError {
@@ -62,6 +64,7 @@ impl fmt::Display for AssertionError {
                 "an assertion lifetime must be above zero and at most 30 minutes, not {d:?}"
             ),
             Self::Clock => f.write_str("the clock reads before 1970"),
+            Self::Signing => f.write_str("the key failed to sign"),
         }
     }
 }
@@ -163,7 +166,8 @@ impl AssertionSigner {
     ///
     /// # Errors
     ///
-    /// [`AssertionError::Clock`] if the clock reads before 1970.
+    /// [`AssertionError::Clock`] if the clock reads before 1970;
+    /// [`AssertionError::Signing`] if the key fails to sign.
     pub fn sign(&self) -> Result<ClientAssertion, AssertionError> {
         self.sign_claims(None)
     }
@@ -200,7 +204,10 @@ impl AssertionSigner {
             token_exp,
         };
         let mut jwt = format!("{}.{}", encode_json(&header), encode_json(&claims));
-        let signature = self.key.sign(jwt.as_bytes());
+        let signature = self
+            .key
+            .try_sign(jwt.as_bytes())
+            .map_err(|_| AssertionError::Signing)?;
         jwt.push('.');
         jwt.push_str(&URL_SAFE_NO_PAD.encode(signature.to_bytes()));
         Ok(ClientAssertion::new(jwt))

@@ -66,12 +66,33 @@ pub enum Error {
         /// The start of the body, secrets scrubbed.
         snippet: String,
     },
+    /// The request could not be built, such as a token too long to fit in a
+    /// URL. Nothing was sent, and it is not retried.
+    InvalidRequest {
+        /// The call, such as `verify_v21`.
+        operation: &'static str,
+        /// What was wrong, secrets scrubbed.
+        reason: String,
+    },
     /// The client or the call was set up wrongly (an `http` base URL, a bad
     /// timeout, an empty channel ID...). Nothing was sent.
     InvalidConfig(String),
     /// An assertion could not be signed (a token lifetime out of bounds, a
     /// clock before 1970). Nothing was sent.
     Assertion(AssertionError),
+    /// A [`TokenSource`](crate::TokenSource) got a token from LINE that
+    /// lives no longer than its margin, so it could never be served. The
+    /// token was revoked where its kind allows.
+    UnusableToken {
+        /// How long the token had left when the source got it.
+        lifetime: Duration,
+        /// The source's margin.
+        margin: Duration,
+    },
+    /// A [`TokenSource`](crate::TokenSource) refresh ended without an
+    /// outcome: it panicked, or its runtime shut down. The next call tries
+    /// again.
+    RefreshAborted,
     /// The error of one token refresh that several
     /// [`TokenSource::token`](crate::TokenSource::token) callers waited for.
     /// The helpers ([`api`](Self::api), [`retry_after`](Self::retry_after)...)
@@ -178,8 +199,23 @@ impl fmt::Display for Error {
                 "{operation}: LINE answered {status} with a body that is not what LINE documents \
                  ({reason}): {snippet:?}"
             ),
+            Self::InvalidRequest { operation, reason } => {
+                write!(
+                    f,
+                    "{operation}: the request cannot be built ({reason}); nothing was sent"
+                )
+            }
             Self::InvalidConfig(detail) => write!(f, "invalid configuration: {detail}"),
             Self::Assertion(e) => write!(f, "cannot sign the assertion: {e}"),
+            Self::UnusableToken { lifetime, margin } => write!(
+                f,
+                "token source: LINE issued a token valid for {lifetime:?}, no longer than the \
+                 margin of {margin:?}"
+            ),
+            Self::RefreshAborted => f.write_str(
+                "token source: the refresh ended without an outcome (it panicked, or its runtime \
+                 shut down); the next call tries again",
+            ),
             Self::Shared(e) => e.fmt(f),
         }
     }

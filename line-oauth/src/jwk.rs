@@ -2,10 +2,15 @@
 //! a private key, and the public key to register with LINE.
 
 use std::fmt;
+use std::fs::{File, OpenOptions};
+use std::io::{self, Read, Write};
 use std::path::Path;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rsa::pkcs1v15::{SigningKey, VerifyingKey};
+use rsa::sha2::Sha256;
+use rsa::signature::{Signer, Verifier};
 use rsa::traits::{PrivateKeyParts, PublicKeyParts};
 use rsa::{BigUint, RsaPrivateKey};
 use serde::{Deserialize, Serialize};
@@ -13,6 +18,9 @@ use zeroize::Zeroizing;
 
 /// The key size LINE requires, and the size [`AssertionKeyPair::generate`] makes.
 pub const KEY_BITS: usize = 2048;
+/// The largest key file [`PrivateJwk::from_file`] reads: a 2048-bit private
+/// JWK takes under 2 KiB.
+pub const KEY_FILE_LIMIT: u64 = 64 * 1024;
 
 /// A new assertion signing key pair: keep [`private`](Self::private) secret,
 /// register [`public`](Self::public) in the LINE Developers Console (channel
@@ -73,8 +81,15 @@ pub enum KeyError {
     /// The fields do not form a valid RSA key (bad base64url, inconsistent
     /// numbers).
     Invalid(String),
-    /// The key file could not be read.
+    /// The key file could not be read or written.
     File(String),
+    /// The key path is not a regular file (a directory, FIFO or device).
+    NotRegularFile(String),
+    /// The key file is larger than [`KEY_FILE_LIMIT`].
+    FileTooLarge {
+        /// The limit, in bytes.
+        limit: u64,
+    },
     /// The key pair could not be generated.
     Generation(String),
 }
@@ -90,7 +105,11 @@ impl fmt::Display for KeyError {
             ),
             Self::TooShort { bits } => write!(f, "the key has {bits} bits; LINE needs {KEY_BITS}"),
             Self::Invalid(e) => write!(f, "not a valid RSA key: {e}"),
-            Self::File(e) => write!(f, "cannot read the key file: {e}"),
+            Self::File(e) => write!(f, "key file: {e}"),
+            Self::NotRegularFile(path) => write!(f, "key file {path}: not a regular file"),
+            Self::FileTooLarge { limit } => {
+                write!(f, "the key file is larger than {limit} bytes: not a JWK")
+            }
             Self::Generation(e) => write!(f, "cannot generate a key pair: {e}"),
         }
     }
@@ -193,6 +212,87 @@ fn number(field: &str, value: &str) -> Result<BigUint, KeyError> {
     Ok(BigUint::from_bytes_be(&bytes))
 }
 
+/// Checks that a key signs, and that the signature verifies: the key check
+/// of the rsa crate does not test that `p` and `q` are prime.
+fn check_signs(key: &RsaPrivateKey) -> Result<(), KeyError> {
+    const PROBE: &[u8] = b"line-oauth key check";
+    let not_signing = || KeyError::Invalid("the numbers do not sign (p or q is not prime)".into());
+    let signature = SigningKey::<Sha256>::new(key.clone())
+        .try_sign(PROBE)
+        .map_err(|_| not_signing())?;
+    VerifyingKey::<Sha256>::new(key.to_public_key())
+        .verify(PROBE, &signature)
+        .map_err(|_| not_signing())
+}
+
+/// The text of a key file: a regular file of at most [`KEY_FILE_LIMIT`]
+/// bytes, read into memory that is zeroed when dropped.
+fn read_key_file(path: &Path) -> Result<Zeroizing<String>, KeyError> {
+    let file_error = |e: io::Error| KeyError::File(format!("{}: {e}", path.display()));
+    let mut options = OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        // A FIFO then opens at once instead of waiting for a writer.
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    let file = options.open(path).map_err(file_error)?;
+    let metadata = file.metadata().map_err(file_error)?;
+    if !metadata.is_file() {
+        return Err(KeyError::NotRegularFile(path.display().to_string()));
+    }
+    let too_large = KeyError::FileTooLarge {
+        limit: KEY_FILE_LIMIT,
+    };
+    if metadata.len() > KEY_FILE_LIMIT {
+        return Err(too_large);
+    }
+    let mut bytes = Zeroizing::new(Vec::new());
+    file.take(KEY_FILE_LIMIT + 1)
+        .read_to_end(&mut bytes)
+        .map_err(file_error)?;
+    if bytes.len() as u64 > KEY_FILE_LIMIT {
+        return Err(too_large);
+    }
+    match String::from_utf8(std::mem::take(&mut *bytes)) {
+        Ok(text) => Ok(Zeroizing::new(text)),
+        Err(e) => {
+            drop(Zeroizing::new(e.into_bytes()));
+            Err(KeyError::Json("the file is not UTF-8 text".into()))
+        }
+    }
+}
+
+/// Creates `path` with what `write` puts in it, owner-only, atomically:
+/// a temporary file in the same directory, flushed, then linked into place
+/// unless `path` exists. On any failure the temporary file is removed.
+fn write_new_secret_file(
+    path: &Path,
+    write: impl FnOnce(&mut File) -> io::Result<()>,
+) -> Result<(), KeyError> {
+    let file_error = |e: io::Error| KeyError::File(format!("{}: {e}", path.display()));
+    let directory = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    // tempfile creates the file readable and writable by its owner only.
+    let mut temporary = tempfile::Builder::new()
+        .prefix(".line-oauth-key-")
+        .tempfile_in(directory)
+        .map_err(file_error)?;
+    write(temporary.as_file_mut()).map_err(file_error)?;
+    temporary.as_file().sync_all().map_err(file_error)?;
+    temporary
+        .persist_noclobber(path)
+        .map_err(|e| file_error(e.error))?;
+    #[cfg(unix)]
+    File::open(directory)
+        .and_then(|d| d.sync_all())
+        .map_err(file_error)?;
+    Ok(())
+}
+
 /// A private assertion signing key. `Debug` shows only its size; the key
 /// material leaves only through [`expose_secret_json`](Self::expose_secret_json),
 /// and is zeroed when dropped.
@@ -239,22 +339,46 @@ impl PrivateJwk {
         .map_err(|e| KeyError::Invalid(e.to_string()))?;
         key.validate()
             .map_err(|e| KeyError::Invalid(e.to_string()))?;
+        check_signs(&key)?;
         Ok(Self { key })
     }
 
     /// Reads a private RSA JWK from a file (see [`from_json`](Self::from_json)).
+    /// Only a regular file of at most [`KEY_FILE_LIMIT`] bytes is read: a
+    /// FIFO, device or huge file is refused at once, never waited on.
+    ///
+    /// ```no_run
+    /// let key = line_oauth::PrivateJwk::from_file("private.jwk.json")?;
+    /// # Ok::<(), line_oauth::KeyError>(())
+    /// ```
     ///
     /// # Errors
     ///
-    /// [`KeyError::File`] when the file cannot be read, otherwise as
+    /// [`KeyError::File`] when the file cannot be read,
+    /// [`KeyError::NotRegularFile`], [`KeyError::FileTooLarge`], otherwise as
     /// [`from_json`](Self::from_json).
     pub fn from_file(path: impl AsRef<Path>) -> Result<Self, KeyError> {
-        let path = path.as_ref();
-        let text = Zeroizing::new(
-            std::fs::read_to_string(path)
-                .map_err(|e| KeyError::File(format!("{}: {e}", path.display())))?,
-        );
-        Self::from_json(&text)
+        Self::from_json(&read_key_file(path.as_ref())?)
+    }
+
+    /// Writes the private key as JWK JSON to a new file at `path` that only
+    /// its owner may read. The write is atomic: the key goes to a temporary
+    /// file beside `path`, is flushed to disk, and only then appears at
+    /// `path`, so a failed write leaves nothing behind. An existing file (or
+    /// symlink) at `path` is never replaced.
+    ///
+    /// ```no_run
+    /// let pair = line_oauth::AssertionKeyPair::generate()?;
+    /// pair.private.to_file("private.jwk.json")?;
+    /// # Ok::<(), line_oauth::KeyError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`KeyError::File`] when `path` exists or the file cannot be written.
+    pub fn to_file(&self, path: impl AsRef<Path>) -> Result<(), KeyError> {
+        let json = self.expose_secret_json();
+        write_new_secret_file(path.as_ref(), |file| file.write_all(json.as_bytes()))
     }
 
     /// The private key as JWK JSON, to store somewhere safe. The returned
@@ -441,6 +565,78 @@ mod tests {
         );
         let public = PrivateJwk::from_json(&jwk).map(|k| k.public());
         assert!(public.is_err());
+    }
+
+    #[test]
+    fn a_key_whose_primes_are_not_prime_is_refused_not_a_panic_later() {
+        let jwk = include_str!("../tests/keys/composite-primes.jwk.json");
+        let err = PrivateJwk::from_json(jwk).unwrap_err();
+        assert!(matches!(err, KeyError::Invalid(_)), "{err:?}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn only_small_regular_files_are_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo");
+        assert!(
+            std::process::Command::new("mkfifo")
+                .arg(&fifo)
+                .status()
+                .unwrap()
+                .success()
+        );
+        for (path, expected) in [
+            (fifo.as_path(), "NotRegularFile"),
+            (Path::new("/dev/zero"), "NotRegularFile"),
+            (dir.path(), "NotRegularFile"),
+        ] {
+            let err = PrivateJwk::from_file(path).unwrap_err();
+            assert!(
+                format!("{err:?}").starts_with(expected),
+                "{path:?}: {err:?}"
+            );
+        }
+        let sparse = dir.path().join("sparse");
+        File::create(&sparse).unwrap().set_len(1 << 30).unwrap();
+        assert_eq!(
+            PrivateJwk::from_file(&sparse).unwrap_err(),
+            KeyError::FileTooLarge {
+                limit: KEY_FILE_LIMIT
+            }
+        );
+    }
+
+    #[test]
+    fn a_key_file_is_written_owner_only_and_never_over_another() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("private.jwk.json");
+        let pair = pair();
+        pair.private.to_file(&path).unwrap();
+        assert_eq!(PrivateJwk::from_file(&path).unwrap().public(), pair.public);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        let err = pair.private.to_file(&path).unwrap_err();
+        assert!(matches!(err, KeyError::File(_)), "{err:?}");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn a_write_that_fails_halfway_leaves_nothing_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("private.jwk.json");
+        let half_then_fail = |file: &mut File| {
+            file.write_all(b"{\"kty\":\"RSA\",")?;
+            Err(io::Error::new(io::ErrorKind::StorageFull, "disk full"))
+        };
+        let err = write_new_secret_file(&path, half_then_fail).unwrap_err();
+        assert!(err.to_string().contains("disk full"), "{err}");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+        pair().private.to_file(&path).expect("a rerun succeeds");
     }
 
     #[test]

@@ -16,8 +16,9 @@
 //! | [`Client::valid_v21_key_ids`] | `getsAllValidChannelAccessTokenKeyIds` |
 //!
 //! Tokens, channel secrets and assertions are [`secret`] types: they never
-//! print their value, and no [`Error`] contains one. [`raw`] is the client
-//! generated from the crate's OpenAPI spec, for LINE's wire types as they are.
+//! print their value, and no [`Error`] contains one. Underneath is a client
+//! generated from the crate's OpenAPI spec (`spec/channel-access-token.yaml`);
+//! it is sealed, so that no request bypasses those guarantees.
 //!
 //! ```no_run
 //! use line_oauth::{ChannelCredentials, Client, ClientSecret, StatelessAuth};
@@ -32,6 +33,7 @@
 //! ```
 
 mod assertion;
+mod backoff;
 mod client;
 mod credentials;
 mod error;
@@ -45,53 +47,64 @@ mod retry;
 pub mod secret;
 mod token_source;
 mod tokens;
+#[cfg(test)]
+mod wire_tests;
 
 pub use assertion::{
     AUDIENCE, AssertionError, AssertionSigner, DEFAULT_ASSERTION_LIFETIME, MAX_ASSERTION_LIFETIME,
     MAX_TOKEN_LIFETIME,
 };
 pub use client::{
-    Client, ClientBuilder, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, USER_AGENT,
+    Client, ClientBuilder, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, MAX_TIMEOUT,
+    USER_AGENT,
 };
 pub use credentials::{ChannelCredentials, StatelessAuth};
 pub use error::{ApiError, Error, ErrorCode};
 pub use hooks::RESPONSE_BODY_LIMIT;
-pub use jwk::{AssertionKeyPair, KEY_BITS, KeyError, PrivateJwk, PublicJwk};
+pub use jwk::{AssertionKeyPair, KEY_BITS, KEY_FILE_LIMIT, KeyError, PrivateJwk, PublicJwk};
 pub use retry::RetryPolicy;
 pub use secret::{AccessToken, ClientAssertion, ClientSecret};
 pub use token_source::{
-    DEFAULT_MARGIN, DEFAULT_REFRESH_BEFORE, Token, TokenSource, TokenSourceBuilder, TokenStrategy,
+    DEFAULT_MARGIN, DEFAULT_REFRESH_BEFORE, DEFAULT_REVOKE_DELAY, Token, TokenSource,
+    TokenSourceBuilder, TokenStrategy,
 };
 pub use tokens::{IssuedToken, TokenInfo};
 
 /// The client generated from `spec/channel-access-token.yaml` by
 /// `cargo xtask regen`: one method per operation, named after LINE's
-/// operationIds, and the request and response types in [`raw::types`].
+/// operationIds, with the wire types in `raw::types`. Sealed: only
+/// [`Client`] sends requests through it, so every request is built by the
+/// one builder (no redirects followed) and every error is scrubbed of
+/// secrets. Nothing public hands it out:
 ///
-/// Its secret fields use the types of [`secret`]. Requests go
-/// out without progenitor's usual `api-version` header, which LINE does not
-/// use (`line-oauth-gen` leaves it out).
-///
-/// ```no_run
-/// use line_oauth::raw::{Client, types};
-///
-/// # async fn run() -> Result<(), line_oauth::raw::Error<types::ErrorResponse>> {
-/// let client = Client::new("https://api.line.me");
-/// let info = client
-///     .verify_channel_token(&types::VerifyChannelTokenRequest {
-///         access_token: line_oauth::AccessToken::new("..."),
-///     })
-///     .await?;
-/// println!("{} seconds left", info.expires_in);
-/// # Ok(())
-/// # }
+/// ```compile_fail
+/// // The generated client is not reachable from outside the crate.
+/// let raw = line_oauth::raw::Client::new("https://api.line.me");
 /// ```
 #[rustfmt::skip]
-// Field docs come from the spec, which does not describe every field; and
-// without the `api-version` header the per-request header maps stay empty.
-#[allow(missing_docs, unused_mut)]
+// Field docs come from the spec, which does not describe every field;
+// without the `api-version` header the per-request header maps stay empty;
+// and the crate uses only the parts its 8 calls need.
+#[allow(missing_docs, unused_mut, dead_code)]
 #[path = "generated.rs"]
-pub mod raw;
+mod raw;
+
+/// Entry points for the cargo-fuzz targets in `fuzz/` (built with
+/// `--cfg fuzzing` only): the decoders of the sealed generated client.
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod fuzzing {
+    use crate::raw::types;
+
+    /// Decodes `body` as each of LINE's response bodies; never panics.
+    pub fn decode_response_bodies(body: &[u8]) {
+        let _ = serde_json::from_slice::<types::ErrorResponse>(body);
+        let _ = serde_json::from_slice::<types::VerifyChannelAccessTokenResponse>(body);
+        let _ = serde_json::from_slice::<types::IssueChannelAccessTokenResponse>(body);
+        let _ = serde_json::from_slice::<types::IssueShortLivedChannelAccessTokenResponse>(body);
+        let _ = serde_json::from_slice::<types::ChannelAccessTokenKeyIdsResponse>(body);
+    }
+}
 
 /// The README's examples, compiled as doctests so they stay true.
 #[cfg(doctest)]

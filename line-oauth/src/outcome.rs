@@ -10,7 +10,7 @@ use http_body_util::LengthLimitError;
 
 use crate::hooks::{RESPONSE_BODY_LIMIT, ResponseMeta};
 use crate::raw::{self, types::ErrorResponse};
-use crate::redact::{clean, snippet, without_secrets};
+use crate::redact::{clean, scrub, snippet, without_secrets};
 use crate::retry::Idempotency;
 
 /// One call's context: its name, the secrets it sent (kept out of errors),
@@ -54,6 +54,13 @@ impl CallContext<'_> {
 
     /// A transport failure, its URL stripped of the query string.
     pub(crate) fn transport(self, error: reqwest::Error) -> Error {
+        if error.is_builder() {
+            // Nothing left this process: a URL or header that cannot be built.
+            return Error::InvalidRequest {
+                operation: self.operation,
+                reason: clean(&cause_text(&error), self.secrets),
+            };
+        }
         if exceeds_body_limit(&error) {
             return Error::ResponseTooLarge {
                 operation: self.operation,
@@ -120,10 +127,16 @@ impl CallContext<'_> {
         Error::Api(Box::new(ApiError {
             operation: self.operation,
             status: meta.status.unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-            code: parsed.error.as_deref().map(ErrorCode::from),
+            code: parsed
+                .error
+                .map(|code| ErrorCode::from(scrub(&code, self.secrets).as_str())),
             description: text(parsed.error_description),
             message: text(parsed.message),
-            request_id: meta.request_id.as_ref().and_then(header_text),
+            request_id: meta
+                .request_id
+                .as_ref()
+                .and_then(header_text)
+                .map(|id| scrub(&id, self.secrets)),
             retry_after: meta.retry_after.as_ref().and_then(retry_after),
             body_snippet,
         }))
@@ -140,6 +153,16 @@ fn exceeds_body_limit(error: &reqwest::Error) -> bool {
         cause = e.source();
     }
     false
+}
+
+/// What a request-building error says, without the URL it names: the
+/// innermost cause, such as "Parsed Url is not a valid Uri".
+fn cause_text(error: &reqwest::Error) -> String {
+    let mut cause: &(dyn std::error::Error + 'static) = error;
+    while let Some(inner) = cause.source() {
+        cause = inner;
+    }
+    cause.to_string()
 }
 
 fn header_text(value: &HeaderValue) -> Option<String> {

@@ -12,8 +12,10 @@ pub(crate) fn clean(text: &str, secrets: &[&str]) -> String {
 }
 
 /// `text` with every occurrence of each secret replaced, both as given and
-/// form-encoded (as it went over the wire, should a server echo it).
-fn scrub(text: &str, secrets: &[&str]) -> String {
+/// form-encoded (as it went over the wire, should a server echo it). For
+/// short identifiers (an error code, a request ID) that may look like a
+/// token without being one.
+pub(crate) fn scrub(text: &str, secrets: &[&str]) -> String {
     let mut text = text.to_owned();
     for secret in secrets.iter().filter(|s| !s.is_empty()) {
         let encoded: String = form_urlencoded::byte_serialize(secret.as_bytes()).collect();

@@ -8,11 +8,13 @@
 //! Waits double from the first backoff up to the longest, less up to a
 //! quarter at random; attempts are bounded, and all of them together stay
 //! within the client's timeout (a wait that would pass it is not taken).
+//! Every wait setting is capped at [`RetryPolicy::MAX_WAIT`].
 
 use std::time::Duration;
 
 use reqwest::StatusCode;
 
+use crate::backoff;
 use crate::error::Error;
 
 /// Whether a call may be sent again once it may have reached LINE.
@@ -56,6 +58,15 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
+    /// The longest any wait setting may be: longer ones are cut to this.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let policy = line_oauth::RetryPolicy::default().max_retry_after(Duration::MAX);
+    /// assert_eq!(policy, line_oauth::RetryPolicy::default().max_retry_after(line_oauth::RetryPolicy::MAX_WAIT));
+    /// ```
+    pub const MAX_WAIT: Duration = Duration::from_secs(3600);
+
     /// No retries: every call is sent once.
     pub fn none() -> Self {
         Self::default().max_attempts(1)
@@ -67,22 +78,23 @@ impl RetryPolicy {
         self
     }
 
-    /// The first wait; each further one doubles it.
+    /// The first wait; each further one doubles it (at most [`Self::MAX_WAIT`]).
     pub fn first_backoff(mut self, wait: Duration) -> Self {
-        self.first_backoff = wait;
+        self.first_backoff = wait.min(Self::MAX_WAIT);
         self
     }
 
-    /// The longest wait between attempts (without `Retry-After`).
+    /// The longest wait between attempts without `Retry-After` (at most
+    /// [`Self::MAX_WAIT`]).
     pub fn max_backoff(mut self, wait: Duration) -> Self {
-        self.max_backoff = wait;
+        self.max_backoff = wait.min(Self::MAX_WAIT);
         self
     }
 
     /// The longest `Retry-After` honoured; a longer one ends the call with
-    /// its error (see [`Error::retry_after`]).
+    /// its error (see [`Error::retry_after`]). At most [`Self::MAX_WAIT`].
     pub fn max_retry_after(mut self, wait: Duration) -> Self {
-        self.max_retry_after = wait;
+        self.max_retry_after = wait.min(Self::MAX_WAIT);
         self
     }
 
@@ -97,7 +109,7 @@ impl RetryPolicy {
         if attempts >= self.max_attempts {
             return None;
         }
-        let backoff = self.backoff(attempts);
+        let backoff = backoff::exponential(self.first_backoff, self.max_backoff, attempts);
         match error {
             Error::Connect { .. } => Some(backoff),
             _ if idempotency == Idempotency::UnlessSent => None,
@@ -109,14 +121,6 @@ impl RetryPolicy {
             },
             _ => None,
         }
-    }
-
-    fn backoff(&self, attempts: u32) -> Duration {
-        let doubled = self
-            .first_backoff
-            .saturating_mul(1 << attempts.saturating_sub(1).min(16));
-        let capped = doubled.min(self.max_backoff);
-        capped - capped.mul_f64(rand::random::<f64>() / 4.0)
     }
 }
 
@@ -197,19 +201,25 @@ mod tests {
     }
 
     #[test]
-    fn backoff_doubles_up_to_the_cap_less_some_jitter() {
-        let policy = RetryPolicy::default();
-        for (attempts, full_ms) in [(1, 200), (2, 400), (3, 800), (5, 2000), (30, 2000)] {
-            let wait = policy.backoff(attempts);
-            let full = Duration::from_millis(full_ms);
-            assert!(
-                wait <= full && wait >= full.mul_f64(0.75),
-                "{attempts}: {wait:?}"
-            );
-        }
+    fn no_retries_means_one_attempt() {
         assert_eq!(
             RetryPolicy::none().wait(Idempotency::Safe, 1, &api(503, None)),
             None
+        );
+    }
+
+    #[test]
+    fn absurd_waits_are_capped() {
+        let policy = RetryPolicy::default()
+            .first_backoff(Duration::MAX)
+            .max_backoff(Duration::MAX)
+            .max_retry_after(Duration::MAX);
+        let wait = policy.wait(Idempotency::Safe, 1, &api(503, None)).unwrap();
+        assert!(wait <= RetryPolicy::MAX_WAIT, "{wait:?}");
+        assert_eq!(
+            policy.wait(Idempotency::Safe, 1, &api(429, Some(u64::MAX))),
+            None,
+            "a Retry-After past the cap ends the call"
         );
     }
 }

@@ -32,7 +32,8 @@ fn warm_source() -> (tokio::runtime::Runtime, FakeLine, TokenSource) {
                 credentials: creds,
                 revoke_replaced: false,
             },
-        );
+        )
+        .expect("a valid strategy");
         source.token().await.expect("a first token");
         (fake, source)
     });

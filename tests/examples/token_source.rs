@@ -98,7 +98,7 @@ async fn source() -> Result<(TokenSource, Option<FakeLine>), Error> {
             ));
         }
     };
-    Ok((TokenSource::new(client, strategy), None))
+    Ok((TokenSource::new(client, strategy)?, None))
 }
 
 async fn offline() -> Result<(TokenSource, Option<FakeLine>), Error> {
@@ -114,7 +114,7 @@ async fn offline() -> Result<(TokenSource, Option<FakeLine>), Error> {
     let client = Client::builder().base_url(fake.url()).build()?;
     let signer = AssertionSigner::new(&pair.private, kid, "1234567890");
     Ok((
-        TokenSource::new(client, TokenStrategy::StatelessByAssertion(signer)),
+        TokenSource::new(client, TokenStrategy::StatelessByAssertion(signer))?,
         Some(fake),
     ))
 }

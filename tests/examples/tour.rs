@@ -187,7 +187,7 @@ async fn token_source(t: &Target) -> Result<(), Error> {
         Some(signer) => TokenStrategy::StatelessByAssertion(signer.clone()),
         None => TokenStrategy::StatelessBySecret(t.creds.clone()),
     };
-    let source = TokenSource::new(t.client.clone(), strategy);
+    let source = TokenSource::new(t.client.clone(), strategy)?;
     let callers: Vec<_> = (0..100)
         .map(|_| {
             let source = source.clone();

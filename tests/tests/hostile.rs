@@ -183,3 +183,112 @@ async fn both_line_error_shapes_and_an_html_page_keep_their_status() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_redirect_of_a_get_carrying_the_token_is_not_followed_nor_printed() {
+    let elsewhere = RawServer::start(json("200 OK", "application/json", "{}")).await;
+    let location = format!(
+        "{}/steal",
+        elsewhere.url().replace("127.0.0.1", "127.0.0.2")
+    );
+    let server = RawServer::start(Script::Send(
+        format!(
+            "HTTP/1.1 307 Temporary Redirect\r\nlocation: {location}\r\ncontent-length: 0\r\n\r\n"
+        )
+        .into_bytes(),
+    ))
+    .await;
+    let error = client(server.url())
+        .verify_v21(&AccessToken::new(TOKEN))
+        .await
+        .unwrap_err();
+    let printed = format!("{error} {error:?} {:?}", std::error::Error::source(&error));
+    assert!(!printed.contains("hostile"), "{printed}");
+    assert_eq!(elsewhere.connections(), 0, "the redirect was followed");
+}
+
+#[tokio::test]
+async fn an_error_code_or_request_id_echoing_the_token_is_scrubbed() {
+    let body = format!(r#"{{"error":"{TOKEN}","error_description":"bad"}}"#);
+    let script = Script::Send(
+        format!(
+            "HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\nx-line-request-id: {TOKEN}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .into_bytes(),
+    );
+    // verify_against fails on any trace of the token in Display or Debug.
+    let error = verify_against(script).await.unwrap_err();
+    let api = error.api().expect("an API error");
+    assert_eq!(api.status(), 400);
+    assert!(api.request_id().is_some() && api.code().is_some());
+}
+
+#[tokio::test]
+async fn a_token_too_long_for_a_url_is_a_typed_error_sent_nowhere() {
+    let server = RawServer::start(json("200 OK", "application/json", "{}")).await;
+    let long = AccessToken::new(format!("{TOKEN}{}", "a".repeat(70_000)));
+    let patient = Client::builder()
+        .base_url(server.url())
+        .timeout(TIMEOUT)
+        .build()
+        .unwrap();
+    let error = patient.verify_v21(&long).await.unwrap_err();
+    assert!(
+        matches!(
+            &error,
+            Error::InvalidRequest {
+                operation: "verify_v21",
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert!(!error.to_string().contains("aaaaaaaaaa"), "{error}");
+    assert_eq!(server.connections(), 0);
+}
+
+#[test]
+fn an_absurd_timeout_is_refused_at_build() {
+    let built = Client::builder().timeout(Duration::MAX).build();
+    assert!(matches!(built, Err(Error::InvalidConfig(_))), "{built:?}");
+}
+
+#[tokio::test]
+async fn an_endless_retry_after_with_an_unbounded_policy_ends_the_call() {
+    let script = Script::Send(
+        format!(
+            "HTTP/1.1 429 Too Many Requests\r\nretry-after: {}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+            u64::MAX
+        )
+        .into_bytes(),
+    );
+    let server = RawServer::start(script).await;
+    let client = Client::builder()
+        .base_url(server.url())
+        .timeout(TIMEOUT)
+        .retry(RetryPolicy::default().max_retry_after(Duration::MAX))
+        .build()
+        .unwrap();
+    let error = client.verify(&AccessToken::new(TOKEN)).await.unwrap_err();
+    assert_eq!(error.api().map(|e| e.status().as_u16()), Some(429));
+}
+
+#[tokio::test]
+async fn endless_backoff_settings_with_a_refused_connection_end_the_call() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let client = Client::builder()
+        .base_url(url)
+        .timeout(TIMEOUT)
+        .retry(
+            RetryPolicy::default()
+                .first_backoff(Duration::MAX)
+                .max_backoff(Duration::MAX),
+        )
+        .build()
+        .unwrap();
+    let error = client.verify(&AccessToken::new(TOKEN)).await.unwrap_err();
+    assert!(matches!(error, Error::Connect { .. }), "{error:?}");
+}

@@ -18,6 +18,8 @@ pub const DEFAULT_BASE_URL: &str = "https://api.line.me";
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a whole call (connect, send, answer, body) may take by default.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// The longest timeout a builder accepts: a token call that takes longer has failed.
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(3600);
 /// The `User-Agent` of requests from a client this crate builds.
 pub const USER_AGENT: &str = concat!("line-oauth/", env!("CARGO_PKG_VERSION"));
 
@@ -42,7 +44,6 @@ pub struct ClientBuilder {
     base_url: String,
     connect_timeout: Duration,
     timeout: Duration,
-    http: Option<reqwest::Client>,
     allow_plain_http: bool,
     retry: RetryPolicy,
 }
@@ -53,7 +54,6 @@ impl Default for ClientBuilder {
             base_url: DEFAULT_BASE_URL.to_owned(),
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             timeout: DEFAULT_TIMEOUT,
-            http: None,
             allow_plain_http: false,
             retry: RetryPolicy::default(),
         }
@@ -68,27 +68,17 @@ impl ClientBuilder {
         self
     }
 
-    /// How long to wait for a connection (default [`DEFAULT_CONNECT_TIMEOUT`]).
-    /// Ignored with [`http_client`](Self::http_client): that client's own applies.
+    /// How long to wait for a connection (default [`DEFAULT_CONNECT_TIMEOUT`],
+    /// at most [`MAX_TIMEOUT`]).
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
         self
     }
 
     /// How long a whole call may take, from sending to the end of the answer
-    /// (default [`DEFAULT_TIMEOUT`]). Applies with any HTTP client.
+    /// (default [`DEFAULT_TIMEOUT`], at most [`MAX_TIMEOUT`]).
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
-        self
-    }
-
-    /// Sends requests with this client (to share its connection pool), as it
-    /// is: its redirect policy, user agent and connect timeout apply. Build
-    /// it with `redirect(reqwest::redirect::Policy::none())`: a token
-    /// endpoint has no business redirecting, and following a redirect may
-    /// resend secrets elsewhere.
-    pub fn http_client(mut self, client: reqwest::Client) -> Self {
-        self.http = Some(client);
         self
     }
 
@@ -114,23 +104,26 @@ impl ClientBuilder {
     /// [`Error::InvalidConfig`] for a base URL that does not parse, is not
     /// `http(s)`, carries credentials, a query or a fragment, or is plain
     /// `http` to a non-loopback host without [`allow_plain_http`](Self::allow_plain_http);
-    /// for a zero timeout; or when the HTTP client cannot be built.
+    /// for a timeout of zero or over [`MAX_TIMEOUT`]; or when the HTTP client
+    /// cannot be built.
     pub fn build(self) -> Result<Client, Error> {
         let base_url = self.checked_base_url()?;
-        if self.timeout.is_zero() || self.connect_timeout.is_zero() {
-            return Err(Error::InvalidConfig(
-                "timeouts must be above zero".to_owned(),
-            ));
+        for timeout in [self.timeout, self.connect_timeout] {
+            if timeout.is_zero() || timeout > MAX_TIMEOUT {
+                return Err(Error::InvalidConfig(format!(
+                    "timeouts must be above zero and at most {MAX_TIMEOUT:?}, not {timeout:?}"
+                )));
+            }
         }
-        let http = match self.http {
-            Some(http) => http,
-            None => reqwest::Client::builder()
-                .connect_timeout(self.connect_timeout)
-                .redirect(Policy::none())
-                .user_agent(USER_AGENT)
-                .build()
-                .map_err(|e| Error::InvalidConfig(format!("cannot build the HTTP client: {e}")))?,
-        };
+        // Never follow a redirect: a token endpoint has no business
+        // redirecting, and following one would resend secrets elsewhere.
+        let http = reqwest::Client::builder()
+            .connect_timeout(self.connect_timeout)
+            .redirect(Policy::none())
+            .referer(false)
+            .user_agent(USER_AGENT)
+            .build()
+            .map_err(|e| Error::InvalidConfig(format!("cannot build the HTTP client: {e}")))?;
         Ok(Client {
             raw: Arc::new(raw::Client::new_with_client(&base_url, http)),
             timeout: self.timeout,
@@ -223,11 +216,28 @@ mod tests {
     }
 
     #[test]
-    fn zero_timeouts_are_refused() {
-        let err = ClientBuilder::default()
-            .timeout(Duration::ZERO)
-            .build()
-            .unwrap_err();
-        assert!(matches!(err, Error::InvalidConfig(_)));
+    fn zero_and_absurd_timeouts_are_refused() {
+        for timeout in [
+            Duration::ZERO,
+            MAX_TIMEOUT + Duration::from_nanos(1),
+            Duration::MAX,
+        ] {
+            let err = ClientBuilder::default()
+                .timeout(timeout)
+                .build()
+                .unwrap_err();
+            assert!(matches!(err, Error::InvalidConfig(_)), "{timeout:?}");
+            let err = ClientBuilder::default()
+                .connect_timeout(timeout)
+                .build()
+                .unwrap_err();
+            assert!(matches!(err, Error::InvalidConfig(_)), "{timeout:?}");
+        }
+        assert!(
+            ClientBuilder::default()
+                .timeout(MAX_TIMEOUT)
+                .build()
+                .is_ok()
+        );
     }
 }

@@ -3,7 +3,8 @@
 mod builder;
 
 pub use builder::{
-    ClientBuilder, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, USER_AGENT,
+    ClientBuilder, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, MAX_TIMEOUT,
+    USER_AGENT,
 };
 
 use std::future::Future;
@@ -84,16 +85,6 @@ impl Client {
     /// The base URL requests go to, without a trailing `/`.
     pub fn base_url(&self) -> &str {
         progenitor_client::ClientInfo::baseurl(self.raw.as_ref())
-    }
-
-    /// The generated client underneath, for LINE's wire types as they are.
-    ///
-    /// ```
-    /// let client = line_oauth::Client::new();
-    /// let _raw: &line_oauth::raw::Client = client.raw();
-    /// ```
-    pub fn raw(&self) -> &raw::Client {
-        &self.raw
     }
 
     /// Issues a short-lived token (valid 30 days) from the channel ID and
@@ -357,7 +348,12 @@ impl Client {
     where
         F: Future<Output = Result<ResponseValue<T>, raw::Error<types::ErrorResponse>>>,
     {
-        let deadline = Instant::now() + self.timeout;
+        // The builder caps the timeout, so this holds; checked all the same.
+        let deadline = Instant::now().checked_add(self.timeout);
+        let in_time = |wait: Duration| {
+            let resume = Instant::now().checked_add(wait);
+            matches!((resume, deadline), (Some(resume), Some(deadline)) if resume < deadline)
+        };
         let work = async {
             let mut attempts = 1;
             loop {
@@ -366,7 +362,7 @@ impl Client {
                     Err(error) => error,
                 };
                 let wait = self.retry.wait(call.idempotency, attempts, &error);
-                match wait.filter(|wait| Instant::now() + *wait < deadline) {
+                match wait.filter(|wait| in_time(*wait)) {
                     Some(wait) => {
                         tracing::debug!(
                             operation = call.operation,

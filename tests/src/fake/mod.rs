@@ -112,6 +112,28 @@ impl FakeLine {
         self.with_state(|s| s.set_issuance_delay(delay));
     }
 
+    /// How many requests reached an issuance endpoint, answered or not.
+    pub fn issuance_attempts(&self) -> usize {
+        self.with_state(|s| s.issuance_attempts())
+    }
+
+    /// Sets (or with `None` ends) the lifetime of every token issued from
+    /// now, in place of LINE's.
+    pub fn set_lifetime_override(&self, lifetime: Option<Duration>) {
+        self.with_state(|s| s.set_lifetime_override(lifetime));
+    }
+
+    /// Starts or ends answering issuance with a 200 whose body is not LINE's.
+    pub fn set_malformed_issuance(&self, malformed: bool) {
+        self.with_state(|s| s.set_malformed_issuance(malformed));
+    }
+
+    /// When an issued token expires by the runtime's clock (tokio's, paused
+    /// in tests): when it was answered plus its lifetime.
+    pub fn expiry(&self, access_token: &str) -> Option<tokio::time::Instant> {
+        self.with_state(|s| s.expiry(access_token))
+    }
+
     /// How many tokens of any kind it issued.
     pub fn issued_count(&self) -> usize {
         self.with_state(|s| s.issued_count())

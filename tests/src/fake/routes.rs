@@ -117,16 +117,20 @@ fn lock(state: &SharedState) -> MutexGuard<'_, State> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// What a test asked of issuance: a delay before answering, or an outage.
-async fn issuance_gate(state: &SharedState) -> Result<(), Refusal> {
+/// What a test asked of issuance: a delay before answering, an outage, or
+/// a malformed answer. `Some` is the answer to send instead of issuing.
+async fn issuance_gate(state: &SharedState) -> Option<Response> {
     let delay = lock(state).issuance_delay();
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;
     }
-    if lock(state).refuse_for_outage() {
-        return Err(Refusal::outage());
+    let mut state = lock(state);
+    if state.refuse_for_outage() {
+        return Some(respond(Err(Refusal::outage())));
     }
-    Ok(())
+    state
+        .malformed_issuance()
+        .then(|| respond(Ok(Answer::Json(json!({ "access_token": 42 })))))
 }
 
 fn issued_body(issued: Issued) -> Answer {
@@ -146,8 +150,8 @@ async fn issue_short_lived(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Err(refusal) = issuance_gate(&state).await {
-        return respond(Err(refusal));
+    if let Some(answer) = issuance_gate(&state).await {
+        return answer;
     }
     respond((|| {
         let form = Params::from_form(&headers, &body)?;
@@ -164,8 +168,8 @@ async fn issue_v21(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Err(refusal) = issuance_gate(&state).await {
-        return respond(Err(refusal));
+    if let Some(answer) = issuance_gate(&state).await {
+        return answer;
     }
     respond((|| {
         let form = Params::from_form(&headers, &body)?;
@@ -189,8 +193,8 @@ async fn issue_stateless(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Err(refusal) = issuance_gate(&state).await {
-        return respond(Err(refusal));
+    if let Some(answer) = issuance_gate(&state).await {
+        return answer;
     }
     respond((|| {
         let form = Params::from_form(&headers, &body)?;

@@ -85,6 +85,14 @@ pub struct State {
     refused: usize,
     /// How long issuance endpoints wait before answering.
     issuance_delay: Duration,
+    /// Requests that reached an issuance endpoint, answered or not.
+    issuance_attempts: usize,
+    /// While set, the lifetime of every token issued, instead of LINE's.
+    lifetime_override: Option<Duration>,
+    /// While set, issuance endpoints answer 200 with a body that is not LINE's.
+    malformed_issuance: bool,
+    /// Every issued token's expiry by the runtime's clock (paused in tests).
+    expiries: HashMap<String, tokio::time::Instant>,
 }
 
 impl State {
@@ -121,10 +129,51 @@ impl State {
         self.outage = outage;
     }
 
-    /// Counts and reports whether an issuance request meets an outage.
+    /// Counts an issuance request and reports whether it meets an outage.
     pub fn refuse_for_outage(&mut self) -> bool {
+        self.issuance_attempts += 1;
         self.refused += usize::from(self.outage);
         self.outage
+    }
+
+    /// Requests that reached an issuance endpoint, answered or not.
+    pub fn issuance_attempts(&self) -> usize {
+        self.issuance_attempts
+    }
+
+    /// Sets (or with `None` ends) the lifetime of every token issued.
+    pub fn set_lifetime_override(&mut self, lifetime: Option<Duration>) {
+        self.lifetime_override = lifetime;
+    }
+
+    /// Starts or ends answering issuance with a 200 that is not LINE's body.
+    pub fn set_malformed_issuance(&mut self, malformed: bool) {
+        self.malformed_issuance = malformed;
+    }
+
+    /// Whether issuance answers a 200 that is not LINE's body.
+    pub fn malformed_issuance(&self) -> bool {
+        self.malformed_issuance
+    }
+
+    /// When an issued token expires by the runtime's clock: the instant it
+    /// was answered plus its lifetime.
+    pub fn expiry(&self, access_token: &str) -> Option<tokio::time::Instant> {
+        self.expiries.get(access_token).copied()
+    }
+
+    /// A token's lifetime: LINE's for its kind, or the test's override.
+    fn lifetime_of(&self, lines: Duration) -> Duration {
+        self.lifetime_override.unwrap_or(lines)
+    }
+
+    /// Notes when an issued token expires by the runtime's clock.
+    fn note_expiry(&mut self, access_token: &str, lifetime: Duration) {
+        let now = tokio::time::Instant::now();
+        self.expiries.insert(
+            access_token.to_owned(),
+            now.checked_add(lifetime).unwrap_or(now),
+        );
     }
 
     /// How many issuance requests met an outage.
@@ -188,16 +237,11 @@ impl State {
             }
         }
         let access_token = tokens::short_lived();
-        self.store(
-            &access_token,
-            channel_id,
-            Kind::ShortLived,
-            SHORT_LIVED_LIFETIME,
-            None,
-        );
+        let lifetime = self.lifetime_of(SHORT_LIVED_LIFETIME);
+        self.store(&access_token, channel_id, Kind::ShortLived, lifetime, None);
         Issued {
             access_token,
-            expires_in: SHORT_LIVED_LIFETIME,
+            expires_in: lifetime,
             key_id: None,
         }
     }
@@ -209,6 +253,7 @@ impl State {
         }
         let access_token = tokens::jws();
         let key_id = tokens::key_id();
+        let lifetime = self.lifetime_of(lifetime);
         self.store(
             &access_token,
             channel_id,
@@ -226,9 +271,12 @@ impl State {
     /// Issues a stateless token (not kept: it cannot be revoked).
     pub fn issue_stateless(&mut self) -> Issued {
         self.issued += 1;
+        let access_token = tokens::jws();
+        let lifetime = self.lifetime_of(STATELESS_LIFETIME);
+        self.note_expiry(&access_token, lifetime);
         Issued {
-            access_token: tokens::jws(),
-            expires_in: STATELESS_LIFETIME,
+            access_token,
+            expires_in: lifetime,
             key_id: None,
         }
     }
@@ -282,6 +330,7 @@ impl State {
     ) {
         let now = self.now();
         self.issued += 1;
+        self.note_expiry(access_token, lifetime);
         self.tokens.insert(
             access_token.to_owned(),
             Token {

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use line_oauth::{
     AssertionKeyPair, AssertionSigner, ChannelCredentials, Client, ClientAssertion, ClientSecret,
+    RetryPolicy,
 };
 use line_oauth_tests::fake::FakeLine;
 
@@ -63,4 +64,29 @@ impl Setup {
         }
         .expect("a valid assertion")
     }
+
+    /// A client of the fake that sends each request once, so the fake's
+    /// counts are the caller's own attempts.
+    pub fn client_without_retries(&self) -> Client {
+        Client::builder()
+            .base_url(self.fake.url())
+            .retry(RetryPolicy::none())
+            .build()
+            .expect("a loopback URL is fine")
+    }
+
+    /// Moves both clocks: tokio's (paused in tests) and the fake's (its
+    /// tokens and the signer's assertions).
+    pub async fn pass(&self, by: Duration) {
+        self.fake.advance(by);
+        tokio::time::advance(by).await;
+    }
+}
+
+/// Lets spawned tasks (background refreshes, revocations) run to completion.
+pub async fn settle() {
+    for _ in 0..50 {
+        tokio::task::yield_now().await;
+    }
+    tokio::time::sleep(Duration::from_millis(10)).await;
 }

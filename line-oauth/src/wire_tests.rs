@@ -2,8 +2,8 @@
 //! server, asserting on the request the server actually received, and
 //! decoding LINE's documented bodies.
 
-use line_oauth::raw::{self, Client, types};
-use line_oauth::secret::{AccessToken, ClientAssertion, ClientSecret};
+use crate::raw::{self, Client, types};
+use crate::secret::{AccessToken, ClientAssertion, ClientSecret};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 

@@ -1,0 +1,255 @@
+//! When a token is served, refreshed and retired: the cache entry of an
+//! issued token and the instants that govern it.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use reqwest::StatusCode;
+use reqwest::header::HeaderValue;
+use tokio::time::Instant;
+
+use crate::assertion::MAX_TOKEN_LIFETIME;
+use crate::error::Error;
+use crate::secret::AccessToken;
+use crate::tokens::IssuedToken;
+
+/// A token from a [`TokenSource`](super::TokenSource): cheap to clone,
+/// redacted in `Debug`.
+///
+/// ```no_run
+/// # async fn run(source: line_oauth::TokenSource) -> Result<(), line_oauth::Error> {
+/// let token = source.token().await?;
+/// let http = reqwest::Client::new();
+/// http.post("https://api.line.me/v2/bot/message/push")
+///     .header(reqwest::header::AUTHORIZATION, token.bearer_header())
+///     .send()
+///     .await;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct Token(pub(super) Arc<Cached>);
+
+impl Token {
+    /// The access token.
+    pub fn access_token(&self) -> &AccessToken {
+        &self.0.access_token
+    }
+
+    /// `Bearer <token>` as an `Authorization` header value, marked sensitive
+    /// (HTTP clients then keep it out of their logs).
+    pub fn bearer_header(&self) -> HeaderValue {
+        self.0.bearer.clone()
+    }
+
+    /// When the token expires: LINE's `expires_in` counted from when its
+    /// answer arrived.
+    pub fn expires_at(&self) -> Instant {
+        self.0.expires_at
+    }
+
+    /// The token's key ID, for v2.1 tokens.
+    pub fn key_id(&self) -> Option<&str> {
+        self.0.key_id.as_deref()
+    }
+}
+
+impl fmt::Debug for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Token")
+            .field("access_token", &self.0.access_token)
+            .field("expires_at", &self.0.expires_at)
+            .field("key_id", &self.0.key_id)
+            .finish()
+    }
+}
+
+/// A cached token with the instants that govern it.
+pub(super) struct Cached {
+    pub(super) access_token: AccessToken,
+    bearer: HeaderValue,
+    key_id: Option<String>,
+    pub(super) expires_at: Instant,
+    /// Served until then (monotonic clock); never later.
+    usable_until: Instant,
+    /// The same by the wall clock, which, unlike the monotonic one, goes on
+    /// while the machine is suspended.
+    usable_until_wall: SystemTime,
+    /// A background refresh starts from then.
+    pub(super) refresh_from: Instant,
+}
+
+impl Cached {
+    /// Whether the token may be served now: both clocks must agree.
+    pub(super) fn usable(&self, now: Instant, wall: SystemTime) -> bool {
+        now < self.usable_until && wall < self.usable_until_wall
+    }
+}
+
+/// A token LINE issued that the source cannot serve: the error for the
+/// callers, and the token, to revoke.
+pub(super) struct Unusable {
+    pub(super) error: Error,
+    pub(super) token: AccessToken,
+}
+
+/// The source's timing settings.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Timing {
+    /// A token with less than this left is never served.
+    pub(super) margin: Duration,
+    /// A background refresh starts when this much is left.
+    pub(super) refresh_before: Duration,
+    /// How long a replaced token stays unrevoked.
+    pub(super) revoke_delay: Duration,
+}
+
+impl Timing {
+    /// The cache entry for a token whose answer arrived at `now` (`wall` by
+    /// the wall clock). A lifetime over LINE's longest (30 days) is cut to it.
+    pub(super) fn entry(
+        &self,
+        issued: IssuedToken,
+        now: Instant,
+        wall: SystemTime,
+    ) -> Result<Cached, Unusable> {
+        let lifetime = issued.expires_in.min(MAX_TOKEN_LIFETIME);
+        let Some(usable_life) = lifetime.checked_sub(self.margin).filter(|d| !d.is_zero()) else {
+            return Err(Unusable {
+                error: Error::UnusableToken {
+                    lifetime,
+                    margin: self.margin,
+                },
+                token: issued.access_token,
+            });
+        };
+        let Ok(mut bearer) =
+            HeaderValue::try_from(format!("Bearer {}", issued.access_token.expose_secret()))
+        else {
+            return Err(Unusable {
+                error: Error::Decode {
+                    operation: "token_source",
+                    status: StatusCode::OK,
+                    reason: "the token is not a valid HTTP header value".to_owned(),
+                    snippet: String::new(),
+                },
+                token: issued.access_token,
+            });
+        };
+        bearer.set_sensitive(true);
+        // At the latest halfway through the usable life, so that a refresh
+        // always starts while the token is still served.
+        let refresh_after = lifetime
+            .saturating_sub(self.refresh_before)
+            .max(usable_life / 2);
+        Ok(Cached {
+            access_token: issued.access_token,
+            bearer,
+            key_id: issued.key_id,
+            expires_at: later(now, lifetime),
+            usable_until: later(now, usable_life),
+            usable_until_wall: wall.checked_add(usable_life).unwrap_or(wall),
+            refresh_from: later(now, refresh_after),
+        })
+    }
+
+    /// How long to wait before revoking `replaced`, or `None` when it
+    /// expires first. A caller may have been handed it just before it was
+    /// replaced, so it stays valid for the revoke delay.
+    pub(super) fn revoke_grace(&self, replaced: &Cached, now: Instant) -> Option<Duration> {
+        let left = replaced.expires_at.saturating_duration_since(now);
+        (left > self.revoke_delay).then_some(self.revoke_delay)
+    }
+}
+
+/// `now + by`, or `now` should that not be representable: an entry that
+/// cannot say when it ends is not served.
+fn later(now: Instant, by: Duration) -> Instant {
+    now.checked_add(by).unwrap_or(now)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TIMING: Timing = Timing {
+        margin: Duration::from_secs(60),
+        refresh_before: Duration::from_secs(300),
+        revoke_delay: Duration::from_secs(60),
+    };
+
+    fn issued(seconds: u64) -> IssuedToken {
+        IssuedToken {
+            access_token: AccessToken::new("token"),
+            expires_in: Duration::from_secs(seconds),
+            token_type: "Bearer".into(),
+            key_id: None,
+            received_at: std::time::Instant::now(),
+        }
+    }
+
+    #[test]
+    fn the_refresh_always_starts_while_the_token_is_served() {
+        let now = Instant::now();
+        for seconds in [61, 62, 120, 360, 900, 30 * 24 * 3600] {
+            let entry = TIMING
+                .entry(issued(seconds), now, SystemTime::now())
+                .ok()
+                .unwrap();
+            assert!(entry.refresh_from < entry.usable_until, "{seconds}");
+            assert!(entry.refresh_from > now, "{seconds}");
+        }
+        let long = TIMING
+            .entry(issued(900), now, SystemTime::now())
+            .ok()
+            .unwrap();
+        assert_eq!(long.refresh_from, now + Duration::from_secs(600));
+    }
+
+    #[test]
+    fn a_token_no_longer_than_the_margin_is_unusable() {
+        for seconds in [0, 30, 60] {
+            let unusable = TIMING.entry(issued(seconds), Instant::now(), SystemTime::now());
+            assert!(matches!(
+                unusable,
+                Err(Unusable {
+                    error: Error::UnusableToken { .. },
+                    ..
+                })
+            ));
+        }
+    }
+
+    #[test]
+    fn a_suspend_that_stops_the_monotonic_clock_is_caught_by_the_wall_clock() {
+        let (now, wall) = (Instant::now(), SystemTime::now());
+        let entry = TIMING.entry(issued(900), now, wall).ok().unwrap();
+        assert!(entry.usable(now, wall));
+        // The monotonic clock stood still for an hour while the machine slept.
+        assert!(!entry.usable(now, wall + Duration::from_secs(3600)));
+        assert!(!entry.usable(now + Duration::from_secs(840), wall));
+    }
+
+    #[test]
+    fn absurd_lifetimes_are_cut_to_lines_longest() {
+        let now = Instant::now();
+        let entry = TIMING
+            .entry(issued(u64::MAX), now, SystemTime::now())
+            .ok()
+            .unwrap();
+        assert_eq!(entry.expires_at, now + MAX_TOKEN_LIFETIME);
+    }
+
+    #[test]
+    fn a_replaced_token_is_revoked_after_the_delay_unless_it_expires_first() {
+        let now = Instant::now();
+        let entry = TIMING
+            .entry(issued(900), now, SystemTime::now())
+            .ok()
+            .unwrap();
+        assert_eq!(TIMING.revoke_grace(&entry, now), Some(TIMING.revoke_delay));
+        let late = now + Duration::from_secs(850);
+        assert_eq!(TIMING.revoke_grace(&entry, late), None);
+    }
+}

@@ -1,0 +1,324 @@
+//! [`TokenSource`]: an always-valid channel access token for one channel,
+//! cached, refreshed ahead of expiry, issued once however many callers ask.
+
+mod cache;
+mod issuer;
+mod refresh;
+
+pub use cache::Token;
+pub use issuer::TokenStrategy;
+
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use arc_swap::ArcSwapOption;
+use tokio::time::Instant;
+
+use crate::assertion::MAX_TOKEN_LIFETIME;
+use crate::client::Client;
+use crate::error::Error;
+use cache::Timing;
+use issuer::Issuer;
+use refresh::{Core, Pending, RefreshState};
+
+/// Default safety margin: a token with less than this left is never returned.
+pub const DEFAULT_MARGIN: Duration = Duration::from_secs(60);
+/// Default refresh window: a background refresh starts when this much is
+/// left (or halfway through the token's usable life, if that is later).
+pub const DEFAULT_REFRESH_BEFORE: Duration = Duration::from_secs(5 * 60);
+/// Default revoke delay: how long a replaced token stays unrevoked (when the
+/// strategy revokes replaced tokens), so that a caller handed it just before
+/// it was replaced can still use it for the margin.
+pub const DEFAULT_REVOKE_DELAY: Duration = DEFAULT_MARGIN;
+
+/// An always-valid channel access token for one channel. Clones share the
+/// cache.
+///
+/// How it works:
+/// - The cached token is read without a lock (an atomic pointer swap) and
+///   without allocating. It is returned only while more than the safety
+///   margin is left before it expires, by the monotonic clock and by the
+///   wall clock both (the monotonic clock stops while the machine sleeps).
+///   Expiry counts from when LINE's answer arrived.
+/// - Refresh is on demand, in the background: the first call that finds the
+///   token inside the refresh window (but still usable) gets the cached token
+///   at once and starts one refresh. No call, no issuance: an idle bot does
+///   not issue tokens (LINE asks not to issue needlessly).
+/// - A call that finds no usable token waits for the one refresh in flight,
+///   or starts it (single-flight). Every refresh runs in a spawned task: it
+///   finishes whether or not anyone still waits for it, and a cancelled
+///   caller stops nothing. All waiters share its outcome.
+/// - A failed refresh (an error, a panic, a token too short-lived to serve)
+///   is cleared: the next call tries again at once. After a second failure
+///   in a row, calls with no usable token get the last error at once, with
+///   no request, until a backoff passes (1 s doubling to 60 s, with jitter);
+///   a still-usable token stays in service meanwhile.
+/// - A replaced token is revoked, when the strategy asks, only after the
+///   revoke delay (default [`DEFAULT_REVOKE_DELAY`]) and not at all if it
+///   expires first. A token LINE issued that the source cannot serve is
+///   revoked at once where its kind allows.
+/// - Dropping the last handle frees the source. A refresh then in flight
+///   runs on, detached, until its answer (within the client's timeout), and
+///   revokes the token it brings if the kind allows: no one will use it.
+///
+/// ```no_run
+/// use line_oauth::{AssertionSigner, Client, PrivateJwk, TokenSource, TokenStrategy};
+///
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let key = PrivateJwk::from_file("private.jwk.json")?;
+/// let signer = AssertionSigner::new(&key, "kid", "1234567890");
+/// let source = TokenSource::new(Client::new(), TokenStrategy::StatelessByAssertion(signer))?;
+/// let token = source.token().await?; // before each Messaging API call
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct TokenSource {
+    core: Arc<Core>,
+}
+
+/// What a caller without a usable cached token does next.
+enum Next {
+    /// A usable token arrived meanwhile.
+    Ready(Token),
+    /// Wait for this refresh.
+    Wait(Pending),
+}
+
+impl TokenSource {
+    /// A source with the default margin, refresh window and revoke delay.
+    ///
+    /// # Errors
+    ///
+    /// As [`TokenSourceBuilder::build`].
+    pub fn new(client: Client, strategy: TokenStrategy) -> Result<Self, Error> {
+        Self::builder(client, strategy).build()
+    }
+
+    /// A builder to set the margin, refresh window and revoke delay.
+    ///
+    /// ```
+    /// # let creds = line_oauth::ChannelCredentials::new("1", line_oauth::ClientSecret::new("s"));
+    /// use std::time::Duration;
+    /// let source = line_oauth::TokenSource::builder(
+    ///     line_oauth::Client::new(),
+    ///     line_oauth::TokenStrategy::StatelessBySecret(creds),
+    /// )
+    /// .margin(Duration::from_secs(120))
+    /// .build()?;
+    /// # Ok::<(), line_oauth::Error>(())
+    /// ```
+    pub fn builder(client: Client, strategy: TokenStrategy) -> TokenSourceBuilder {
+        TokenSourceBuilder {
+            client,
+            strategy,
+            timing: Timing {
+                margin: DEFAULT_MARGIN,
+                refresh_before: DEFAULT_REFRESH_BEFORE,
+                revoke_delay: DEFAULT_REVOKE_DELAY,
+            },
+        }
+    }
+
+    /// A usable token: the cached one, or a new one when there is none.
+    ///
+    /// # Errors
+    ///
+    /// When no usable token exists and issuing one fails: the error of that
+    /// issuance, shared by every caller that waited for it
+    /// ([`Error::Shared`]); [`Error::UnusableToken`] when LINE's token lives
+    /// no longer than the margin; [`Error::RefreshAborted`] when the refresh
+    /// panicked. During the backoff after repeated failures, the last error
+    /// at once. [`Error::InvalidConfig`] outside a tokio runtime.
+    pub async fn token(&self) -> Result<Token, Error> {
+        if let Some(token) = self.cached() {
+            return Ok(token);
+        }
+        let pending = match self.join_or_start()? {
+            Next::Ready(token) => return Ok(token),
+            Next::Wait(pending) => pending,
+        };
+        let cached = pending
+            .await
+            .unwrap_or_else(|_| Err(Arc::new(Error::RefreshAborted)))
+            .map_err(Error::Shared)?;
+        // A waiter resumed late must not serve a token that aged meanwhile.
+        let now = Instant::now();
+        if cached.usable(now, SystemTime::now()) {
+            return Ok(Token(cached));
+        }
+        Err(Error::UnusableToken {
+            lifetime: cached.expires_at.saturating_duration_since(now),
+            margin: self.core.timing.margin,
+        })
+    }
+
+    /// The cached token if usable; starts a background refresh when it is
+    /// inside the refresh window.
+    fn cached(&self) -> Option<Token> {
+        let now = Instant::now();
+        let guard = self.core.cache.load();
+        let cached = guard
+            .as_ref()
+            .filter(|c| c.usable(now, SystemTime::now()))?;
+        if now >= cached.refresh_from {
+            self.refresh_in_background(now);
+        }
+        Some(Token(Arc::clone(cached)))
+    }
+
+    /// Starts a refresh unless one is in flight or a failed one is backing
+    /// off. Outside a tokio runtime there is nothing to run it on: the
+    /// token is served until it is no longer usable.
+    fn refresh_in_background(&self, now: Instant) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let mut state = self.core.state();
+        if state.in_flight.is_none() && !backing_off(&state, now) {
+            // No one waits for it: the task publishes the token in the cache.
+            drop(self.core.start(&mut state, &runtime));
+        }
+    }
+
+    /// A usable token that arrived meanwhile, the refresh in flight, the
+    /// last error while backing off, or a new refresh.
+    fn join_or_start(&self) -> Result<Next, Error> {
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| {
+            Error::InvalidConfig("a TokenSource refreshes on a tokio runtime; none runs".into())
+        })?;
+        let now = Instant::now();
+        let mut state = self.core.state();
+        if let Some(cached) = self
+            .core
+            .cache
+            .load_full()
+            .filter(|c| c.usable(now, SystemTime::now()))
+        {
+            return Ok(Next::Ready(Token(cached)));
+        }
+        if let Some(pending) = &state.in_flight {
+            return Ok(Next::Wait(pending.clone()));
+        }
+        if let Some(error) = state
+            .last_error
+            .as_ref()
+            .filter(|_| backing_off(&state, now))
+        {
+            return Err(Error::Shared(Arc::clone(error)));
+        }
+        Ok(Next::Wait(self.core.start(&mut state, &runtime)))
+    }
+}
+
+/// Whether a failed refresh is still backing off at `now`.
+fn backing_off(state: &RefreshState, now: Instant) -> bool {
+    state.retry_at.is_some_and(|at| now < at)
+}
+
+/// Builds a [`TokenSource`].
+#[derive(Debug)]
+#[must_use]
+pub struct TokenSourceBuilder {
+    client: Client,
+    strategy: TokenStrategy,
+    timing: Timing,
+}
+
+impl TokenSourceBuilder {
+    /// A token with less than this left is never returned (default
+    /// [`DEFAULT_MARGIN`]; under 30 days).
+    pub fn margin(mut self, margin: Duration) -> Self {
+        self.timing.margin = margin;
+        self
+    }
+
+    /// A background refresh starts when this much is left (default
+    /// [`DEFAULT_REFRESH_BEFORE`]; at least the margin).
+    pub fn refresh_before(mut self, refresh_before: Duration) -> Self {
+        self.timing.refresh_before = refresh_before;
+        self
+    }
+
+    /// How long a replaced token stays unrevoked, for strategies that revoke
+    /// replaced tokens (default [`DEFAULT_REVOKE_DELAY`]). A token that
+    /// expires sooner is not revoked at all.
+    pub fn revoke_delay(mut self, delay: Duration) -> Self {
+        self.timing.revoke_delay = delay;
+        self
+    }
+
+    /// Checks the settings and builds the source.
+    ///
+    /// ```
+    /// # let pair = line_oauth::AssertionKeyPair::generate().unwrap();
+    /// # let signer = line_oauth::AssertionSigner::new(&pair.private, "kid", "1");
+    /// use std::time::Duration;
+    /// use line_oauth::{Client, TokenSource, TokenStrategy};
+    /// // A 30-second v2.1 token could never be served with a 60-second margin.
+    /// let too_short = TokenStrategy::V21 { signer, lifetime: Duration::from_secs(30), revoke_with: None };
+    /// assert!(TokenSource::new(Client::new(), too_short).is_err());
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidConfig`] when the margin is 30 days or more (no LINE
+    /// token lives longer), when the refresh window is shorter than the
+    /// margin, or for a v2.1 lifetime outside 1 second to 30 days or not
+    /// longer than the margin plus the refresh window (each token would be
+    /// issued, counted against LINE's 30, and never served).
+    pub fn build(self) -> Result<TokenSource, Error> {
+        let Timing {
+            margin,
+            refresh_before,
+            ..
+        } = self.timing;
+        let invalid = |why: String| Err(Error::InvalidConfig(format!("token source: {why}")));
+        if margin >= MAX_TOKEN_LIFETIME {
+            return invalid(format!(
+                "a margin of {margin:?} leaves nothing of a 30-day token"
+            ));
+        }
+        if refresh_before < margin {
+            return invalid("refresh_before must be at least the margin".to_owned());
+        }
+        if let TokenStrategy::V21 { lifetime, .. } = &self.strategy {
+            let needed = margin.saturating_add(refresh_before);
+            if *lifetime < Duration::from_secs(1) || *lifetime > MAX_TOKEN_LIFETIME {
+                return invalid(format!(
+                    "a v2.1 lifetime must be 1 second to 30 days, not {lifetime:?}"
+                ));
+            }
+            if *lifetime <= needed {
+                return invalid(format!(
+                    "a v2.1 lifetime of {lifetime:?} is not longer than the margin plus the \
+                     refresh window ({needed:?}): its tokens could never be served"
+                ));
+            }
+        }
+        Ok(TokenSource {
+            core: Arc::new(Core {
+                issuer: Arc::new(Issuer {
+                    client: self.client,
+                    strategy: self.strategy,
+                }),
+                timing: self.timing,
+                cache: ArcSwapOption::empty(),
+                state: Mutex::new(RefreshState::default()),
+            }),
+        })
+    }
+}
+
+impl fmt::Debug for TokenSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let timing = &self.core.timing;
+        f.debug_struct("TokenSource")
+            .field("strategy", &self.core.issuer.strategy)
+            .field("margin", &timing.margin)
+            .field("refresh_before", &timing.refresh_before)
+            .field("revoke_delay", &timing.revoke_delay)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,190 @@
+//! One refresh: a spawned task that issues a token, publishes it, and
+//! retires the one it replaces. It runs to its end whether or not anyone
+//! waits for it, and holds the source only weakly, so dropping the last
+//! [`TokenSource`](super::TokenSource) handle frees the source at once.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::time::{Duration, SystemTime};
+
+use arc_swap::ArcSwapOption;
+use futures_util::FutureExt;
+use futures_util::future::Shared;
+use tokio::sync::oneshot;
+use tokio::time::Instant;
+
+use super::cache::{Cached, Timing, Unusable};
+use super::issuer::Issuer;
+use crate::backoff;
+use crate::error::Error;
+
+/// First wait after the second failed refresh in a row; it doubles per
+/// failure. The first failure is retried by the next call at once.
+const FIRST_BACKOFF: Duration = Duration::from_secs(1);
+/// Longest wait between refresh attempts.
+const MAX_BACKOFF: Duration = Duration::from_secs(60);
+
+/// What a refresh ends with, shared by every caller that waited for it.
+pub(super) type Outcome = Result<Arc<Cached>, Arc<Error>>;
+/// A refresh in flight, as its waiters see it.
+pub(super) type Pending = Shared<oneshot::Receiver<Outcome>>;
+
+/// The refresh in flight and the backoff after failed ones.
+#[derive(Default)]
+pub(super) struct RefreshState {
+    pub(super) in_flight: Option<Pending>,
+    /// Counts refreshes, so a task clears only its own in-flight mark.
+    generation: u64,
+    failures: u32,
+    /// Until then no refresh starts, and a call with no usable token gets
+    /// `last_error` at once.
+    pub(super) retry_at: Option<Instant>,
+    pub(super) last_error: Option<Arc<Error>>,
+}
+
+/// What the handles of one source share.
+pub(super) struct Core {
+    pub(super) issuer: Arc<Issuer>,
+    pub(super) timing: Timing,
+    pub(super) cache: ArcSwapOption<Cached>,
+    pub(super) state: Mutex<RefreshState>,
+}
+
+impl Core {
+    pub(super) fn state(&self) -> MutexGuard<'_, RefreshState> {
+        // The state stays consistent even if a holder panicked.
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Starts a refresh in a task of the current tokio runtime.
+    pub(super) fn start(
+        self: &Arc<Self>,
+        state: &mut RefreshState,
+        runtime: &tokio::runtime::Handle,
+    ) -> Pending {
+        let (done, pending) = oneshot::channel();
+        let pending = pending.shared();
+        state.generation = state.generation.wrapping_add(1);
+        state.in_flight = Some(pending.clone());
+        let refresh = Refresh {
+            issuer: Arc::clone(&self.issuer),
+            core: Arc::downgrade(self),
+            timing: self.timing,
+            generation: state.generation,
+        };
+        runtime.spawn(refresh.run(done));
+        pending
+    }
+
+    /// Publishes a refresh's outcome and settles the backoff; returns the
+    /// token it replaced.
+    fn settle(&self, outcome: &Outcome, generation: u64) -> Option<Arc<Cached>> {
+        let mut state = self.state();
+        // Under the state lock: a caller sees either the refresh in flight
+        // or its outcome in the cache, never neither.
+        let replaced = match outcome {
+            Ok(new) => self.cache.swap(Some(Arc::clone(new))),
+            Err(_) => None,
+        };
+        if state.generation == generation {
+            state.in_flight = None;
+        }
+        match outcome {
+            Ok(_) => {
+                state.failures = 0;
+                state.retry_at = None;
+                state.last_error = None;
+            }
+            Err(error) => {
+                state.failures = state.failures.saturating_add(1);
+                let wait = match state.failures {
+                    1 => Duration::ZERO,
+                    n => backoff::exponential(FIRST_BACKOFF, MAX_BACKOFF, n - 1),
+                };
+                let now = Instant::now();
+                state.retry_at = Some(now.checked_add(wait).unwrap_or(now));
+                state.last_error = Some(Arc::clone(error));
+            }
+        }
+        replaced
+    }
+}
+
+/// One refresh task's inputs. It owns the issuer, and sees the source only
+/// through a weak reference: nothing the source holds keeps it alive.
+struct Refresh {
+    issuer: Arc<Issuer>,
+    core: Weak<Core>,
+    timing: Timing,
+    generation: u64,
+}
+
+impl Refresh {
+    async fn run(self, done: oneshot::Sender<Outcome>) {
+        let _unsettled = Unsettled {
+            core: self.core.clone(),
+            generation: self.generation,
+        };
+        let issued = AssertUnwindSafe(self.issuer.issue()).catch_unwind().await;
+        // Expiry counts from here: when LINE's answer arrived.
+        let (now, wall) = (Instant::now(), SystemTime::now());
+        let mut unused = None;
+        let outcome: Outcome = match issued {
+            Ok(Ok(issued)) => match self.timing.entry(issued, now, wall) {
+                Ok(entry) => Ok(Arc::new(entry)),
+                Err(Unusable { error, token }) => {
+                    unused = Some(token);
+                    Err(Arc::new(error))
+                }
+            },
+            Ok(Err(error)) => Err(Arc::new(error)),
+            Err(_panic) => Err(Arc::new(Error::RefreshAborted)),
+        };
+        if let Err(error) = &outcome {
+            tracing::debug!(%error, "token refresh failed");
+        }
+        let Some(core) = self.core.upgrade() else {
+            // Every handle is gone: no one will ever use this token.
+            if let Ok(entry) = &outcome {
+                self.issuer.revoke_unused(&entry.access_token).await;
+            }
+            if let Some(token) = unused {
+                self.issuer.revoke_unused(&token).await;
+            }
+            return;
+        };
+        let replaced = core.settle(&outcome, self.generation);
+        drop(core);
+        let _ = done.send(outcome);
+        if let Some(token) = unused {
+            self.issuer.revoke_unused(&token).await;
+        }
+        let Some(replaced) = replaced.filter(|_| self.issuer.revokes_replaced()) else {
+            return;
+        };
+        if let Some(grace) = self.timing.revoke_grace(&replaced, Instant::now()) {
+            tokio::time::sleep(grace).await;
+            self.issuer.revoke_replaced(&replaced.access_token).await;
+        }
+    }
+}
+
+/// Clears the in-flight mark of a refresh task that ends without settling
+/// (its runtime shut down), so the next call starts a new one.
+struct Unsettled {
+    core: Weak<Core>,
+    generation: u64,
+}
+
+impl Drop for Unsettled {
+    fn drop(&mut self) {
+        if let Some(core) = self.core.upgrade() {
+            let mut state = core.state();
+            if state.generation == self.generation {
+                state.in_flight = None;
+            }
+        }
+    }
+}

@@ -1,0 +1,237 @@
+//! Regression tests of `TokenSource`, one or more per defect an adversarial
+//! review found: stale tokens after a cancelled refresh, early revocation,
+//! panics that broke the source for good, token budget burnt by a
+//! configuration that cannot work, and re-issue storms. All on tokio's
+//! paused clock against the fake LINE server.
+
+mod support;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use line_oauth::{TokenSource, TokenStrategy};
+use line_oauth_tests::fake::Kind;
+use support::{Setup, setup};
+use tokio::time::{Instant, sleep, timeout};
+
+const SECOND: Duration = Duration::from_secs(1);
+
+fn by_secret(s: &Setup) -> TokenStrategy {
+    TokenStrategy::StatelessBySecret(s.creds.clone())
+}
+
+fn short_lived(s: &Setup, revoke_replaced: bool) -> TokenStrategy {
+    TokenStrategy::ShortLived {
+        credentials: s.creds.clone(),
+        revoke_replaced,
+    }
+}
+
+/// How long the token has left by the fake's record of when it answered.
+fn truly_left(s: &Setup, token: &line_oauth::Token) -> Duration {
+    let expiry = s
+        .fake
+        .expiry(token.access_token().expose_secret())
+        .expect("the fake issued it");
+    expiry.saturating_duration_since(Instant::now())
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_refresh_no_one_waits_for_counts_expiry_from_lines_answer() {
+    let s = setup().await;
+    s.fake.set_lifetime_override(Some(5 * SECOND));
+    s.fake.set_issuance_delay(Duration::from_millis(500));
+    let margin = SECOND;
+    let source = TokenSource::builder(s.client_without_retries(), by_secret(&s))
+        .margin(margin)
+        .refresh_before(margin)
+        .build()
+        .unwrap();
+    // Caller 1 gives up before LINE answers (at 0.5 s).
+    let gave_up = timeout(Duration::from_millis(100), source.token()).await;
+    assert!(gave_up.is_err(), "caller 1 was meant to time out");
+    sleep(Duration::from_secs(8)).await;
+    // Caller 2 comes at 8.1 s: the token LINE issued at 0.5 s expired at 5.5 s.
+    let token = source.token().await.unwrap();
+    let left = truly_left(&s, &token);
+    assert!(left > margin, "served a token with {left:?} truly left");
+    assert!(token.expires_at() > Instant::now() + margin);
+    assert_eq!(s.fake.issued_count(), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_replaced_token_stays_valid_for_the_revoke_delay() {
+    let s = setup().await;
+    let source = TokenSource::builder(s.client_without_retries(), short_lived(&s, true))
+        .build()
+        .unwrap();
+    let first = source.token().await.unwrap();
+    // Four minutes before expiry: served, and replaced in the background.
+    let into_window = Duration::from_secs(30 * 24 * 3600 - 4 * 60);
+    s.pass(into_window).await;
+    let handed_out = source.token().await.unwrap();
+    assert_eq!(
+        handed_out.access_token().expose_secret(),
+        first.access_token().expose_secret()
+    );
+    support::settle().await;
+    assert_eq!(s.fake.issued_count(), 2, "replaced in the background");
+    assert_eq!(
+        s.fake.active_count(support::CHANNEL, Kind::ShortLived),
+        2,
+        "the token just handed out was revoked at once"
+    );
+    let delay = line_oauth::DEFAULT_REVOKE_DELAY + SECOND;
+    s.pass(delay).await;
+    support::settle().await;
+    assert_eq!(
+        s.fake.active_count(support::CHANNEL, Kind::ShortLived),
+        1,
+        "the replaced token is revoked after the delay"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_panicking_refresh_is_cleared_and_the_next_call_tries_again() {
+    let s = setup().await;
+    let armed = Arc::new(AtomicBool::new(true));
+    let fake_clock = s.fake.clock();
+    let signer = s.signer.clone().with_clock({
+        let armed = Arc::clone(&armed);
+        move || {
+            assert!(!armed.swap(false, Ordering::SeqCst), "the clock broke");
+            fake_clock()
+        }
+    });
+    let source = TokenSource::builder(
+        s.client_without_retries(),
+        TokenStrategy::StatelessByAssertion(signer),
+    )
+    .build()
+    .unwrap();
+    let first = tokio::spawn({
+        let source = source.clone();
+        async move { source.token().await.map(drop) }
+    })
+    .await;
+    let error = first
+        .expect("a panic in the refresh does not reach the caller")
+        .expect_err("the refresh panicked");
+    assert!(error.to_string().contains("panicked"), "{error}");
+    let second = tokio::spawn(async move { source.token().await.map(drop) }).await;
+    second
+        .expect("no panic on the next call")
+        .expect("the next call issues");
+    assert_eq!(s.fake.issued_count(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_v21_lifetime_that_could_never_be_served_is_refused_at_build() {
+    let s = setup().await;
+    for seconds in [30, 60, 360] {
+        let strategy = TokenStrategy::V21 {
+            signer: s.signer.clone(),
+            lifetime: Duration::from_secs(seconds),
+            revoke_with: Some(s.creds.clone()),
+        };
+        let built = TokenSource::builder(s.client_without_retries(), strategy).build();
+        assert!(
+            built.is_err(),
+            "{seconds} s with a 60 s margin and 5 min window"
+        );
+    }
+    let fine = TokenStrategy::V21 {
+        signer: s.signer.clone(),
+        lifetime: Duration::from_secs(361),
+        revoke_with: None,
+    };
+    assert!(
+        TokenSource::builder(s.client_without_retries(), fine)
+            .build()
+            .is_ok()
+    );
+    assert_eq!(s.fake.issued_count(), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_token_issued_too_short_lived_to_serve_is_revoked() {
+    let s = setup().await;
+    s.fake.set_lifetime_override(Some(Duration::from_secs(30)));
+    let source = TokenSource::builder(s.client_without_retries(), short_lived(&s, false))
+        .build()
+        .unwrap();
+    let error = source.token().await.unwrap_err();
+    assert!(
+        error.to_string().contains("no longer than the margin"),
+        "{error}"
+    );
+    support::settle().await;
+    assert_eq!(s.fake.issued_count(), 1);
+    assert_eq!(
+        s.fake.active_count(support::CHANNEL, Kind::ShortLived),
+        0,
+        "the unusable token still counts against LINE's 30"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_token_just_over_the_margin_is_refreshed_without_blocking_callers() {
+    let s = setup().await;
+    s.fake.set_lifetime_override(Some(Duration::from_secs(61)));
+    let answer_time = Duration::from_millis(100);
+    s.fake.set_issuance_delay(answer_time);
+    let source = TokenSource::builder(s.client_without_retries(), by_secret(&s))
+        .build()
+        .unwrap();
+    source.token().await.unwrap();
+    for call in 0..60 {
+        sleep(Duration::from_millis(50)).await;
+        let started = Instant::now();
+        let token = source.token().await.unwrap();
+        assert!(
+            started.elapsed() < answer_time,
+            "call {call} waited for an issuance"
+        );
+        assert!(truly_left(&s, &token) > line_oauth::DEFAULT_MARGIN);
+    }
+    let issued = s.fake.issued_count();
+    assert!((3..=10).contains(&issued), "{issued} issuances in 3 s");
+}
+
+/// 300 calls 10 ms apart against a LINE that fails the same way each time.
+async fn attempts_in_three_seconds_of_failures(s: &Setup) -> usize {
+    let source = TokenSource::builder(s.client_without_retries(), by_secret(s))
+        .build()
+        .unwrap();
+    for _ in 0..300 {
+        assert!(source.token().await.is_err());
+        sleep(Duration::from_millis(10)).await;
+    }
+    s.fake.issuance_attempts()
+}
+
+#[tokio::test(start_paused = true)]
+async fn tokens_no_longer_than_the_margin_back_off() {
+    let s = setup().await;
+    s.fake
+        .set_lifetime_override(Some(line_oauth::DEFAULT_MARGIN));
+    let attempts = attempts_in_three_seconds_of_failures(&s).await;
+    assert!(attempts <= 5, "{attempts} issuances in 3 s");
+}
+
+#[tokio::test(start_paused = true)]
+async fn undecodable_answers_back_off() {
+    let s = setup().await;
+    s.fake.set_malformed_issuance(true);
+    let attempts = attempts_in_three_seconds_of_failures(&s).await;
+    assert!(attempts <= 5, "{attempts} issuances in 3 s");
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_outage_backs_off() {
+    let s = setup().await;
+    s.fake.set_outage(true);
+    let attempts = attempts_in_three_seconds_of_failures(&s).await;
+    assert!(attempts <= 5, "{attempts} issuances in 3 s");
+}
