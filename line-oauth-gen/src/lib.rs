@@ -2,9 +2,11 @@
 //!
 //! One entry point, [`generate`]: spec text in, formatted Rust source out
 //! (YAML -> [`openapiv3`] -> progenitor -> [`syn`] -> prettyplease). Every
-//! generator setting lives in [`settings`]; the one change progenitor's
-//! settings cannot make (dropping its `api-version` request header, which
-//! LINE does not use) is a post-processing step on the syntax tree. The
+//! generator setting lives in [`settings`] (with [`untyped_errors`], which
+//! leaves error statuses to the hand-written call path); the one change
+//! progenitor's settings cannot make (dropping its `api-version` request
+//! header, which LINE does not use) is a post-processing step on the syntax
+//! tree. The
 //! generated code changes only when the spec, this crate or a pinned
 //! dependency changes.
 //!
@@ -30,7 +32,7 @@ mod postprocess;
 mod settings;
 
 pub use error::GenError;
-pub use settings::settings;
+pub use settings::{settings, untyped_errors};
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
@@ -57,10 +59,11 @@ use progenitor::Generator;
 /// ```
 pub fn generate(spec_path: &str, text: &str) -> Result<String, GenError> {
     let text = text.replace("\r\n", "\n");
-    let spec: OpenAPI = serde_saphyr::from_str(&text).map_err(|e| GenError::Parse {
+    let mut spec: OpenAPI = serde_saphyr::from_str(&text).map_err(|e| GenError::Parse {
         spec: spec_path.to_owned(),
         detail: e.to_string(),
     })?;
+    untyped_errors(&mut spec);
     let tokens = run_progenitor(&spec).map_err(|detail| GenError::Generator {
         spec: spec_path.to_owned(),
         detail,

@@ -66,16 +66,17 @@ pub enum Error {
         /// The start of the body, secrets scrubbed.
         snippet: String,
     },
-    /// The request could not be built, such as a token too long to fit in a
-    /// URL. Nothing was sent, and it is not retried.
+    /// The request could not be built: an empty argument, or a token too
+    /// long to fit in a URL. Nothing was sent, and it is not retried.
     InvalidRequest {
         /// The call, such as `verify_v21`.
         operation: &'static str,
         /// What was wrong, secrets scrubbed.
         reason: String,
     },
-    /// The client or the call was set up wrongly (an `http` base URL, a bad
-    /// timeout, an empty channel ID...). Nothing was sent.
+    /// A client or token source was set up wrongly (an `http` base URL, a bad
+    /// timeout, a v2.1 lifetime its tokens could never be served with...).
+    /// Nothing was sent.
     InvalidConfig(String),
     /// An assertion could not be signed (a token lifetime out of bounds, a
     /// clock before 1970). Nothing was sent.

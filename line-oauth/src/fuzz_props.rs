@@ -4,10 +4,9 @@
 use proptest::prelude::*;
 use reqwest::header::HeaderValue;
 
+use crate::call::{retry_after, snippet};
 use crate::jwk::{PrivateJwk, PublicJwk};
-use crate::outcome::retry_after;
 use crate::raw::types;
-use crate::redact::snippet;
 
 /// A JSON-ish byte soup: mostly JSON punctuation and field names, so the
 /// decoders get past their first byte.

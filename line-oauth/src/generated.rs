@@ -490,10 +490,7 @@ Sends a `GET` request to `/oauth2/v2.1/tokens/kid`
         &'a self,
         client_assertion: &'a crate::secret::ClientAssertion,
         client_assertion_type: types::ClientAssertionType,
-    ) -> Result<
-        ResponseValue<types::ChannelAccessTokenKeyIdsResponse>,
-        Error<types::ErrorResponse>,
-    > {
+    ) -> Result<ResponseValue<types::ChannelAccessTokenKeyIdsResponse>, Error<()>> {
         let url = format!("{}/oauth2/v2.1/tokens/kid", self.baseurl,);
         let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
         #[allow(unused_mut)]
@@ -527,18 +524,6 @@ Sends a `GET` request to `/oauth2/v2.1/tokens/kid`
         let response = result?;
         match response.status().as_u16() {
             200u16 => ResponseValue::from_response(response).await,
-            400u16 => {
-                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
-            }
-            404u16 => {
-                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
-            }
-            429u16 => {
-                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
-            }
-            500u16..=599u16 => {
-                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
-            }
             _ => Err(Error::UnexpectedResponse(response)),
         }
     }
@@ -554,7 +539,7 @@ Sends a `POST` request to `/v2/oauth/accessToken`
         body: &'a types::IssueShortLivedChannelTokenRequest,
     ) -> Result<
         ResponseValue<types::IssueShortLivedChannelAccessTokenResponse>,
-        Error<types::ErrorResponse>,
+        Error<()>,
     > {
         let url = format!("{}/v2/oauth/accessToken", self.baseurl,);
         let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
@@ -578,15 +563,6 @@ Sends a `POST` request to `/v2/oauth/accessToken`
         let response = result?;
         match response.status().as_u16() {
             200u16 => ResponseValue::from_response(response).await,
-            400u16 => {
-                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
-            }
-            429u16 => {
-                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
-            }
-            500u16..=599u16 => {
-                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
-            }
             _ => Err(Error::UnexpectedResponse(response)),
         }
     }
@@ -600,10 +576,7 @@ Sends a `POST` request to `/oauth2/v2.1/token`
     pub async fn issue_channel_token_by_jwt<'a>(
         &'a self,
         body: &'a types::IssueChannelTokenByJwtRequest,
-    ) -> Result<
-        ResponseValue<types::IssueChannelAccessTokenResponse>,
-        Error<types::ErrorResponse>,
-    > {
+    ) -> Result<ResponseValue<types::IssueChannelAccessTokenResponse>, Error<()>> {
         let url = format!("{}/oauth2/v2.1/token", self.baseurl,);
         let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
         #[allow(unused_mut)]
@@ -626,18 +599,6 @@ Sends a `POST` request to `/oauth2/v2.1/token`
         let response = result?;
         match response.status().as_u16() {
             200u16 => ResponseValue::from_response(response).await,
-            400u16 => {
-                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
-            }
-            404u16 => {
-                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
-            }
-            429u16 => {
-                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
-            }
-            500u16..=599u16 => {
-                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
-            }
             _ => Err(Error::UnexpectedResponse(response)),
         }
     }
@@ -653,7 +614,7 @@ Sends a `POST` request to `/oauth2/v3/token`
         body: &'a types::IssueStatelessChannelTokenRequest,
     ) -> Result<
         ResponseValue<types::IssueStatelessChannelAccessTokenResponse>,
-        Error<types::ErrorResponse>,
+        Error<()>,
     > {
         let url = format!("{}/oauth2/v3/token", self.baseurl,);
         let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
@@ -677,18 +638,6 @@ Sends a `POST` request to `/oauth2/v3/token`
         let response = result?;
         match response.status().as_u16() {
             200u16 => ResponseValue::from_response(response).await,
-            400u16 => {
-                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
-            }
-            404u16 => {
-                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
-            }
-            429u16 => {
-                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
-            }
-            500u16..=599u16 => {
-                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
-            }
             _ => Err(Error::UnexpectedResponse(response)),
         }
     }
@@ -702,17 +651,13 @@ Sends a `POST` request to `/v2/oauth/revoke`
     pub async fn revoke_channel_token<'a>(
         &'a self,
         body: &'a types::RevokeChannelTokenRequest,
-    ) -> Result<ResponseValue<()>, Error<types::ErrorResponse>> {
+    ) -> Result<ResponseValue<()>, Error<()>> {
         let url = format!("{}/v2/oauth/revoke", self.baseurl,);
         let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
         #[allow(unused_mut)]
         let mut request = self
             .client
             .post(url)
-            .header(
-                ::reqwest::header::ACCEPT,
-                ::reqwest::header::HeaderValue::from_static("application/json"),
-            )
             .form_urlencoded(&body)?
             .headers(header_map)
             .build()?;
@@ -725,15 +670,6 @@ Sends a `POST` request to `/v2/oauth/revoke`
         let response = result?;
         match response.status().as_u16() {
             200u16 => Ok(ResponseValue::empty(response)),
-            400u16 => {
-                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
-            }
-            429u16 => {
-                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
-            }
-            500u16..=599u16 => {
-                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
-            }
             _ => Err(Error::UnexpectedResponse(response)),
         }
     }
@@ -747,17 +683,13 @@ Sends a `POST` request to `/oauth2/v2.1/revoke`
     pub async fn revoke_channel_token_by_jwt<'a>(
         &'a self,
         body: &'a types::RevokeChannelTokenByJwtRequest,
-    ) -> Result<ResponseValue<()>, Error<types::ErrorResponse>> {
+    ) -> Result<ResponseValue<()>, Error<()>> {
         let url = format!("{}/oauth2/v2.1/revoke", self.baseurl,);
         let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
         #[allow(unused_mut)]
         let mut request = self
             .client
             .post(url)
-            .header(
-                ::reqwest::header::ACCEPT,
-                ::reqwest::header::HeaderValue::from_static("application/json"),
-            )
             .form_urlencoded(&body)?
             .headers(header_map)
             .build()?;
@@ -770,15 +702,6 @@ Sends a `POST` request to `/oauth2/v2.1/revoke`
         let response = result?;
         match response.status().as_u16() {
             200u16 => Ok(ResponseValue::empty(response)),
-            400u16 => {
-                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
-            }
-            429u16 => {
-                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
-            }
-            500u16..=599u16 => {
-                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
-            }
             _ => Err(Error::UnexpectedResponse(response)),
         }
     }
@@ -792,10 +715,7 @@ Sends a `POST` request to `/v2/oauth/verify`
     pub async fn verify_channel_token<'a>(
         &'a self,
         body: &'a types::VerifyChannelTokenRequest,
-    ) -> Result<
-        ResponseValue<types::VerifyChannelAccessTokenResponse>,
-        Error<types::ErrorResponse>,
-    > {
+    ) -> Result<ResponseValue<types::VerifyChannelAccessTokenResponse>, Error<()>> {
         let url = format!("{}/v2/oauth/verify", self.baseurl,);
         let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
         #[allow(unused_mut)]
@@ -818,15 +738,6 @@ Sends a `POST` request to `/v2/oauth/verify`
         let response = result?;
         match response.status().as_u16() {
             200u16 => ResponseValue::from_response(response).await,
-            400u16 => {
-                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
-            }
-            429u16 => {
-                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
-            }
-            500u16..=599u16 => {
-                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
-            }
             _ => Err(Error::UnexpectedResponse(response)),
         }
     }
@@ -840,10 +751,7 @@ Sends a `GET` request to `/oauth2/v2.1/verify`
     pub async fn verify_channel_token_by_jwt<'a>(
         &'a self,
         access_token: &'a crate::secret::AccessToken,
-    ) -> Result<
-        ResponseValue<types::VerifyChannelAccessTokenResponse>,
-        Error<types::ErrorResponse>,
-    > {
+    ) -> Result<ResponseValue<types::VerifyChannelAccessTokenResponse>, Error<()>> {
         let url = format!("{}/oauth2/v2.1/verify", self.baseurl,);
         let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
         #[allow(unused_mut)]
@@ -866,15 +774,6 @@ Sends a `GET` request to `/oauth2/v2.1/verify`
         let response = result?;
         match response.status().as_u16() {
             200u16 => ResponseValue::from_response(response).await,
-            400u16 => {
-                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
-            }
-            429u16 => {
-                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
-            }
-            500u16..=599u16 => {
-                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
-            }
             _ => Err(Error::UnexpectedResponse(response)),
         }
     }

@@ -20,6 +20,16 @@
 //! generated from the crate's OpenAPI spec (`spec/channel-access-token.yaml`);
 //! it is sealed, so that no request bypasses those guarantees.
 //!
+//! How the crate is put together, for whoever works on it next:
+//! - `src/call/`: what happens in one call, in one place: the request's
+//!   checks and secrets (read from the request type itself), the deadline
+//!   and attempts, the retry decision, the classification of each response
+//!   and the redaction of every error.
+//! - `src/client/`: [`Client`], whose methods each build a request, send it
+//!   through the call path and convert the answer.
+//! - `src/token_source/`: [`TokenSource`]: when to issue (the cache) apart
+//!   from how (its strategy), and the refresh task.
+//!
 //! ```no_run
 //! use line_oauth::{ChannelCredentials, Client, ClientSecret, StatelessAuth};
 //!
@@ -34,6 +44,7 @@
 
 mod assertion;
 mod backoff;
+mod call;
 mod client;
 mod credentials;
 mod error;
@@ -41,9 +52,6 @@ mod error;
 mod fuzz_props;
 mod hooks;
 mod jwk;
-mod outcome;
-mod redact;
-mod retry;
 pub mod secret;
 mod token_source;
 mod tokens;
@@ -54,6 +62,7 @@ pub use assertion::{
     AUDIENCE, AssertionError, AssertionSigner, DEFAULT_ASSERTION_LIFETIME, MAX_ASSERTION_LIFETIME,
     MAX_TOKEN_LIFETIME,
 };
+pub use call::RetryPolicy;
 pub use client::{
     Client, ClientBuilder, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, MAX_TIMEOUT,
     USER_AGENT,
@@ -62,7 +71,6 @@ pub use credentials::{ChannelCredentials, StatelessAuth};
 pub use error::{ApiError, Error, ErrorCode};
 pub use hooks::RESPONSE_BODY_LIMIT;
 pub use jwk::{AssertionKeyPair, KEY_BITS, KEY_FILE_LIMIT, KeyError, PrivateJwk, PublicJwk};
-pub use retry::RetryPolicy;
 pub use secret::{AccessToken, ClientAssertion, ClientSecret};
 pub use token_source::{
     DEFAULT_MARGIN, DEFAULT_REFRESH_BEFORE, DEFAULT_REVOKE_DELAY, Token, TokenSource,

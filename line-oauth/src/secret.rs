@@ -60,9 +60,17 @@ macro_rules! secret_string {
             }
         }
 
+        // A plain string to every text format (JSON, forms, queries). To the
+        // crate's request walker, which says it is not human-readable, a
+        // newtype that marks the field as secret; binary formats treat
+        // newtypes as their content, so they see the same string.
         impl Serialize for $name {
             fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                serializer.serialize_str(&self.0)
+                if serializer.is_human_readable() {
+                    serializer.serialize_str(&self.0)
+                } else {
+                    serializer.serialize_newtype_struct(crate::call::SECRET, &self.0)
+                }
             }
         }
 

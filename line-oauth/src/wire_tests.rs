@@ -30,7 +30,8 @@ async fn serve(verb: &str, route: &str, status: u16, body: &str) -> (MockServer,
         .respond_with(response)
         .mount(&server)
         .await;
-    let client = Client::new(&server.uri());
+    let http = crate::client::http_client(std::time::Duration::from_secs(5)).unwrap();
+    let client = Client::new_with_client(&server.uri(), http);
     (server, client)
 }
 
@@ -75,7 +76,13 @@ fn assert_form_post(request: &Request, route: &str, expected: &[(&str, &str)]) {
     );
     assert_only_headers(
         request,
-        &["accept", "content-length", "content-type", "host"],
+        &[
+            "accept",
+            "content-length",
+            "content-type",
+            "host",
+            "user-agent",
+        ],
     );
 }
 
@@ -86,7 +93,7 @@ fn assert_query_get(request: &Request, route: &str, expected: &[(&str, &str)]) {
     assert!(request.body.is_empty(), "a GET has no body");
     let query = request.url.query().expect("a query string").as_bytes();
     assert_eq!(pairs(query), owned(expected), "query of {route}");
-    assert_only_headers(request, &["accept", "host"]);
+    assert_only_headers(request, &["accept", "host", "user-agent"]);
 }
 
 fn assert_only_headers(request: &Request, allowed: &[&str]) {
@@ -94,6 +101,7 @@ fn assert_only_headers(request: &Request, allowed: &[&str]) {
     names.sort_unstable();
     assert_eq!(names, allowed, "headers sent");
     assert_eq!(request.headers["accept"], "application/json");
+    assert_eq!(request.headers["user-agent"], crate::USER_AGENT);
 }
 
 fn body_text(request: &Request) -> &str {
@@ -327,17 +335,20 @@ async fn a_success_body_with_unknown_fields_still_decodes() {
     assert_eq!(token.access_token.expose_secret(), "abc");
 }
 
-/// The error body of a declared error status, or a panic naming what came instead.
-fn error_body<T: std::fmt::Debug>(
-    outcome: Result<T, raw::Error<types::ErrorResponse>>,
+/// The error body of an error status, decoded as the call path decodes it
+/// (the generated client hands every error status back whole), or a panic
+/// naming what came instead.
+async fn error_body<T: std::fmt::Debug>(
+    outcome: Result<T, raw::Error<()>>,
     status: u16,
 ) -> types::ErrorResponse {
     match outcome {
-        Err(raw::Error::ErrorResponse(response)) => {
+        Err(raw::Error::UnexpectedResponse(response)) => {
             assert_eq!(response.status(), status);
-            response.into_inner()
+            let body = response.bytes().await.expect("the body");
+            serde_json::from_slice(&body).expect("one of LINE's error shapes")
         }
-        other => panic!("expected a {status} error body, got {other:?}"),
+        other => panic!("expected a {status} error response, got {other:?}"),
     }
 }
 
@@ -374,7 +385,8 @@ async fn an_oauth_shaped_400_decodes() {
     let error = error_body(
         client.issue_channel_token(&short_lived_request()).await,
         400,
-    );
+    )
+    .await;
     assert_eq!(error.error.as_deref(), Some("invalid_client"));
     assert_eq!(
         error.error_description.as_deref(),
@@ -397,7 +409,7 @@ async fn an_oauth_shaped_400_without_description_decodes() {
             access_token: AccessToken::new("x"),
         })
         .await;
-    let error = error_body(outcome, 400);
+    let error = error_body(outcome, 400).await;
     assert_eq!(error.error.as_deref(), Some("invalid_request"));
     assert_eq!(error.error_description, None);
 }
@@ -406,7 +418,7 @@ async fn an_oauth_shaped_400_without_description_decodes() {
 async fn a_message_shaped_400_decodes() {
     let body = r#"{"message":"The maximum number of access tokens has already been issued"}"#;
     let (_server, client) = serve("POST", "/oauth2/v2.1/token", 400, body).await;
-    let error = error_body(client.issue_channel_token_by_jwt(&v21_request()).await, 400);
+    let error = error_body(client.issue_channel_token_by_jwt(&v21_request()).await, 400).await;
     assert_eq!(
         error.message.as_deref(),
         Some("The maximum number of access tokens has already been issued")
@@ -418,7 +430,7 @@ async fn a_message_shaped_400_decodes() {
 async fn a_message_shaped_404_decodes() {
     let body = r#"{"message":"Cannot find channel key that satisfies the conditions"}"#;
     let (_server, client) = serve("POST", "/oauth2/v2.1/token", 404, body).await;
-    let error = error_body(client.issue_channel_token_by_jwt(&v21_request()).await, 404);
+    let error = error_body(client.issue_channel_token_by_jwt(&v21_request()).await, 404).await;
     assert_eq!(
         error.message.as_deref(),
         Some("Cannot find channel key that satisfies the conditions")
@@ -435,7 +447,7 @@ async fn an_oauth_shaped_404_decodes() {
             types::ClientAssertionType::UrnIetfParamsOauthClientAssertionTypeJwtBearer,
         )
         .await;
-    let error = error_body(outcome, 404);
+    let error = error_body(outcome, 404).await;
     assert_eq!(error.error.as_deref(), Some("invalid_client"));
     assert_eq!(error.error_description.as_deref(), Some("Invalid exp"));
 }
@@ -447,7 +459,8 @@ async fn a_message_body_with_details_decodes() {
     let error = error_body(
         client.issue_channel_token(&short_lived_request()).await,
         400,
-    );
+    )
+    .await;
     assert_eq!(error.details.len(), 1);
     assert_eq!(error.details[0].property.as_deref(), Some("client_id"));
 }

@@ -262,7 +262,7 @@ async fn empty_arguments_are_refused_before_anything_is_sent() {
         s.client.verify_v21(&empty).await,
     ] {
         assert!(
-            matches!(outcome, Err(Error::InvalidConfig(_))),
+            matches!(outcome, Err(Error::InvalidRequest { .. })),
             "{outcome:?}"
         );
     }
@@ -270,13 +270,13 @@ async fn empty_arguments_are_refused_before_anything_is_sent() {
     let error = s.client.issue_short_lived(&no_id).await.unwrap_err();
     assert_eq!(
         error.to_string(),
-        "invalid configuration: issue_short_lived: the channel ID is empty"
+        "issue_short_lived: the request cannot be built (client_id is empty); nothing was sent"
     );
     let error = s
         .client
         .issue_v21(&ClientAssertion::new(""))
         .await
         .unwrap_err();
-    assert!(matches!(error, Error::InvalidConfig(_)), "{error:?}");
+    assert!(matches!(error, Error::InvalidRequest { .. }), "{error:?}");
     assert_eq!(s.fake.issued_count(), 0);
 }

@@ -5,12 +5,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::Url;
-use reqwest::redirect::Policy;
+use reqwest::redirect;
 
 use super::Client;
+use crate::call::{Policy, RetryPolicy};
 use crate::error::Error;
 use crate::raw;
-use crate::retry::RetryPolicy;
 
 /// LINE's API host.
 pub const DEFAULT_BASE_URL: &str = "https://api.line.me";
@@ -115,19 +115,14 @@ impl ClientBuilder {
                 )));
             }
         }
-        // Never follow a redirect: a token endpoint has no business
-        // redirecting, and following one would resend secrets elsewhere.
-        let http = reqwest::Client::builder()
-            .connect_timeout(self.connect_timeout)
-            .redirect(Policy::none())
-            .referer(false)
-            .user_agent(USER_AGENT)
-            .build()
+        let http = http_client(self.connect_timeout)
             .map_err(|e| Error::InvalidConfig(format!("cannot build the HTTP client: {e}")))?;
         Ok(Client {
             raw: Arc::new(raw::Client::new_with_client(&base_url, http)),
-            timeout: self.timeout,
-            retry: self.retry,
+            policy: Policy {
+                timeout: self.timeout,
+                retry: self.retry,
+            },
         })
     }
 
@@ -154,6 +149,21 @@ impl ClientBuilder {
         }
         Ok(url.as_str().trim_end_matches('/').to_owned())
     }
+}
+
+/// The HTTP client every [`Client`] sends with. It never follows a
+/// redirect (a token endpoint has no business redirecting, and following one
+/// would resend secrets elsewhere), sends no `Referer`, and asks for JSON,
+/// the only body LINE answers with.
+pub(crate) fn http_client(connect_timeout: Duration) -> reqwest::Result<reqwest::Client> {
+    let json = reqwest::header::HeaderValue::from_static("application/json");
+    reqwest::Client::builder()
+        .connect_timeout(connect_timeout)
+        .redirect(redirect::Policy::none())
+        .referer(false)
+        .user_agent(USER_AGENT)
+        .default_headers([(reqwest::header::ACCEPT, json)].into_iter().collect())
+        .build()
 }
 
 /// Whether the URL's host is this machine: `localhost`, 127.0.0.0/8 or `::1`.

@@ -1,34 +1,33 @@
 //! [`Client`]: the 8 operations with Rust types.
 
 mod builder;
+mod requests;
+#[cfg(test)]
+mod secret_tests;
 
+#[cfg(test)]
+pub(crate) use builder::http_client;
 pub use builder::{
     ClientBuilder, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, MAX_TIMEOUT,
     USER_AGENT,
 };
 
-use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::time::Instant;
-
-use progenitor_client::ResponseValue;
+use reqwest::StatusCode;
 
 use crate::assertion::AssertionSigner;
+use crate::call::{self, Policy, Request};
 use crate::credentials::{ChannelCredentials, StatelessAuth};
 use crate::error::Error;
-use crate::hooks::capture_response_meta;
-use crate::outcome::CallContext;
 use crate::raw::{self, types};
-use crate::retry::{self, Idempotency, RetryPolicy};
 use crate::secret::{AccessToken, ClientAssertion};
 use crate::tokens::{IssuedToken, TokenInfo};
+use requests::{JWT_BEARER, ValidV21KeyIds, VerifyV21};
 
-/// The only grant type and client assertion type LINE accepts.
+/// The only grant type LINE accepts.
 const GRANT: types::GrantType = types::GrantType::ClientCredentials;
-const JWT_BEARER: types::ClientAssertionType =
-    types::ClientAssertionType::UrnIetfParamsOauthClientAssertionTypeJwtBearer;
 
 /// A client for LINE's Channel Access Token API. Cheap to clone (one atomic
 /// increment; clones share the connection pool): build one and keep it.
@@ -49,8 +48,7 @@ const JWT_BEARER: types::ClientAssertionType =
 #[derive(Debug, Clone)]
 pub struct Client {
     raw: Arc<raw::Client>,
-    timeout: Duration,
-    retry: RetryPolicy,
+    policy: Policy,
 }
 
 impl Default for Client {
@@ -100,21 +98,12 @@ impl Client {
         &self,
         creds: &ChannelCredentials,
     ) -> Result<IssuedToken, Error> {
-        let call = CallContext {
-            operation: "issue_short_lived",
-            secrets: &[creds.secret().expose_secret()],
-            idempotency: Idempotency::UnlessSent,
-        };
-        check_channel_id(call.operation, creds)?;
-        let body = types::IssueShortLivedChannelTokenRequest {
+        let request = types::IssueShortLivedChannelTokenRequest {
             grant_type: GRANT,
             client_id: creds.channel_id().to_owned().into(),
             client_secret: creds.secret().clone(),
         };
-        let response = self
-            .run(call, || self.raw.issue_channel_token(&body))
-            .await?;
-        issued(call, response)
+        issued::<types::IssueShortLivedChannelTokenRequest>(self.send(&request).await?)
     }
 
     /// Issues a v2.1 token, valid for the `token_exp` the assertion asks (at
@@ -129,21 +118,12 @@ impl Client {
     /// # }
     /// ```
     pub async fn issue_v21(&self, assertion: &ClientAssertion) -> Result<IssuedToken, Error> {
-        let call = CallContext {
-            operation: "issue_v21",
-            secrets: &[assertion.expose_secret()],
-            idempotency: Idempotency::UnlessSent,
-        };
-        check_assertion(call.operation, assertion)?;
-        let body = types::IssueChannelTokenByJwtRequest {
+        let request = types::IssueChannelTokenByJwtRequest {
             grant_type: GRANT,
             client_assertion_type: JWT_BEARER,
             client_assertion: assertion.clone(),
         };
-        let response = self
-            .run(call, || self.raw.issue_channel_token_by_jwt(&body))
-            .await?;
-        issued(call, response)
+        issued::<types::IssueChannelTokenByJwtRequest>(self.send(&request).await?)
     }
 
     /// Issues a stateless token (valid 15 minutes, no limit on how many, not
@@ -157,31 +137,12 @@ impl Client {
     /// # }
     /// ```
     pub async fn issue_stateless(&self, auth: StatelessAuth<'_>) -> Result<IssuedToken, Error> {
-        const OPERATION: &str = "issue_stateless";
-        let signed;
-        let (secret, body) = match auth {
-            StatelessAuth::ClientSecret(creds) => {
-                check_channel_id(OPERATION, creds)?;
-                (creds.secret().expose_secret(), stateless_by_secret(creds))
-            }
-            StatelessAuth::Assertion(assertion) => {
-                check_assertion(OPERATION, assertion)?;
-                (assertion.expose_secret(), stateless_by_assertion(assertion))
-            }
-            StatelessAuth::Signer(signer) => {
-                signed = signer.sign()?;
-                (signed.expose_secret(), stateless_by_assertion(&signed))
-            }
+        let request = match auth {
+            StatelessAuth::ClientSecret(creds) => stateless_by_secret(creds),
+            StatelessAuth::Assertion(assertion) => stateless_by_assertion(assertion.clone()),
+            StatelessAuth::Signer(signer) => stateless_by_assertion(signer.sign()?),
         };
-        let call = CallContext {
-            operation: OPERATION,
-            secrets: &[secret],
-            idempotency: Idempotency::Safe,
-        };
-        let response = self
-            .run(call, || self.raw.issue_stateless_channel_token(&body))
-            .await?;
-        issued(call, response)
+        issued::<types::IssueStatelessChannelTokenRequest>(self.send(&request).await?)
     }
 
     /// Verifies a short-lived or long-lived token.
@@ -193,19 +154,10 @@ impl Client {
     /// # }
     /// ```
     pub async fn verify(&self, token: &AccessToken) -> Result<TokenInfo, Error> {
-        let call = CallContext {
-            operation: "verify",
-            secrets: &[token.expose_secret()],
-            idempotency: Idempotency::Safe,
-        };
-        check_token(call.operation, token)?;
-        let body = types::VerifyChannelTokenRequest {
+        let request = types::VerifyChannelTokenRequest {
             access_token: token.clone(),
         };
-        let info = self
-            .run(call, || self.raw.verify_channel_token(&body))
-            .await?;
-        token_info(call, info)
+        token_info::<types::VerifyChannelTokenRequest>(self.send(&request).await?)
     }
 
     /// Verifies a v2.1 token.
@@ -217,16 +169,10 @@ impl Client {
     /// # }
     /// ```
     pub async fn verify_v21(&self, token: &AccessToken) -> Result<TokenInfo, Error> {
-        let call = CallContext {
-            operation: "verify_v21",
-            secrets: &[token.expose_secret()],
-            idempotency: Idempotency::Safe,
+        let request = VerifyV21 {
+            access_token: token,
         };
-        check_token(call.operation, token)?;
-        let info = self
-            .run(call, || self.raw.verify_channel_token_by_jwt(token))
-            .await?;
-        token_info(call, info)
+        token_info::<VerifyV21<'_>>(self.send(&request).await?)
     }
 
     /// Revokes a short-lived or long-lived token. LINE does not complain
@@ -239,18 +185,10 @@ impl Client {
     /// # }
     /// ```
     pub async fn revoke(&self, token: &AccessToken) -> Result<(), Error> {
-        let call = CallContext {
-            operation: "revoke",
-            secrets: &[token.expose_secret()],
-            idempotency: Idempotency::Safe,
-        };
-        check_token(call.operation, token)?;
-        let body = types::RevokeChannelTokenRequest {
+        let request = types::RevokeChannelTokenRequest {
             access_token: token.clone(),
         };
-        self.run(call, || self.raw.revoke_channel_token(&body))
-            .await?;
-        Ok(())
+        self.send(&request).await
     }
 
     /// Revokes a v2.1 token. LINE wants the channel secret for this.
@@ -266,21 +204,12 @@ impl Client {
         creds: &ChannelCredentials,
         token: &AccessToken,
     ) -> Result<(), Error> {
-        let call = CallContext {
-            operation: "revoke_v21",
-            secrets: &[creds.secret().expose_secret(), token.expose_secret()],
-            idempotency: Idempotency::Safe,
-        };
-        check_channel_id(call.operation, creds)?;
-        check_token(call.operation, token)?;
-        let body = types::RevokeChannelTokenByJwtRequest {
+        let request = types::RevokeChannelTokenByJwtRequest {
             client_id: creds.channel_id().to_owned().into(),
             client_secret: creds.secret().clone(),
             access_token: token.clone(),
         };
-        self.run(call, || self.raw.revoke_channel_token_by_jwt(&body))
-            .await?;
-        Ok(())
+        self.send(&request).await
     }
 
     /// The key IDs of the channel's valid v2.1 tokens (the `key_id` of each
@@ -296,17 +225,10 @@ impl Client {
         &self,
         assertion: &ClientAssertion,
     ) -> Result<Vec<String>, Error> {
-        let call = CallContext {
-            operation: "valid_v21_key_ids",
-            secrets: &[assertion.expose_secret()],
-            idempotency: Idempotency::Safe,
+        let request = ValidV21KeyIds {
+            client_assertion: assertion,
         };
-        check_assertion(call.operation, assertion)?;
-        let request = || {
-            self.raw
-                .gets_all_valid_channel_access_token_key_ids(assertion, JWT_BEARER)
-        };
-        Ok(self.run(call, request).await?.kids)
+        Ok(self.send(&request).await?.kids)
     }
 
     /// Issues a v2.1 token valid for `lifetime` (1 second to 30 days), with
@@ -342,63 +264,9 @@ impl Client {
         self.valid_v21_key_ids(&signer.sign()?).await
     }
 
-    /// Runs one generated call, retrying as the policy allows, all within
-    /// the timeout; maps its errors and returns the decoded body.
-    async fn run<T, F>(&self, call: CallContext<'_>, request: impl Fn() -> F) -> Result<T, Error>
-    where
-        F: Future<Output = Result<ResponseValue<T>, raw::Error<types::ErrorResponse>>>,
-    {
-        // The builder caps the timeout, so this holds; checked all the same.
-        let deadline = Instant::now().checked_add(self.timeout);
-        let in_time = |wait: Duration| {
-            let resume = Instant::now().checked_add(wait);
-            matches!((resume, deadline), (Some(resume), Some(deadline)) if resume < deadline)
-        };
-        let work = async {
-            let mut attempts = 1;
-            loop {
-                let error = match self.attempt(call, request()).await {
-                    Ok(value) => return Ok(value),
-                    Err(error) => error,
-                };
-                let wait = self.retry.wait(call.idempotency, attempts, &error);
-                match wait.filter(|wait| in_time(*wait)) {
-                    Some(wait) => {
-                        tracing::debug!(
-                            operation = call.operation,
-                            attempt = attempts,
-                            wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
-                            reason = %retry::reason(&error),
-                            "retrying a LINE call"
-                        );
-                        tokio::time::sleep(wait).await;
-                        attempts += 1;
-                    }
-                    None => return Err(error),
-                }
-            }
-        };
-        tokio::time::timeout(self.timeout, work)
-            .await
-            .unwrap_or(Err(Error::Timeout {
-                operation: call.operation,
-                after: self.timeout,
-            }))
-    }
-
-    /// One attempt of a generated call.
-    async fn attempt<T>(
-        &self,
-        call: CallContext<'_>,
-        request: impl Future<Output = Result<ResponseValue<T>, raw::Error<types::ErrorResponse>>>,
-    ) -> Result<T, Error> {
-        // Boxed once here: each async layer above would otherwise hold its
-        // own copy of this large future, and every move copies them all.
-        match capture_response_meta(Box::pin(request)).await {
-            (Ok(value), _) => Ok(value.into_inner()),
-            // Boxed: the error path is rare and its future large.
-            (Err(error), meta) => Err(Box::pin(call.error(error, meta)).await),
-        }
+    /// Sends one request through the call path ([`crate::call`]).
+    async fn send<R: Request>(&self, request: &R) -> Result<R::Answer, Error> {
+        call::send(&self.raw, self.policy, request).await
     }
 }
 
@@ -431,25 +299,24 @@ impl IssueResponse for types::IssueStatelessChannelAccessTokenResponse {
     }
 }
 
-/// An [`IssuedToken`] from a decoded body; a negative lifetime is refused.
-fn issued(call: CallContext<'_>, response: impl IssueResponse) -> Result<IssuedToken, Error> {
-    let (access_token, expires_in, token_type, key_id) = response.into_parts();
+/// An [`IssuedToken`] from the answer to `R`; a negative lifetime is refused.
+fn issued<R: Request>(answer: impl IssueResponse) -> Result<IssuedToken, Error> {
+    let (access_token, expires_in, token_type, key_id) = answer.into_parts();
     Ok(IssuedToken {
         access_token,
-        expires_in: lifetime(call, expires_in.into())?,
+        expires_in: lifetime::<R>(expires_in.into())?,
         token_type,
         key_id,
         received_at: std::time::Instant::now(),
     })
 }
 
-/// A [`TokenInfo`] from a decoded verify body.
-fn token_info(
-    call: CallContext<'_>,
+/// A [`TokenInfo`] from the answer to a verify request `R`.
+fn token_info<R: Request>(
     info: types::VerifyChannelAccessTokenResponse,
 ) -> Result<TokenInfo, Error> {
     Ok(TokenInfo {
-        expires_in: lifetime(call, info.expires_in)?,
+        expires_in: lifetime::<R>(info.expires_in)?,
         client_id: info.client_id.0,
         scopes: info
             .scope
@@ -462,44 +329,13 @@ fn token_info(
 }
 
 /// `expires_in` seconds as a [`Duration`]; LINE never sends a negative one.
-fn lifetime(call: CallContext<'_>, seconds: i64) -> Result<Duration, Error> {
+fn lifetime<R: Request>(seconds: i64) -> Result<Duration, Error> {
     u64::try_from(seconds)
         .map(Duration::from_secs)
         .map_err(|_| {
-            call.decode_error(
-                reqwest::StatusCode::OK,
-                format!("expires_in is negative ({seconds})"),
-                b"",
-            )
+            let reason = format!("expires_in is negative ({seconds})");
+            call::decode_error(R::OPERATION, StatusCode::OK, &reason, b"", &[])
         })
-}
-
-fn invalid_argument(operation: &str, what: &str) -> Error {
-    Error::InvalidConfig(format!("{operation}: {what} is empty"))
-}
-
-fn check_channel_id(operation: &str, creds: &ChannelCredentials) -> Result<(), Error> {
-    if creds.channel_id().is_empty() {
-        return Err(invalid_argument(operation, "the channel ID"));
-    }
-    if creds.secret().expose_secret().is_empty() {
-        return Err(invalid_argument(operation, "the channel secret"));
-    }
-    Ok(())
-}
-
-fn check_token(operation: &str, token: &AccessToken) -> Result<(), Error> {
-    if token.expose_secret().is_empty() {
-        return Err(invalid_argument(operation, "the access token"));
-    }
-    Ok(())
-}
-
-fn check_assertion(operation: &str, assertion: &ClientAssertion) -> Result<(), Error> {
-    if assertion.expose_secret().is_empty() {
-        return Err(invalid_argument(operation, "the client assertion"));
-    }
-    Ok(())
 }
 
 fn stateless_by_secret(creds: &ChannelCredentials) -> types::IssueStatelessChannelTokenRequest {
@@ -511,11 +347,11 @@ fn stateless_by_secret(creds: &ChannelCredentials) -> types::IssueStatelessChann
     .into()
 }
 
-fn stateless_by_assertion(assertion: &ClientAssertion) -> types::IssueStatelessChannelTokenRequest {
+fn stateless_by_assertion(assertion: ClientAssertion) -> types::IssueStatelessChannelTokenRequest {
     types::IssueStatelessChannelTokenByJwtAssertionRequest {
         grant_type: GRANT,
         client_assertion_type: JWT_BEARER,
-        client_assertion: assertion.clone(),
+        client_assertion: assertion,
     }
     .into()
 }

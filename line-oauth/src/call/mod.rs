@@ -1,0 +1,144 @@
+//! What happens in one call, in one place.
+//!
+//! Data flows one way. A [`Request`] (one of the 8 operations with its
+//! arguments) is checked, then sent through the generated client. Each
+//! attempt's response is classified ([`classify`]): a decoded answer, or an
+//! [`Error`] built from the status, headers and body together, with the
+//! request's own secrets scrubbed from every text ([`redact`]). The
+//! [`RetryPolicy`] decides whether another attempt follows; every attempt
+//! and wait stays within the call's deadline. The outcome goes back to the
+//! caller.
+//!
+//! | step | where |
+//! |---|---|
+//! | empty fields refused, secrets found | [`fields`], from the request's own fields |
+//! | deadline, attempts | [`send`] |
+//! | retry decision, backoff | [`retry`], [`crate::backoff`] |
+//! | response classification | [`classify`] |
+//! | redaction | [`redact`] |
+
+mod classify;
+mod fields;
+mod redact;
+mod retry;
+
+pub use retry::RetryPolicy;
+
+pub(crate) use classify::decode_error;
+pub(crate) use fields::SECRET;
+pub(crate) use retry::Idempotency;
+
+use std::future::Future;
+use std::time::Duration;
+
+use progenitor_client::ResponseValue;
+use serde::Serialize;
+use tokio::time::Instant;
+
+use crate::error::Error;
+use crate::raw;
+use classify::Context;
+
+/// One of the 8 operations with its arguments: what the call path needs to
+/// send it. Its fields are what goes on the wire; those of a secret type
+/// are scrubbed from any error of the call.
+pub(crate) trait Request: Serialize + Sync {
+    /// The call's name in errors and logs, such as `verify_v21`.
+    const OPERATION: &'static str;
+    /// Whether it may be sent again once it may have reached LINE.
+    const IDEMPOTENCY: Idempotency;
+    /// LINE's answer, as the generated client decodes it.
+    type Answer: Send;
+
+    /// Sends it once through the generated client.
+    fn send<'a>(
+        &'a self,
+        raw: &'a raw::Client,
+    ) -> impl Future<Output = Result<ResponseValue<Self::Answer>, raw::Error<()>>> + Send + 'a;
+}
+
+/// How a client sends: its deadline per call and its retry policy.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Policy {
+    pub(crate) timeout: Duration,
+    pub(crate) retry: RetryPolicy,
+}
+
+/// Sends `request`: checks it, attempts it as the policy allows within the
+/// timeout, and returns LINE's decoded answer or the call's error.
+pub(crate) async fn send<R: Request>(
+    raw: &raw::Client,
+    policy: Policy,
+    request: &R,
+) -> Result<R::Answer, Error> {
+    if let Some(field) = fields::first_empty(request) {
+        return Err(Error::InvalidRequest {
+            operation: R::OPERATION,
+            reason: format!("{field} is empty"),
+        });
+    }
+    tokio::time::timeout(policy.timeout, attempts(raw, policy, request))
+        .await
+        .unwrap_or(Err(Error::Timeout {
+            operation: R::OPERATION,
+            after: policy.timeout,
+        }))
+}
+
+/// Attempts until one succeeds, the policy gives up, or the next wait would
+/// pass the deadline.
+async fn attempts<R: Request>(
+    raw: &raw::Client,
+    policy: Policy,
+    request: &R,
+) -> Result<R::Answer, Error> {
+    // The builder caps the timeout, so this holds; checked all the same.
+    let deadline = Instant::now().checked_add(policy.timeout);
+    let in_time = |wait: Duration| match (Instant::now().checked_add(wait), deadline) {
+        (Some(resume), Some(deadline)) => resume < deadline,
+        _ => false,
+    };
+    let mut attempt = 1;
+    loop {
+        // Boxed once here: each async layer above would otherwise hold its
+        // own copy of this large future, and every move copies them all.
+        let error = match Box::pin(request.send(raw)).await {
+            Ok(answer) => return Ok(answer.into_inner()),
+            Err(error) => classify_error(request, error).await,
+        };
+        let wait = policy.retry.wait(R::IDEMPOTENCY, attempt, &error);
+        let Some(wait) = wait.filter(|wait| in_time(*wait)) else {
+            return Err(error);
+        };
+        tracing::debug!(
+            operation = R::OPERATION,
+            attempt,
+            wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+            reason = %retry::reason(&error),
+            "retrying a LINE call"
+        );
+        tokio::time::sleep(wait).await;
+        attempt += 1;
+    }
+}
+
+/// The [`Error`] of a failed attempt, scrubbed of the request's secrets.
+/// Boxed: the error path is rare and its future large.
+fn classify_error<'a, R: Request>(
+    request: &'a R,
+    error: raw::Error<()>,
+) -> std::pin::Pin<Box<dyn Future<Output = Error> + Send + 'a>> {
+    Box::pin(async move {
+        let owned = fields::secrets(request);
+        let secrets: Vec<&str> = owned.iter().map(String::as_str).collect();
+        Context {
+            operation: R::OPERATION,
+            secrets: &secrets,
+        }
+        .error(error)
+        .await
+    })
+}
+
+#[cfg(test)]
+pub(crate) use {classify::retry_after, fields::secrets, redact::snippet};
