@@ -12,6 +12,11 @@ use crate::assertion::AssertionError;
 /// secrets and assertions are scrubbed from every text it holds, and URLs
 /// lose their query string (where the GET calls put tokens and assertions).
 ///
+/// Cheap to clone (its large parts are shared), and the same whether it
+/// came from a [`Client`](crate::Client) call or a
+/// [`TokenSource`](crate::TokenSource), which hands each of the callers that
+/// waited for one issuance a clone of its error.
+///
 /// ```
 /// # async fn run(client: line_oauth::Client, token: line_oauth::AccessToken) {
 /// match client.verify(&token).await {
@@ -21,12 +26,13 @@ use crate::assertion::AssertionError;
 /// }
 /// # }
 /// ```
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum Error {
     /// LINE (or something between) answered with an error status.
-    Api(Box<ApiError>),
+    Api(Arc<ApiError>),
     /// No complete answer within the configured timeout.
+    #[non_exhaustive]
     Timeout {
         /// The call, such as `verify_v21`.
         operation: &'static str,
@@ -34,21 +40,24 @@ pub enum Error {
         after: Duration,
     },
     /// The connection could not be made (refused, DNS, TLS handshake).
+    #[non_exhaustive]
     Connect {
         /// The call, such as `verify_v21`.
         operation: &'static str,
         /// The transport's error, its URL stripped of the query string.
-        source: reqwest::Error,
+        source: Arc<reqwest::Error>,
     },
     /// The connection broke while sending or receiving.
+    #[non_exhaustive]
     Transport {
         /// The call, such as `verify_v21`.
         operation: &'static str,
         /// The transport's error, its URL stripped of the query string.
-        source: reqwest::Error,
+        source: Arc<reqwest::Error>,
     },
     /// The response body went past
     /// [`RESPONSE_BODY_LIMIT`](crate::RESPONSE_BODY_LIMIT); reading stopped there.
+    #[non_exhaustive]
     ResponseTooLarge {
         /// The call, such as `verify_v21`.
         operation: &'static str,
@@ -56,6 +65,7 @@ pub enum Error {
         limit: usize,
     },
     /// A success status with a body that is not what LINE documents.
+    #[non_exhaustive]
     Decode {
         /// The call, such as `verify_v21`.
         operation: &'static str,
@@ -68,6 +78,7 @@ pub enum Error {
     },
     /// The request could not be built: an empty argument, or a token too
     /// long to fit in a URL. Nothing was sent, and it is not retried.
+    #[non_exhaustive]
     InvalidRequest {
         /// The call, such as `verify_v21`.
         operation: &'static str,
@@ -84,6 +95,7 @@ pub enum Error {
     /// A [`TokenSource`](crate::TokenSource) got a token from LINE that
     /// lives no longer than its margin, so it could never be served. The
     /// token was revoked where its kind allows.
+    #[non_exhaustive]
     UnusableToken {
         /// How long the token had left when the source got it.
         lifetime: Duration,
@@ -94,11 +106,6 @@ pub enum Error {
     /// outcome: it panicked, or its runtime shut down. The next call tries
     /// again.
     RefreshAborted,
-    /// The error of one token refresh that several
-    /// [`TokenSource::token`](crate::TokenSource::token) callers waited for.
-    /// The helpers ([`api`](Self::api), [`retry_after`](Self::retry_after)...)
-    /// look through it.
-    Shared(Arc<Error>),
 }
 
 impl Error {
@@ -112,7 +119,6 @@ impl Error {
     pub fn api(&self) -> Option<&ApiError> {
         match self {
             Self::Api(e) => Some(e.as_ref()),
-            Self::Shared(e) => e.api(),
             _ => None,
         }
     }
@@ -158,10 +164,30 @@ impl Error {
     /// # fn f(e: line_oauth::Error) { assert!(!e.is_timeout() || e.api().is_none()); }
     /// ```
     pub fn is_timeout(&self) -> bool {
+        matches!(self, Self::Timeout { .. })
+    }
+
+    /// The call that failed, such as `verify_v21`; `None` for errors of no
+    /// one call (a configuration, a token source's own checks).
+    ///
+    /// ```
+    /// # fn f(e: line_oauth::Error) {
+    /// eprintln!("{} failed: {e}", e.operation().unwrap_or("line-oauth"));
+    /// # }
+    /// ```
+    pub fn operation(&self) -> Option<&'static str> {
         match self {
-            Self::Timeout { .. } => true,
-            Self::Shared(e) => e.is_timeout(),
-            _ => false,
+            Self::Api(e) => Some(e.operation),
+            Self::Timeout { operation, .. }
+            | Self::Connect { operation, .. }
+            | Self::Transport { operation, .. }
+            | Self::ResponseTooLarge { operation, .. }
+            | Self::Decode { operation, .. }
+            | Self::InvalidRequest { operation, .. } => Some(operation),
+            Self::InvalidConfig(_)
+            | Self::Assertion(_)
+            | Self::UnusableToken { .. }
+            | Self::RefreshAborted => None,
         }
     }
 }
@@ -217,7 +243,6 @@ impl fmt::Display for Error {
                 "token source: the refresh ended without an outcome (it panicked, or its runtime \
                  shut down); the next call tries again",
             ),
-            Self::Shared(e) => e.fmt(f),
         }
     }
 }
@@ -225,9 +250,8 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Self::Connect { source, .. } | Self::Transport { source, .. } => Some(source),
+            Self::Connect { source, .. } | Self::Transport { source, .. } => Some(source.as_ref()),
             Self::Assertion(e) => Some(e),
-            Self::Shared(e) => e.source(),
             _ => None,
         }
     }

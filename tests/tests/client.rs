@@ -15,7 +15,9 @@ use line_oauth_tests::fake::Kind;
 const DAY: Duration = Duration::from_secs(24 * 3600);
 
 /// The API error of a failed call, or a panic naming what came instead.
-fn api_error<T: std::fmt::Debug>(outcome: Result<T, Error>) -> Box<line_oauth::ApiError> {
+fn api_error<T: std::fmt::Debug>(
+    outcome: Result<T, Error>,
+) -> std::sync::Arc<line_oauth::ApiError> {
     match outcome {
         Err(Error::Api(e)) => e,
         other => panic!("expected an API error, got {other:?}"),

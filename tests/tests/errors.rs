@@ -187,7 +187,7 @@ async fn a_stalled_server_gives_a_timeout_within_the_configured_time() {
         .unwrap_err();
     let took = started.elapsed();
     assert!(
-        matches!(error, Error::Timeout { after, operation: "verify_v21" } if after == timeout),
+        matches!(error, Error::Timeout { after, operation: "verify_v21", .. } if after == timeout),
         "{error:?}"
     );
     assert!(error.is_timeout());

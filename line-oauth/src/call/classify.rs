@@ -2,6 +2,7 @@
 //! body, read together in one place), a body that is not LINE's, or a
 //! transport failure, each as an [`Error`] with the call's secrets scrubbed.
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use http_body_util::LengthLimitError;
@@ -88,7 +89,7 @@ impl Context<'_> {
                 limit: RESPONSE_BODY_LIMIT,
             };
         }
-        let source = without_secrets(error);
+        let source = Arc::new(without_secrets(error));
         if source.is_connect() {
             Error::Connect {
                 operation: self.operation,
@@ -128,7 +129,7 @@ impl ErrorHeaders {
         let text = |value: Option<String>| value.map(|v| clean(&v, call.secrets));
         // Short identifiers: scrubbed of the call's secrets, not masked.
         let identifier = |value: &str| scrub(value, call.secrets);
-        Error::Api(Box::new(ApiError {
+        Error::Api(Arc::new(ApiError {
             operation: call.operation,
             status,
             code: parsed

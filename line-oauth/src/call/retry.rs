@@ -142,9 +142,10 @@ pub(crate) fn reason(error: &Error) -> String {
 mod tests {
     use super::*;
     use crate::error::ApiError;
+    use std::sync::Arc;
 
     fn api(status: u16, retry_after: Option<u64>) -> Error {
-        Error::Api(Box::new(ApiError {
+        Error::Api(Arc::new(ApiError {
             operation: "verify",
             status: StatusCode::from_u16(status).unwrap(),
             code: None,

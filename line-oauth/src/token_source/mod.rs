@@ -123,11 +123,44 @@ impl TokenSource {
 
     /// A usable token: the cached one, or a new one when there is none.
     ///
+    /// Its errors are a [`Client`]'s errors, matched the same way:
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    /// use line_oauth::{Client, Error, TokenSource, TokenStrategy};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// # // A LINE that refuses every v2.1 issuance: the channel holds 30 already.
+    /// # let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    /// # let url = format!("http://{}", listener.local_addr().unwrap());
+    /// # tokio::spawn(async move {
+    /// #     let body = r#"{"message":"The maximum number of access tokens has already been issued"}"#;
+    /// #     let answer = format!("HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\n\
+    /// #         content-length: {}\r\nconnection: close\r\n\r\n{body}", body.len());
+    /// #     while let Ok((mut socket, _)) = listener.accept().await {
+    /// #         let _ = socket.read(&mut [0; 8192]).await;
+    /// #         let _ = socket.write_all(answer.as_bytes()).await;
+    /// #     }
+    /// # });
+    /// # let pair = line_oauth::AssertionKeyPair::generate().unwrap();
+    /// # let signer = line_oauth::AssertionSigner::new(&pair.private, "kid", "1234567890");
+    /// let client = Client::builder().base_url(url).build().unwrap();
+    /// let lifetime = Duration::from_secs(24 * 3600);
+    /// let strategy = TokenStrategy::V21 { signer, lifetime, revoke_with: None };
+    /// let source = TokenSource::new(client, strategy).unwrap();
+    /// match source.token().await {
+    ///     Err(Error::Api(e)) if e.is_token_limit_reached() => eprintln!("revoke an old v2.1 token"),
+    ///     other => panic!("expected LINE's token limit, got {other:?}"),
+    /// }
+    /// # }
+    /// ```
+    ///
     /// # Errors
     ///
     /// When no usable token exists and issuing one fails: the error of that
-    /// issuance, shared by every caller that waited for it
-    /// ([`Error::Shared`]); [`Error::UnusableToken`] when LINE's token lives
+    /// issuance, a clone for every caller that waited for it, matched just
+    /// as a [`Client`]'s; [`Error::UnusableToken`] when LINE's token lives
     /// no longer than the margin; [`Error::RefreshAborted`] when the refresh
     /// panicked. During the backoff after repeated failures, the last error
     /// at once. [`Error::InvalidConfig`] outside a tokio runtime.
@@ -139,10 +172,7 @@ impl TokenSource {
             Next::Ready(token) => return Ok(token),
             Next::Wait(pending) => pending,
         };
-        let cached = pending
-            .await
-            .unwrap_or_else(|_| Err(Arc::new(Error::RefreshAborted)))
-            .map_err(Error::Shared)?;
+        let cached = pending.await.unwrap_or(Err(Error::RefreshAborted))?;
         // A waiter resumed late must not serve a token that aged meanwhile.
         let now = Instant::now();
         if cached.usable(now, SystemTime::now()) {
@@ -206,7 +236,7 @@ impl TokenSource {
             .as_ref()
             .filter(|_| backing_off(&state, now))
         {
-            return Err(Error::Shared(Arc::clone(error)));
+            return Err(error.clone());
         }
         Ok(Next::Wait(self.core.start(&mut state, &runtime)))
     }

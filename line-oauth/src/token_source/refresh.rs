@@ -25,7 +25,7 @@ const FIRST_BACKOFF: Duration = Duration::from_secs(1);
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
 
 /// What a refresh ends with, shared by every caller that waited for it.
-pub(super) type Outcome = Result<Arc<Cached>, Arc<Error>>;
+pub(super) type Outcome = Result<Arc<Cached>, Error>;
 /// A refresh in flight, as its waiters see it.
 pub(super) type Pending = Shared<oneshot::Receiver<Outcome>>;
 
@@ -39,7 +39,7 @@ pub(super) struct RefreshState {
     /// Until then no refresh starts, and a call with no usable token gets
     /// `last_error` at once.
     pub(super) retry_at: Option<Instant>,
-    pub(super) last_error: Option<Arc<Error>>,
+    pub(super) last_error: Option<Error>,
 }
 
 /// What the handles of one source share.
@@ -105,7 +105,7 @@ impl Core {
                 };
                 let now = Instant::now();
                 state.retry_at = Some(now.checked_add(wait).unwrap_or(now));
-                state.last_error = Some(Arc::clone(error));
+                state.last_error = Some(error.clone());
             }
         }
         replaced
@@ -136,11 +136,11 @@ impl Refresh {
                 Ok(entry) => Ok(Arc::new(entry)),
                 Err(Unusable { error, token }) => {
                     unused = Some(token);
-                    Err(Arc::new(error))
+                    Err(error)
                 }
             },
-            Ok(Err(error)) => Err(Arc::new(error)),
-            Err(_panic) => Err(Arc::new(Error::RefreshAborted)),
+            Ok(Err(error)) => Err(error),
+            Err(_panic) => Err(Error::RefreshAborted),
         };
         if let Err(error) = &outcome {
             tracing::debug!(%error, "token refresh failed");
