@@ -76,7 +76,7 @@ async fn issue(seconds: u64) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
 
     let issued = client
-        .issue_v21_signed(&signer, Duration::from_secs(seconds))
+        .issue_v21(&signer, Duration::from_secs(seconds))
         .await
         .map_err(|e| explain(&e))?;
     println!(
@@ -86,7 +86,7 @@ async fn issue(seconds: u64) -> Result<(), String> {
     );
     println!("send it as: Authorization: Bearer <issued.access_token.expose_secret()>");
     let key_ids = client
-        .valid_v21_key_ids_signed(&signer)
+        .list_v21_key_ids(&signer)
         .await
         .map_err(|e| explain(&e))?;
     println!(

@@ -1,6 +1,7 @@
 //! How a call identifies the channel.
 
 use crate::assertion::AssertionSigner;
+use crate::error::Error;
 use crate::secret::{ClientAssertion, ClientSecret};
 
 /// A channel ID with its channel secret, both from the LINE Developers Console.
@@ -38,24 +39,94 @@ impl ChannelCredentials {
     }
 }
 
-/// How a stateless token request identifies the channel.
+/// A JWT client assertion for a call: one signed already, or a signer that
+/// signs a fresh one for the call. Every call that takes an assertion takes
+/// either, as `&ClientAssertion` or `&AssertionSigner`.
 ///
 /// ```
-/// use line_oauth::{ChannelCredentials, ClientAssertion, ClientSecret, StatelessAuth};
+/// # let pair = line_oauth::AssertionKeyPair::generate().unwrap();
+/// use line_oauth::{Assertion, AssertionSigner, ClientAssertion};
+///
+/// let signer = AssertionSigner::new(&pair.private, "kid", "1234567890");
+/// let fresh: Assertion = (&signer).into();
+/// let ready = ClientAssertion::new("eyJ...");
+/// let as_is: Assertion = (&ready).into();
+/// ```
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub enum Assertion<'a> {
+    /// An assertion signed already, sent as it is.
+    Signed(&'a ClientAssertion),
+    /// A signer: each call signs a fresh assertion.
+    Signer(&'a AssertionSigner),
+}
+
+impl<'a> From<&'a ClientAssertion> for Assertion<'a> {
+    fn from(assertion: &'a ClientAssertion) -> Self {
+        Self::Signed(assertion)
+    }
+}
+
+impl<'a> From<&'a AssertionSigner> for Assertion<'a> {
+    fn from(signer: &'a AssertionSigner) -> Self {
+        Self::Signer(signer)
+    }
+}
+
+impl Assertion<'_> {
+    /// The assertion to send: the ready one, or a fresh one asking for a
+    /// v2.1 token of `token_lifetime` when given.
+    pub(crate) fn to_send(
+        self,
+        token_lifetime: Option<std::time::Duration>,
+    ) -> Result<ClientAssertion, Error> {
+        Ok(match (self, token_lifetime) {
+            (Self::Signed(assertion), _) => assertion.clone(),
+            (Self::Signer(signer), Some(lifetime)) => signer.sign_v21(lifetime)?,
+            (Self::Signer(signer), None) => signer.sign()?,
+        })
+    }
+}
+
+/// How a stateless token request identifies the channel: by channel secret,
+/// or by assertion (ready or signed for the call). Made from
+/// `&ChannelCredentials`, `&ClientAssertion` or `&AssertionSigner`.
+///
+/// ```
+/// use line_oauth::{ChannelCredentials, ClientSecret, StatelessAuth};
 ///
 /// let creds = ChannelCredentials::new("1234567890", ClientSecret::new("8f2d..."));
-/// let by_secret = StatelessAuth::ClientSecret(&creds);
-/// let assertion = ClientAssertion::new("eyJ...");
-/// let by_jwt = StatelessAuth::Assertion(&assertion);
+/// let by_secret: StatelessAuth = (&creds).into();
 /// ```
-///
-/// With [`StatelessAuth::Signer`] the call signs a fresh assertion itself.
 #[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
 pub enum StatelessAuth<'a> {
     /// By channel ID and channel secret.
     ClientSecret(&'a ChannelCredentials),
-    /// By a signed JWT assertion.
-    Assertion(&'a ClientAssertion),
-    /// By a fresh assertion from this signer.
-    Signer(&'a AssertionSigner),
+    /// By a JWT assertion.
+    Assertion(Assertion<'a>),
+}
+
+impl<'a> From<&'a ChannelCredentials> for StatelessAuth<'a> {
+    fn from(creds: &'a ChannelCredentials) -> Self {
+        Self::ClientSecret(creds)
+    }
+}
+
+impl<'a> From<&'a ClientAssertion> for StatelessAuth<'a> {
+    fn from(assertion: &'a ClientAssertion) -> Self {
+        Self::Assertion(assertion.into())
+    }
+}
+
+impl<'a> From<&'a AssertionSigner> for StatelessAuth<'a> {
+    fn from(signer: &'a AssertionSigner) -> Self {
+        Self::Assertion(signer.into())
+    }
+}
+
+impl<'a> From<Assertion<'a>> for StatelessAuth<'a> {
+    fn from(assertion: Assertion<'a>) -> Self {
+        Self::Assertion(assertion)
+    }
 }

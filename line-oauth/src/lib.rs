@@ -13,7 +13,7 @@
 //! | [`Client::verify_v21`] | `verifyChannelTokenByJWT` |
 //! | [`Client::revoke`] | `revokeChannelToken` |
 //! | [`Client::revoke_v21`] | `revokeChannelTokenByJWT` |
-//! | [`Client::valid_v21_key_ids`] | `getsAllValidChannelAccessTokenKeyIds` |
+//! | [`Client::list_v21_key_ids`] | `getsAllValidChannelAccessTokenKeyIds` |
 //!
 //! Tokens, channel secrets and assertions are [`secret`] types: they never
 //! print their value, and no [`Error`] contains one. Underneath is a client
@@ -27,16 +27,19 @@
 //!   and the redaction of every error.
 //! - `src/client/`: [`Client`], whose methods each build a request, send it
 //!   through the call path and convert the answer.
-//! - `src/token_source/`: [`TokenSource`]: when to issue (the cache) apart
-//!   from how (its strategy), and the refresh task.
+//! - `src/token_source/`: [`TokenSource`]: when to issue (the cache, the
+//!   refresh task) apart from how ([`TokenProvider`], with [`Stateless`],
+//!   [`ShortLived`] and [`V21`] as its implementations).
+//!
+//! For an always-valid token, use a [`TokenSource`] over a [`TokenProvider`].
 //!
 //! ```no_run
-//! use line_oauth::{ChannelCredentials, Client, ClientSecret, StatelessAuth};
+//! use line_oauth::{ChannelCredentials, Client, ClientSecret};
 //!
 //! # async fn run() -> Result<(), line_oauth::Error> {
 //! let client = Client::new();
 //! let creds = ChannelCredentials::new("1234567890", ClientSecret::new("channel secret"));
-//! let issued = client.issue_stateless(StatelessAuth::ClientSecret(&creds)).await?;
+//! let issued = client.issue_stateless(&creds).await?;
 //! println!("valid for {:?}", issued.expires_in);
 //! # Ok(())
 //! # }
@@ -67,14 +70,14 @@ pub use client::{
     Client, ClientBuilder, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, MAX_TIMEOUT,
     USER_AGENT,
 };
-pub use credentials::{ChannelCredentials, StatelessAuth};
+pub use credentials::{Assertion, ChannelCredentials, StatelessAuth};
 pub use error::{ApiError, Error, ErrorCode};
 pub use hooks::RESPONSE_BODY_LIMIT;
 pub use jwk::{AssertionKeyPair, KEY_BITS, KEY_FILE_LIMIT, KeyError, PrivateJwk, PublicJwk};
 pub use secret::{AccessToken, ClientAssertion, ClientSecret};
 pub use token_source::{
-    DEFAULT_MARGIN, DEFAULT_REFRESH_BEFORE, DEFAULT_REVOKE_DELAY, Token, TokenSource,
-    TokenSourceBuilder, TokenStrategy,
+    DEFAULT_MARGIN, DEFAULT_REFRESH_BEFORE, DEFAULT_REVOKE_DELAY, Retired, ShortLived, Stateless,
+    Token, TokenProvider, TokenSource, TokenSourceBuilder, V21,
 };
 pub use tokens::{IssuedToken, TokenInfo};
 

@@ -1,6 +1,6 @@
 //! What LINE says about tokens: newly issued ones and verified ones.
 
-use std::time::{Duration, Instant};
+use std::time::{Duration, SystemTime};
 
 use crate::secret::AccessToken;
 
@@ -25,20 +25,59 @@ pub struct IssuedToken {
     pub token_type: String,
     /// The token's key ID, for v2.1 tokens (what the key ID listing returns).
     pub key_id: Option<String>,
-    /// When the answer arrived: the start of `expires_in`.
-    pub received_at: Instant,
+    /// When the answer arrived: the start of `expires_in`, by the wall clock,
+    /// so that it means the same in another process.
+    pub received_at: SystemTime,
 }
 
 impl IssuedToken {
-    /// When the token expires (by this process's monotonic clock).
+    /// A token valid for `expires_in` from now, of type `Bearer`: for a
+    /// [`TokenProvider`](crate::TokenProvider) that gets its tokens
+    /// elsewhere.
+    ///
+    /// ```
+    /// use std::time::{Duration, SystemTime};
+    /// use line_oauth::{AccessToken, IssuedToken};
+    /// let an_hour_ago = SystemTime::now() - Duration::from_secs(3600);
+    /// let token = IssuedToken::new(AccessToken::new("eyJ..."), Duration::from_secs(24 * 3600))
+    ///     .with_received_at(an_hour_ago);
+    /// assert!(token.remaining() <= Duration::from_secs(23 * 3600));
+    /// ```
+    pub fn new(access_token: AccessToken, expires_in: Duration) -> Self {
+        Self {
+            access_token,
+            expires_in,
+            token_type: "Bearer".to_owned(),
+            key_id: None,
+            received_at: SystemTime::now(),
+        }
+    }
+
+    /// The same token, its lifetime counted from `received_at`.
+    #[must_use]
+    pub fn with_received_at(mut self, received_at: SystemTime) -> Self {
+        self.received_at = received_at;
+        self
+    }
+
+    /// The same token with a v2.1 key ID.
+    #[must_use]
+    pub fn with_key_id(mut self, key_id: impl Into<String>) -> Self {
+        self.key_id = Some(key_id.into());
+        self
+    }
+
+    /// When the token expires, by the wall clock.
     ///
     /// ```
     /// # fn f(t: line_oauth::IssuedToken) {
     /// assert!(t.expires_at() >= t.received_at);
     /// # }
     /// ```
-    pub fn expires_at(&self) -> Instant {
-        self.received_at + self.expires_in
+    pub fn expires_at(&self) -> SystemTime {
+        self.received_at
+            .checked_add(self.expires_in)
+            .unwrap_or(self.received_at)
     }
 
     /// How long the token stays valid from now (zero once expired).
@@ -49,7 +88,9 @@ impl IssuedToken {
     /// # }
     /// ```
     pub fn remaining(&self) -> Duration {
-        self.expires_at().saturating_duration_since(Instant::now())
+        self.expires_at()
+            .duration_since(SystemTime::now())
+            .unwrap_or(Duration::ZERO)
     }
 }
 

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use futures_util::FutureExt;
-use line_oauth::{ChannelCredentials, Client, ClientSecret, TokenSource, TokenStrategy};
+use line_oauth::{ChannelCredentials, Client, ClientSecret, ShortLived, TokenSource};
 use line_oauth_tests::fake::FakeLine;
 
 /// A source holding a cached token from the fake server, and the runtime
@@ -26,14 +26,7 @@ fn warm_source() -> (tokio::runtime::Runtime, FakeLine, TokenSource) {
             .build()
             .expect("a client");
         let creds = ChannelCredentials::new("1", ClientSecret::new("secret"));
-        let source = TokenSource::new(
-            client,
-            TokenStrategy::ShortLived {
-                credentials: creds,
-                revoke_replaced: false,
-            },
-        )
-        .expect("a valid strategy");
+        let source = TokenSource::new(ShortLived::new(client, creds)).expect("a valid strategy");
         source.token().await.expect("a first token");
         (fake, source)
     });

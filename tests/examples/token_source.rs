@@ -16,7 +16,7 @@ use std::time::Instant;
 
 use line_oauth::{
     AssertionKeyPair, AssertionSigner, ChannelCredentials, Client, ClientSecret, Error, PrivateJwk,
-    TokenSource, TokenStrategy,
+    Stateless, TokenSource,
 };
 use line_oauth_tests::fake::FakeLine;
 
@@ -77,7 +77,7 @@ async fn source() -> Result<(TokenSource, Option<FakeLine>), Error> {
     let base_url =
         env("LINE_API_BASE_URL").unwrap_or_else(|| line_oauth::DEFAULT_BASE_URL.to_owned());
     let client = Client::builder().base_url(base_url).build()?;
-    let strategy = match (
+    let provider = match (
         env("LINE_ASSERTION_KEY_FILE"),
         env("LINE_ASSERTION_KID"),
         env("LINE_CHANNEL_SECRET"),
@@ -85,12 +85,12 @@ async fn source() -> Result<(TokenSource, Option<FakeLine>), Error> {
         (Some(file), Some(kid), _) => {
             let key =
                 PrivateJwk::from_file(&file).map_err(|e| Error::InvalidConfig(e.to_string()))?;
-            TokenStrategy::StatelessByAssertion(AssertionSigner::new(&key, kid, channel_id))
+            Stateless::by_signer(client, AssertionSigner::new(&key, kid, channel_id))
         }
-        (_, _, Some(secret)) => TokenStrategy::StatelessBySecret(ChannelCredentials::new(
-            channel_id,
-            ClientSecret::new(secret),
-        )),
+        (_, _, Some(secret)) => Stateless::by_secret(
+            client,
+            ChannelCredentials::new(channel_id, ClientSecret::new(secret)),
+        ),
         _ => {
             return Err(Error::InvalidConfig(
                 "set LINE_ASSERTION_KEY_FILE and LINE_ASSERTION_KID, or LINE_CHANNEL_SECRET"
@@ -98,7 +98,7 @@ async fn source() -> Result<(TokenSource, Option<FakeLine>), Error> {
             ));
         }
     };
-    Ok((TokenSource::new(client, strategy)?, None))
+    Ok((TokenSource::new(provider)?, None))
 }
 
 async fn offline() -> Result<(TokenSource, Option<FakeLine>), Error> {
@@ -114,7 +114,7 @@ async fn offline() -> Result<(TokenSource, Option<FakeLine>), Error> {
     let client = Client::builder().base_url(fake.url()).build()?;
     let signer = AssertionSigner::new(&pair.private, kid, "1234567890");
     Ok((
-        TokenSource::new(client, TokenStrategy::StatelessByAssertion(signer))?,
+        TokenSource::new(Stateless::by_signer(client, signer))?,
         Some(fake),
     ))
 }

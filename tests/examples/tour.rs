@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use line_oauth::{
     AccessToken, AssertionKeyPair, AssertionSigner, ChannelCredentials, Client, ClientSecret,
-    Error, IssuedToken, PrivateJwk, StatelessAuth, TokenInfo, TokenSource, TokenStrategy,
+    Error, IssuedToken, PrivateJwk, Stateless, TokenInfo, TokenSource,
 };
 use line_oauth_tests::fake::FakeLine;
 
@@ -140,10 +140,7 @@ async fn short_lived(t: &Target) -> Result<(), Error> {
 
 async fn stateless(t: &Target) -> Result<(), Error> {
     println!("\n== stateless token (15 minutes, no limit, not revocable) ==");
-    let issued = t
-        .client
-        .issue_stateless(StatelessAuth::ClientSecret(&t.creds))
-        .await?;
+    let issued = t.client.issue_stateless(&t.creds).await?;
     show_issued("issue_stateless by channel secret", &issued);
     Ok(())
 }
@@ -153,15 +150,15 @@ async fn v21(t: &Target, signer: &AssertionSigner) -> Result<(), Error> {
         "
 == v2.1 token (lifetime from the assertion, at most 30 per channel) =="
     );
-    let issued = t.client.issue_v21_signed(signer, V21_LIFETIME).await?;
-    show_issued("issue_v21_signed (1 hour)", &issued);
+    let issued = t.client.issue_v21(signer, V21_LIFETIME).await?;
+    show_issued("issue_v21 with a signer (1 hour)", &issued);
     show_info(
         "verify_v21",
         &t.client.verify_v21(&issued.access_token).await?,
     );
-    let key_ids = t.client.valid_v21_key_ids_signed(signer).await?;
+    let key_ids = t.client.list_v21_key_ids(signer).await?;
     println!(
-        "valid_v21_key_ids: {} valid v2.1 token(s): {}",
+        "list_v21_key_ids: {} valid v2.1 token(s): {}",
         key_ids.len(),
         key_ids.join(", ")
     );
@@ -173,21 +170,18 @@ async fn v21(t: &Target, signer: &AssertionSigner) -> Result<(), Error> {
     );
 
     println!("\n== stateless token by JWT assertion ==");
-    let issued = t
-        .client
-        .issue_stateless(StatelessAuth::Signer(signer))
-        .await?;
+    let issued = t.client.issue_stateless(signer).await?;
     show_issued("issue_stateless by signed assertion", &issued);
     Ok(())
 }
 
 async fn token_source(t: &Target) -> Result<(), Error> {
     println!("\n== TokenSource: an always-valid token, cached and issued once ==");
-    let strategy = match &t.signer {
-        Some(signer) => TokenStrategy::StatelessByAssertion(signer.clone()),
-        None => TokenStrategy::StatelessBySecret(t.creds.clone()),
+    let provider = match &t.signer {
+        Some(signer) => Stateless::by_signer(t.client.clone(), signer.clone()),
+        None => Stateless::by_secret(t.client.clone(), t.creds.clone()),
     };
-    let source = TokenSource::new(t.client.clone(), strategy)?;
+    let source = TokenSource::new(provider)?;
     let callers: Vec<_> = (0..100)
         .map(|_| {
             let source = source.clone();

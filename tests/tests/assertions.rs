@@ -8,9 +8,7 @@ mod support;
 use std::time::{Duration, UNIX_EPOCH};
 
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
-use line_oauth::{
-    AUDIENCE, AssertionError, AssertionSigner, ClientAssertion, Error, ErrorCode, StatelessAuth,
-};
+use line_oauth::{AUDIENCE, AssertionError, AssertionSigner, ClientAssertion, Error, ErrorCode};
 use line_oauth_tests::fake::Kind;
 use proptest::prelude::*;
 use rsa::pkcs1::EncodeRsaPrivateKey;
@@ -72,7 +70,7 @@ fn good_claims(s: &Setup) -> Value {
 #[tokio::test]
 async fn v21_token_lifecycle_with_a_generated_key() {
     let s = setup().await;
-    let issued = s.client.issue_v21_signed(&s.signer, HOUR).await.unwrap();
+    let issued = s.client.issue_v21(&s.signer, HOUR).await.unwrap();
     assert_eq!(issued.expires_in, HOUR);
     let key_id = issued.key_id.clone().unwrap();
 
@@ -84,7 +82,7 @@ async fn v21_token_lifecycle_with_a_generated_key() {
     assert_eq!(info.client_id, CHANNEL);
     assert!(
         s.client
-            .valid_v21_key_ids_signed(&s.signer)
+            .list_v21_key_ids(&s.signer)
             .await
             .unwrap()
             .contains(&key_id)
@@ -102,7 +100,7 @@ async fn v21_token_lifecycle_with_a_generated_key() {
     );
     assert!(
         !s.client
-            .valid_v21_key_ids_signed(&s.signer)
+            .list_v21_key_ids(&s.signer)
             .await
             .unwrap()
             .contains(&key_id)
@@ -113,13 +111,9 @@ async fn v21_token_lifecycle_with_a_generated_key() {
 async fn the_31st_active_v21_token_fails_with_the_token_limit_error() {
     let s = setup().await;
     for _ in 0..30 {
-        s.client.issue_v21_signed(&s.signer, HOUR).await.unwrap();
+        s.client.issue_v21(&s.signer, HOUR).await.unwrap();
     }
-    let error = s
-        .client
-        .issue_v21_signed(&s.signer, HOUR)
-        .await
-        .unwrap_err();
+    let error = s.client.issue_v21(&s.signer, HOUR).await.unwrap_err();
     assert!(error.is_token_limit_reached(), "{error}");
     assert_eq!(s.fake.active_count(CHANNEL, Kind::V21), 30);
 }
@@ -127,17 +121,10 @@ async fn the_31st_active_v21_token_fails_with_the_token_limit_error() {
 #[tokio::test]
 async fn stateless_token_by_signer_and_by_ready_assertion() {
     let s = setup().await;
-    let issued = s
-        .client
-        .issue_stateless(StatelessAuth::Signer(&s.signer))
-        .await
-        .unwrap();
+    let issued = s.client.issue_stateless(&s.signer).await.unwrap();
     assert_eq!(issued.expires_in, Duration::from_secs(900));
     let assertion = s.assertion(None);
-    s.client
-        .issue_stateless(StatelessAuth::Assertion(&assertion))
-        .await
-        .unwrap();
+    s.client.issue_stateless(&assertion).await.unwrap();
     assert_eq!(s.fake.issued_count(), 2);
 }
 
@@ -148,7 +135,7 @@ async fn a_tampered_signature_is_refused() {
     let (rest, signature) = good.expose_secret().rsplit_once('.').unwrap();
     let flipped = if signature.starts_with('A') { 'B' } else { 'A' };
     let tampered = ClientAssertion::new(format!("{rest}.{flipped}{}", &signature[1..]));
-    let outcome = s.client.issue_v21(&tampered).await;
+    let outcome = s.client.issue_v21(&tampered, HOUR).await;
     assert_refused(outcome, ErrorCode::InvalidClient, "Invalid signature");
 }
 
@@ -157,19 +144,11 @@ async fn an_unknown_kid_is_signing_key_not_found() {
     let s = setup().await;
     let signer = AssertionSigner::new(&key_pair().private, "never-registered", CHANNEL)
         .with_clock(s.fake.clock());
-    let error = s.client.issue_v21_signed(&signer, HOUR).await.unwrap_err();
+    let error = s.client.issue_v21(&signer, HOUR).await.unwrap_err();
     assert!(error.is_signing_key_not_found(), "{error}");
-    let error = s
-        .client
-        .valid_v21_key_ids_signed(&signer)
-        .await
-        .unwrap_err();
+    let error = s.client.list_v21_key_ids(&signer).await.unwrap_err();
     assert!(error.is_signing_key_not_found(), "{error}");
-    let error = s
-        .client
-        .issue_stateless(StatelessAuth::Signer(&signer))
-        .await
-        .unwrap_err();
+    let error = s.client.issue_stateless(&signer).await.unwrap_err();
     assert!(error.is_signing_key_not_found(), "{error}");
 }
 
@@ -179,7 +158,7 @@ async fn another_channels_iss_is_invalid_client() {
     s.fake.add_channel("2222222222", "other-secret");
     let signer = AssertionSigner::new(&key_pair().private, s.kid.clone(), "2222222222")
         .with_clock(s.fake.clock());
-    let outcome = s.client.issue_v21_signed(&signer, HOUR).await;
+    let outcome = s.client.issue_v21(&signer, HOUR).await;
     assert_refused(
         outcome,
         ErrorCode::InvalidClient,
@@ -192,7 +171,10 @@ async fn a_wrong_audience_is_invalid_client() {
     let s = setup().await;
     let mut claims = good_claims(&s);
     claims["aud"] = "https://api.line.me".into(); // no trailing slash
-    let outcome = s.client.issue_v21(&signed_by_hand(&s.kid, &claims)).await;
+    let outcome = s
+        .client
+        .issue_v21(&signed_by_hand(&s.kid, &claims), HOUR)
+        .await;
     assert_refused(outcome, ErrorCode::InvalidClient, "Invalid aud");
 }
 
@@ -201,7 +183,7 @@ async fn an_expired_assertion_is_invalid_client() {
     let s = setup().await;
     let assertion = s.assertion(Some(3600));
     s.fake.advance(Duration::from_secs(301));
-    let outcome = s.client.issue_v21(&assertion).await;
+    let outcome = s.client.issue_v21(&assertion, HOUR).await;
     assert_refused(outcome, ErrorCode::InvalidClient, "Invalid exp");
 }
 
@@ -210,7 +192,10 @@ async fn an_exp_more_than_30_minutes_ahead_is_invalid_client() {
     let s = setup().await;
     let mut claims = good_claims(&s);
     claims["exp"] = (s.fake.unix_now() + 31 * 60).into();
-    let outcome = s.client.issue_v21(&signed_by_hand(&s.kid, &claims)).await;
+    let outcome = s
+        .client
+        .issue_v21(&signed_by_hand(&s.kid, &claims), HOUR)
+        .await;
     assert_refused(outcome, ErrorCode::InvalidClient, "Invalid exp");
     // The signer cannot make one: its longest assertion lifetime is 30 minutes.
     assert!(
@@ -225,11 +210,7 @@ async fn an_exp_more_than_30_minutes_ahead_is_invalid_client() {
 async fn a_token_exp_over_30_days_is_refused_here_and_by_line() {
     let s = setup().await;
     let too_long = Duration::from_secs(30 * 24 * 3600 + 1);
-    let error = s
-        .client
-        .issue_v21_signed(&s.signer, too_long)
-        .await
-        .unwrap_err();
+    let error = s.client.issue_v21(&s.signer, too_long).await.unwrap_err();
     assert!(
         matches!(error, Error::Assertion(AssertionError::TokenLifetime(d)) if d == too_long),
         "{error:?}"
@@ -238,14 +219,17 @@ async fn a_token_exp_over_30_days_is_refused_here_and_by_line() {
 
     let mut claims = good_claims(&s);
     claims["token_exp"] = (30 * 24 * 3600 + 1).into();
-    let outcome = s.client.issue_v21(&signed_by_hand(&s.kid, &claims)).await;
+    let outcome = s
+        .client
+        .issue_v21(&signed_by_hand(&s.kid, &claims), HOUR)
+        .await;
     assert_refused(outcome, ErrorCode::InvalidRequest, "Invalid token_exp");
 }
 
 #[tokio::test]
 async fn v21_issuance_without_token_exp_is_refused() {
     let s = setup().await;
-    let outcome = s.client.issue_v21(&s.assertion(None)).await;
+    let outcome = s.client.issue_v21(&s.assertion(None), HOUR).await;
     assert_refused(outcome, ErrorCode::InvalidRequest, "Invalid token_exp");
 }
 
@@ -256,7 +240,7 @@ async fn a_hand_signed_good_assertion_is_accepted() {
     let s = setup().await;
     let issued = s
         .client
-        .issue_v21(&signed_by_hand(&s.kid, &good_claims(&s)))
+        .issue_v21(&signed_by_hand(&s.kid, &good_claims(&s)), HOUR)
         .await
         .unwrap();
     let info = s.client.verify_v21(&issued.access_token).await.unwrap();

@@ -8,11 +8,13 @@ use std::time::Duration;
 use support::{CHANNEL, SECRET, setup};
 
 use line_oauth::{
-    AccessToken, ChannelCredentials, ClientAssertion, ClientSecret, Error, ErrorCode, StatelessAuth,
+    AccessToken, ChannelCredentials, ClientAssertion, ClientSecret, Error, ErrorCode,
 };
 use line_oauth_tests::fake::Kind;
 
 const DAY: Duration = Duration::from_secs(24 * 3600);
+const HOUR: Duration = Duration::from_secs(3600);
+const MINUTE: Duration = Duration::from_secs(60);
 
 /// The API error of a failed call, or a panic naming what came instead.
 fn api_error<T: std::fmt::Debug>(
@@ -130,18 +132,11 @@ async fn verifying_a_malformed_token_says_so() {
 #[tokio::test]
 async fn stateless_token_by_client_secret() {
     let s = setup().await;
-    let issued = s
-        .client
-        .issue_stateless(StatelessAuth::ClientSecret(&s.creds))
-        .await
-        .unwrap();
+    let issued = s.client.issue_stateless(&s.creds).await.unwrap();
     assert_eq!(issued.expires_in, Duration::from_secs(900));
     assert_eq!(issued.key_id, None);
     let wrong = ChannelCredentials::new(CHANNEL, ClientSecret::new("wrong"));
-    let outcome = s
-        .client
-        .issue_stateless(StatelessAuth::ClientSecret(&wrong))
-        .await;
+    let outcome = s.client.issue_stateless(&wrong).await;
     assert_oauth_error(
         outcome,
         ErrorCode::InvalidRequest,
@@ -153,11 +148,7 @@ async fn stateless_token_by_client_secret() {
 async fn stateless_token_by_assertion() {
     let s = setup().await;
     let assertion = s.assertion(None);
-    let issued = s
-        .client
-        .issue_stateless(StatelessAuth::Assertion(&assertion))
-        .await
-        .unwrap();
+    let issued = s.client.issue_stateless(&assertion).await.unwrap();
     assert_eq!(issued.expires_in, Duration::from_secs(900));
     assert_eq!(s.fake.issued_count(), 1);
 }
@@ -165,15 +156,15 @@ async fn stateless_token_by_assertion() {
 #[tokio::test]
 async fn v21_token_issue_list_verify_revoke() {
     let s = setup().await;
-    let issued = s.client.issue_v21(&s.assertion(Some(3600))).await.unwrap();
+    let issued = s
+        .client
+        .issue_v21(&s.assertion(Some(3600)), HOUR)
+        .await
+        .unwrap();
     assert_eq!(issued.expires_in, Duration::from_secs(3600));
     let key_id = issued.key_id.clone().expect("a v2.1 token has a key id");
 
-    let kids = s
-        .client
-        .valid_v21_key_ids(&s.assertion(None))
-        .await
-        .unwrap();
+    let kids = s.client.list_v21_key_ids(&s.assertion(None)).await.unwrap();
     assert_eq!(kids, [key_id]);
 
     let info = s.client.verify_v21(&issued.access_token).await.unwrap();
@@ -189,7 +180,7 @@ async fn v21_token_issue_list_verify_revoke() {
         .unwrap();
     assert!(
         s.client
-            .valid_v21_key_ids(&s.assertion(None))
+            .list_v21_key_ids(&s.assertion(None))
             .await
             .unwrap()
             .is_empty()
@@ -205,7 +196,11 @@ async fn v21_token_issue_list_verify_revoke() {
 #[tokio::test]
 async fn an_expired_v21_token_says_so() {
     let s = setup().await;
-    let issued = s.client.issue_v21(&s.assertion(Some(60))).await.unwrap();
+    let issued = s
+        .client
+        .issue_v21(&s.assertion(Some(60)), MINUTE)
+        .await
+        .unwrap();
     s.fake.advance(Duration::from_secs(61));
     let outcome = s.client.verify_v21(&issued.access_token).await;
     assert_oauth_error(
@@ -219,11 +214,14 @@ async fn an_expired_v21_token_says_so() {
 async fn the_31st_v21_token_is_refused_with_the_token_limit_error() {
     let s = setup().await;
     for _ in 0..30 {
-        s.client.issue_v21(&s.assertion(Some(3600))).await.unwrap();
+        s.client
+            .issue_v21(&s.assertion(Some(3600)), HOUR)
+            .await
+            .unwrap();
     }
     let error = s
         .client
-        .issue_v21(&s.assertion(Some(3600)))
+        .issue_v21(&s.assertion(Some(3600)), HOUR)
         .await
         .unwrap_err();
     assert!(error.is_token_limit_reached(), "{error}");
@@ -276,7 +274,7 @@ async fn empty_arguments_are_refused_before_anything_is_sent() {
     );
     let error = s
         .client
-        .issue_v21(&ClientAssertion::new(""))
+        .issue_v21(&ClientAssertion::new(""), HOUR)
         .await
         .unwrap_err();
     assert!(matches!(error, Error::InvalidRequest { .. }), "{error:?}");

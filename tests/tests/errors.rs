@@ -121,10 +121,7 @@ async fn a_success_body_that_does_not_decode_is_a_decode_error_with_the_status()
     let (_server, client) =
         answering(ResponseTemplate::new(200).set_body_raw(body, "application/json")).await;
     let creds = ChannelCredentials::new("1", ClientSecret::new(CHANNEL_SECRET));
-    let error = client
-        .issue_stateless(StatelessAuth::ClientSecret(&creds))
-        .await
-        .unwrap_err();
+    let error = client.issue_stateless(&creds).await.unwrap_err();
     match &error {
         Error::Decode { status, .. } => assert_eq!(*status, 200),
         other => panic!("expected a decode error, got {other:?}"),
@@ -231,7 +228,7 @@ async fn a_refused_connection_is_a_connect_error_without_the_query_string() {
     assert_no_secret(&error);
 
     let error = client
-        .valid_v21_key_ids(&ClientAssertion::new(ASSERTION))
+        .list_v21_key_ids(&ClientAssertion::new(ASSERTION))
         .await
         .unwrap_err();
     assert!(matches!(error, Error::Connect { .. }), "{error:?}");
@@ -258,7 +255,7 @@ async fn error_bodies_echoing_the_calls_secrets_are_scrubbed() {
     let (_server, client) =
         answering(ResponseTemplate::new(404).set_body_raw(body, "application/json")).await;
     let error = client
-        .issue_v21(&ClientAssertion::new(ASSERTION))
+        .issue_v21(&ClientAssertion::new(ASSERTION), Duration::from_secs(3600))
         .await
         .unwrap_err();
     assert_eq!(api(&error).message(), Some("assertion [redacted] refused"));
@@ -272,8 +269,8 @@ fn public_types_never_print_secrets() {
     let token = AccessToken::new(TOKEN);
     let printed = format!(
         "{creds:?} {assertion:?} {assertion} {token:?} {token} {:?} {:?}",
-        StatelessAuth::ClientSecret(&creds),
-        StatelessAuth::Assertion(&assertion)
+        &creds,
+        StatelessAuth::from(&assertion)
     );
     for secret in [TOKEN, CHANNEL_SECRET, ASSERTION] {
         assert!(!printed.contains(secret), "{printed}");

@@ -141,7 +141,10 @@ async fn retries_can_be_turned_off() {
 async fn a_reset_after_a_v21_issuance_was_sent_is_not_retried() {
     let server = RawServer::start(Script::Reset).await;
     let error = client(server.url())
-        .issue_v21(&ClientAssertion::new("eyJ.eyJ.sig"))
+        .issue_v21(
+            &ClientAssertion::new("eyJ.eyJ.sig"),
+            Duration::from_secs(3600),
+        )
         .await
         .unwrap_err();
     assert!(matches!(error, Error::Transport { .. }), "{error:?}");

@@ -5,21 +5,23 @@
 mod support;
 
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use line_oauth::{ChannelCredentials, ClientSecret, Error, TokenSource, TokenStrategy};
+use line_oauth::{
+    AccessToken, ClientSecret, Error, IssuedToken, Stateless, TokenProvider, TokenSource, V21,
+};
 use line_oauth_tests::fake::Kind;
 use support::{CHANNEL, SECRET, Setup, setup};
-use tokio::time::Instant;
 
 const MARGIN: Duration = line_oauth::DEFAULT_MARGIN;
 const MINUTE: Duration = Duration::from_secs(60);
 
 fn stateless(s: &Setup) -> TokenSource {
-    TokenSource::new(
+    TokenSource::new(Stateless::by_signer(
         s.client_without_retries(),
-        TokenStrategy::StatelessByAssertion(s.signer.clone()),
-    )
+        s.signer.clone(),
+    ))
     .unwrap()
 }
 
@@ -50,7 +52,7 @@ async fn tokens_are_refreshed_before_any_caller_sees_one_near_expiry() {
     // Three hours of a bot calling every 10 seconds; stateless tokens live 15 minutes.
     for _ in 0..(3 * 3600 / 10) {
         let token = source.token().await.unwrap();
-        let left = token.expires_at().saturating_duration_since(Instant::now());
+        let left = s.time_left(&token);
         assert!(
             left > MARGIN,
             "a token with only {left:?} left was returned"
@@ -154,13 +156,13 @@ async fn a_cancelled_driver_does_not_wedge_the_others() {
 #[tokio::test(start_paused = true)]
 async fn v21_rotation_with_revoke_keeps_at_most_two_tokens_active() {
     let s = setup().await;
-    let creds = ChannelCredentials::new(CHANNEL, ClientSecret::new(SECRET));
-    let strategy = TokenStrategy::V21 {
-        signer: s.signer.clone(),
-        lifetime: Duration::from_secs(3600),
-        revoke_with: Some(creds),
-    };
-    let source = TokenSource::new(s.client_without_retries(), strategy).unwrap();
+    let v21 = V21::new(
+        s.client_without_retries(),
+        s.signer.clone(),
+        Duration::from_secs(3600),
+    )
+    .revoke_replaced(ClientSecret::new(SECRET));
+    let source = TokenSource::new(v21).unwrap();
     let mut seen = HashSet::new();
     let mut minutes_with_two = 0;
     for _ in 0..(6 * 60) {
@@ -185,22 +187,63 @@ async fn v21_rotation_with_revoke_keeps_at_most_two_tokens_active() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn tokens_shorter_than_the_margin_are_an_error_not_a_loop() {
+async fn settings_that_leave_no_usable_life_are_refused_before_any_issuance() {
     let s = setup().await;
-    let source = TokenSource::builder(
+    // Stateless tokens live 15 minutes: a 15-minute margin leaves nothing.
+    let built = TokenSource::builder(Stateless::by_signer(
         s.client_without_retries(),
-        TokenStrategy::StatelessByAssertion(s.signer.clone()),
-    )
+        s.signer.clone(),
+    ))
     .margin(Duration::from_secs(900))
     .refresh_before(Duration::from_secs(900))
-    .build()
-    .unwrap();
-    let error = source.token().await.unwrap_err();
-    assert!(
-        error.to_string().contains("no longer than the margin"),
-        "{error}"
-    );
-    assert_eq!(s.fake.issued_count(), 1);
+    .build();
+    let error = built.unwrap_err();
+    assert!(error.to_string().contains("never be served"), "{error}");
+    assert_eq!(s.fake.issued_count(), 0);
+}
+
+/// A provider of a user's own: the token another process keeps in a file.
+#[derive(Debug)]
+struct FromFile {
+    path: std::path::PathBuf,
+    reads: AtomicUsize,
+}
+
+impl TokenProvider for FromFile {
+    async fn issue(&self) -> Result<IssuedToken, Error> {
+        self.reads.fetch_add(1, Ordering::SeqCst);
+        let text = std::fs::read_to_string(&self.path)
+            .map_err(|e| Error::InvalidConfig(format!("token file: {e}")))?;
+        Ok(IssuedToken::new(
+            AccessToken::new(text.trim()),
+            Duration::from_secs(600),
+        ))
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_provider_of_your_own_plugs_into_the_cache() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("token");
+    std::fs::write(&path, "token-1\n").unwrap();
+    let provider = FromFile {
+        path: path.clone(),
+        reads: AtomicUsize::new(0),
+    };
+    let source = TokenSource::new(provider).unwrap();
+    for _ in 0..10 {
+        let token = source.token().await.unwrap();
+        assert_eq!(token.access_token().expose_secret(), "token-1");
+    }
+    // Into the refresh window (5 minutes before the 10-minute expiry).
+    std::fs::write(&path, "token-2\n").unwrap();
+    tokio::time::advance(Duration::from_secs(301)).await;
+    let still = source.token().await.unwrap();
+    assert_eq!(still.access_token().expose_secret(), "token-1");
+    support::settle().await;
+    let next = source.token().await.unwrap();
+    assert_eq!(next.access_token().expose_secret(), "token-2");
+    assert!(format!("{source:?}").contains("FromFile"));
 }
 
 #[test]

@@ -10,31 +10,24 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use line_oauth::{TokenSource, TokenStrategy};
+use line_oauth::{ClientSecret, ShortLived, Stateless, TokenSource, V21};
 use line_oauth_tests::fake::Kind;
 use support::{Setup, setup};
 use tokio::time::{Instant, sleep, timeout};
 
 const SECOND: Duration = Duration::from_secs(1);
 
-fn by_secret(s: &Setup) -> TokenStrategy {
-    TokenStrategy::StatelessBySecret(s.creds.clone())
+fn by_secret(s: &Setup) -> Stateless {
+    Stateless::by_secret(s.client_without_retries(), s.creds.clone())
 }
 
-fn short_lived(s: &Setup, revoke_replaced: bool) -> TokenStrategy {
-    TokenStrategy::ShortLived {
-        credentials: s.creds.clone(),
-        revoke_replaced,
+fn short_lived(s: &Setup, revoke_replaced: bool) -> ShortLived {
+    let provider = ShortLived::new(s.client_without_retries(), s.creds.clone());
+    if revoke_replaced {
+        provider.revoke_replaced()
+    } else {
+        provider
     }
-}
-
-/// How long the token has left by the fake's record of when it answered.
-fn truly_left(s: &Setup, token: &line_oauth::Token) -> Duration {
-    let expiry = s
-        .fake
-        .expiry(token.access_token().expose_secret())
-        .expect("the fake issued it");
-    expiry.saturating_duration_since(Instant::now())
 }
 
 #[tokio::test(start_paused = true)]
@@ -43,7 +36,7 @@ async fn a_refresh_no_one_waits_for_counts_expiry_from_lines_answer() {
     s.fake.set_lifetime_override(Some(5 * SECOND));
     s.fake.set_issuance_delay(Duration::from_millis(500));
     let margin = SECOND;
-    let source = TokenSource::builder(s.client_without_retries(), by_secret(&s))
+    let source = TokenSource::builder(by_secret(&s))
         .margin(margin)
         .refresh_before(margin)
         .build()
@@ -54,18 +47,15 @@ async fn a_refresh_no_one_waits_for_counts_expiry_from_lines_answer() {
     sleep(Duration::from_secs(8)).await;
     // Caller 2 comes at 8.1 s: the token LINE issued at 0.5 s expired at 5.5 s.
     let token = source.token().await.unwrap();
-    let left = truly_left(&s, &token);
+    let left = s.time_left(&token);
     assert!(left > margin, "served a token with {left:?} truly left");
-    assert!(token.expires_at() > Instant::now() + margin);
     assert_eq!(s.fake.issued_count(), 2);
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_replaced_token_stays_valid_for_the_revoke_delay() {
     let s = setup().await;
-    let source = TokenSource::builder(s.client_without_retries(), short_lived(&s, true))
-        .build()
-        .unwrap();
+    let source = TokenSource::builder(short_lived(&s, true)).build().unwrap();
     let first = source.token().await.unwrap();
     // Four minutes before expiry: served, and replaced in the background.
     let into_window = Duration::from_secs(30 * 24 * 3600 - 4 * 60);
@@ -104,12 +94,8 @@ async fn a_panicking_refresh_is_cleared_and_the_next_call_tries_again() {
             fake_clock()
         }
     });
-    let source = TokenSource::builder(
-        s.client_without_retries(),
-        TokenStrategy::StatelessByAssertion(signer),
-    )
-    .build()
-    .unwrap();
+    let source =
+        TokenSource::new(Stateless::by_signer(s.client_without_retries(), signer)).unwrap();
     let first = tokio::spawn({
         let source = source.clone();
         async move { source.token().await.map(drop) }
@@ -130,27 +116,24 @@ async fn a_panicking_refresh_is_cleared_and_the_next_call_tries_again() {
 async fn a_v21_lifetime_that_could_never_be_served_is_refused_at_build() {
     let s = setup().await;
     for seconds in [30, 60, 360] {
-        let strategy = TokenStrategy::V21 {
-            signer: s.signer.clone(),
-            lifetime: Duration::from_secs(seconds),
-            revoke_with: Some(s.creds.clone()),
-        };
-        let built = TokenSource::builder(s.client_without_retries(), strategy).build();
+        let v21 = V21::new(
+            s.client_without_retries(),
+            s.signer.clone(),
+            Duration::from_secs(seconds),
+        )
+        .revoke_replaced(ClientSecret::new(support::SECRET));
+        let built = TokenSource::new(v21);
         assert!(
             built.is_err(),
             "{seconds} s with a 60 s margin and 5 min window"
         );
     }
-    let fine = TokenStrategy::V21 {
-        signer: s.signer.clone(),
-        lifetime: Duration::from_secs(361),
-        revoke_with: None,
-    };
-    assert!(
-        TokenSource::builder(s.client_without_retries(), fine)
-            .build()
-            .is_ok()
+    let fine = V21::new(
+        s.client_without_retries(),
+        s.signer.clone(),
+        Duration::from_secs(361),
     );
+    assert!(TokenSource::new(fine).is_ok());
     assert_eq!(s.fake.issued_count(), 0);
 }
 
@@ -158,7 +141,7 @@ async fn a_v21_lifetime_that_could_never_be_served_is_refused_at_build() {
 async fn a_token_issued_too_short_lived_to_serve_is_revoked() {
     let s = setup().await;
     s.fake.set_lifetime_override(Some(Duration::from_secs(30)));
-    let source = TokenSource::builder(s.client_without_retries(), short_lived(&s, false))
+    let source = TokenSource::builder(short_lived(&s, false))
         .build()
         .unwrap();
     let error = source.token().await.unwrap_err();
@@ -181,9 +164,7 @@ async fn a_token_just_over_the_margin_is_refreshed_without_blocking_callers() {
     s.fake.set_lifetime_override(Some(Duration::from_secs(61)));
     let answer_time = Duration::from_millis(100);
     s.fake.set_issuance_delay(answer_time);
-    let source = TokenSource::builder(s.client_without_retries(), by_secret(&s))
-        .build()
-        .unwrap();
+    let source = TokenSource::builder(by_secret(&s)).build().unwrap();
     source.token().await.unwrap();
     for call in 0..60 {
         sleep(Duration::from_millis(50)).await;
@@ -193,7 +174,7 @@ async fn a_token_just_over_the_margin_is_refreshed_without_blocking_callers() {
             started.elapsed() < answer_time,
             "call {call} waited for an issuance"
         );
-        assert!(truly_left(&s, &token) > line_oauth::DEFAULT_MARGIN);
+        assert!(s.time_left(&token) > line_oauth::DEFAULT_MARGIN);
     }
     let issued = s.fake.issued_count();
     assert!((3..=10).contains(&issued), "{issued} issuances in 3 s");
@@ -201,9 +182,7 @@ async fn a_token_just_over_the_margin_is_refreshed_without_blocking_callers() {
 
 /// 300 calls 10 ms apart against a LINE that fails the same way each time.
 async fn attempts_in_three_seconds_of_failures(s: &Setup) -> usize {
-    let source = TokenSource::builder(s.client_without_retries(), by_secret(s))
-        .build()
-        .unwrap();
+    let source = TokenSource::builder(by_secret(s)).build().unwrap();
     for _ in 0..300 {
         assert!(source.token().await.is_err());
         sleep(Duration::from_millis(10)).await;

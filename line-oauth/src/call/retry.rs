@@ -2,7 +2,7 @@
 //!
 //! | call | retried on |
 //! |---|---|
-//! | `verify`, `verify_v21`, `valid_v21_key_ids`, `revoke`, `revoke_v21`, `issue_stateless` | 429 (honouring `Retry-After`, capped), 502, 503, 504, a refused connection, a broken connection |
+//! | `verify`, `verify_v21`, `list_v21_key_ids`, `revoke`, `revoke_v21`, `issue_stateless` | 429 (honouring `Retry-After`, capped), 502, 503, 504, a refused connection, a broken connection |
 //! | `issue_short_lived`, `issue_v21` | a refused connection only: each issuance counts against LINE's 30-token budget, so a request that may have reached LINE is never sent twice |
 //!
 //! Waits double from the first backoff up to the longest, less up to a

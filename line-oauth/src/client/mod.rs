@@ -17,9 +17,8 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 
-use crate::assertion::AssertionSigner;
 use crate::call::{self, Policy, Request};
-use crate::credentials::{ChannelCredentials, StatelessAuth};
+use crate::credentials::{Assertion, ChannelCredentials, StatelessAuth};
 use crate::error::Error;
 use crate::raw::{self, types};
 use crate::secret::{AccessToken, ClientAssertion};
@@ -106,41 +105,50 @@ impl Client {
         issued::<types::IssueShortLivedChannelTokenRequest>(self.send(&request).await?)
     }
 
-    /// Issues a v2.1 token, valid for the `token_exp` the assertion asks (at
-    /// most 30 days). A channel holds at most 30: at the limit LINE refuses
-    /// ([`Error::is_token_limit_reached`]).
+    /// Issues a v2.1 token. A signer signs a fresh assertion asking for
+    /// `lifetime` (1 second to 30 days); a ready assertion carries its own
+    /// `token_exp`, which LINE reads instead. A channel holds at most 30: at
+    /// the limit LINE refuses ([`Error::is_token_limit_reached`]).
     ///
     /// ```no_run
-    /// # async fn run(client: line_oauth::Client, assertion: line_oauth::ClientAssertion) -> Result<(), line_oauth::Error> {
-    /// let issued = client.issue_v21(&assertion).await?;
+    /// # async fn run(client: line_oauth::Client, signer: line_oauth::AssertionSigner) -> Result<(), line_oauth::Error> {
+    /// let day = std::time::Duration::from_secs(24 * 3600);
+    /// let issued = client.issue_v21(&signer, day).await?;
     /// println!("key id {:?}", issued.key_id);
     /// # Ok(())
     /// # }
     /// ```
-    pub async fn issue_v21(&self, assertion: &ClientAssertion) -> Result<IssuedToken, Error> {
+    pub async fn issue_v21(
+        &self,
+        assertion: impl Into<Assertion<'_>>,
+        lifetime: Duration,
+    ) -> Result<IssuedToken, Error> {
         let request = types::IssueChannelTokenByJwtRequest {
             grant_type: GRANT,
             client_assertion_type: JWT_BEARER,
-            client_assertion: assertion.clone(),
+            client_assertion: assertion.into().to_send(Some(lifetime))?,
         };
         issued::<types::IssueChannelTokenByJwtRequest>(self.send(&request).await?)
     }
 
     /// Issues a stateless token (valid 15 minutes, no limit on how many, not
-    /// revocable), by channel secret or by assertion.
+    /// revocable), by channel secret or by assertion (ready, or signed for
+    /// the call).
     ///
     /// ```no_run
-    /// # async fn run(client: line_oauth::Client, creds: line_oauth::ChannelCredentials) -> Result<(), line_oauth::Error> {
-    /// use line_oauth::StatelessAuth;
-    /// let issued = client.issue_stateless(StatelessAuth::ClientSecret(&creds)).await?;
+    /// # async fn run(client: line_oauth::Client, creds: line_oauth::ChannelCredentials, signer: line_oauth::AssertionSigner) -> Result<(), line_oauth::Error> {
+    /// let by_secret = client.issue_stateless(&creds).await?;
+    /// let by_assertion = client.issue_stateless(&signer).await?;
     /// # Ok(())
     /// # }
     /// ```
-    pub async fn issue_stateless(&self, auth: StatelessAuth<'_>) -> Result<IssuedToken, Error> {
-        let request = match auth {
+    pub async fn issue_stateless(
+        &self,
+        auth: impl Into<StatelessAuth<'_>>,
+    ) -> Result<IssuedToken, Error> {
+        let request = match auth.into() {
             StatelessAuth::ClientSecret(creds) => stateless_by_secret(creds),
-            StatelessAuth::Assertion(assertion) => stateless_by_assertion(assertion.clone()),
-            StatelessAuth::Signer(signer) => stateless_by_assertion(signer.sign()?),
+            StatelessAuth::Assertion(assertion) => stateless_by_assertion(assertion.to_send(None)?),
         };
         issued::<types::IssueStatelessChannelTokenRequest>(self.send(&request).await?)
     }
@@ -213,55 +221,24 @@ impl Client {
     }
 
     /// The key IDs of the channel's valid v2.1 tokens (the `key_id` of each
-    /// [`IssuedToken`]), the channel identified by an assertion.
+    /// [`IssuedToken`]), the channel identified by an assertion (ready, or
+    /// signed for the call).
     ///
     /// ```no_run
-    /// # async fn run(client: line_oauth::Client, assertion: line_oauth::ClientAssertion) -> Result<(), line_oauth::Error> {
-    /// let key_ids = client.valid_v21_key_ids(&assertion).await?;
+    /// # async fn run(client: line_oauth::Client, signer: line_oauth::AssertionSigner) -> Result<(), line_oauth::Error> {
+    /// let key_ids = client.list_v21_key_ids(&signer).await?;
     /// # Ok(())
     /// # }
     /// ```
-    pub async fn valid_v21_key_ids(
+    pub async fn list_v21_key_ids(
         &self,
-        assertion: &ClientAssertion,
+        assertion: impl Into<Assertion<'_>>,
     ) -> Result<Vec<String>, Error> {
+        let assertion = assertion.into().to_send(None)?;
         let request = ValidV21KeyIds {
-            client_assertion: assertion,
+            client_assertion: &assertion,
         };
         Ok(self.send(&request).await?.kids)
-    }
-
-    /// Issues a v2.1 token valid for `lifetime` (1 second to 30 days), with
-    /// a fresh assertion from `signer`.
-    ///
-    /// ```no_run
-    /// # async fn run(client: line_oauth::Client, signer: line_oauth::AssertionSigner) -> Result<(), line_oauth::Error> {
-    /// let issued = client.issue_v21_signed(&signer, std::time::Duration::from_secs(3600)).await?;
-    /// # Ok(())
-    /// # }
-    /// ```
-    pub async fn issue_v21_signed(
-        &self,
-        signer: &AssertionSigner,
-        lifetime: Duration,
-    ) -> Result<IssuedToken, Error> {
-        self.issue_v21(&signer.sign_v21(lifetime)?).await
-    }
-
-    /// The key IDs of the channel's valid v2.1 tokens, with a fresh
-    /// assertion from `signer`.
-    ///
-    /// ```no_run
-    /// # async fn run(client: line_oauth::Client, signer: line_oauth::AssertionSigner) -> Result<(), line_oauth::Error> {
-    /// let key_ids = client.valid_v21_key_ids_signed(&signer).await?;
-    /// # Ok(())
-    /// # }
-    /// ```
-    pub async fn valid_v21_key_ids_signed(
-        &self,
-        signer: &AssertionSigner,
-    ) -> Result<Vec<String>, Error> {
-        self.valid_v21_key_ids(&signer.sign()?).await
     }
 
     /// Sends one request through the call path ([`crate::call`]).
@@ -307,7 +284,7 @@ fn issued<R: Request>(answer: impl IssueResponse) -> Result<IssuedToken, Error> 
         expires_in: lifetime::<R>(expires_in.into())?,
         token_type,
         key_id,
-        received_at: std::time::Instant::now(),
+        received_at: std::time::SystemTime::now(),
     })
 }
 

@@ -98,7 +98,7 @@ request!(
 );
 request!(
     ValidV21KeyIds<'_>,
-    "valid_v21_key_ids",
+    "list_v21_key_ids",
     Safe,
     types::ChannelAccessTokenKeyIdsResponse,
     |request, raw| raw

@@ -43,10 +43,10 @@ impl Token {
         self.0.bearer.clone()
     }
 
-    /// When the token expires: LINE's `expires_in` counted from when its
-    /// answer arrived.
-    pub fn expires_at(&self) -> Instant {
-        self.0.expires_at
+    /// When the token expires, by the wall clock: LINE's `expires_in`
+    /// counted from when its answer arrived.
+    pub fn expires_at(&self) -> SystemTime {
+        self.0.expires_at_wall
     }
 
     /// The token's key ID, for v2.1 tokens.
@@ -59,7 +59,7 @@ impl fmt::Debug for Token {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Token")
             .field("access_token", &self.0.access_token)
-            .field("expires_at", &self.0.expires_at)
+            .field("expires_at", &self.0.expires_at_wall)
             .field("key_id", &self.0.key_id)
             .finish()
     }
@@ -71,6 +71,8 @@ pub(super) struct Cached {
     bearer: HeaderValue,
     key_id: Option<String>,
     pub(super) expires_at: Instant,
+    /// The same by the wall clock.
+    expires_at_wall: SystemTime,
     /// Served until then (monotonic clock); never later.
     usable_until: Instant,
     /// The same by the wall clock, which, unlike the monotonic one, goes on
@@ -106,8 +108,9 @@ pub(super) struct Timing {
 }
 
 impl Timing {
-    /// The cache entry for a token whose answer arrived at `now` (`wall` by
-    /// the wall clock). A lifetime over LINE's longest (30 days) is cut to it.
+    /// The cache entry for `issued`, read at `now` (`wall` by the wall
+    /// clock). Its life counts from its `received_at`; a lifetime over
+    /// LINE's longest (30 days) is cut to it.
     pub(super) fn entry(
         &self,
         issued: IssuedToken,
@@ -115,10 +118,14 @@ impl Timing {
         wall: SystemTime,
     ) -> Result<Cached, Unusable> {
         let lifetime = issued.expires_in.min(MAX_TOKEN_LIFETIME);
-        let Some(usable_life) = lifetime.checked_sub(self.margin).filter(|d| !d.is_zero()) else {
+        // Already gone by when it reached the cache (a token received
+        // earlier, or elsewhere); a receipt in the future counts as now.
+        let aged = wall.duration_since(issued.received_at).unwrap_or_default();
+        let left = lifetime.saturating_sub(aged);
+        let Some(usable_life) = left.checked_sub(self.margin).filter(|d| !d.is_zero()) else {
             return Err(Unusable {
                 error: Error::UnusableToken {
-                    lifetime,
+                    lifetime: left,
                     margin: self.margin,
                 },
                 token: issued.access_token,
@@ -140,14 +147,15 @@ impl Timing {
         bearer.set_sensitive(true);
         // At the latest halfway through the usable life, so that a refresh
         // always starts while the token is still served.
-        let refresh_after = lifetime
+        let refresh_after = left
             .saturating_sub(self.refresh_before)
             .max(usable_life / 2);
         Ok(Cached {
             access_token: issued.access_token,
             bearer,
             key_id: issued.key_id,
-            expires_at: later(now, lifetime),
+            expires_at: later(now, left),
+            expires_at_wall: wall.checked_add(left).unwrap_or(wall),
             usable_until: later(now, usable_life),
             usable_until_wall: wall.checked_add(usable_life).unwrap_or(wall),
             refresh_from: later(now, refresh_after),
@@ -179,38 +187,35 @@ mod tests {
         revoke_delay: Duration::from_secs(60),
     };
 
+    /// A token valid `seconds`, received at the fixed instant [`wall`].
     fn issued(seconds: u64) -> IssuedToken {
-        IssuedToken {
-            access_token: AccessToken::new("token"),
-            expires_in: Duration::from_secs(seconds),
-            token_type: "Bearer".into(),
-            key_id: None,
-            received_at: std::time::Instant::now(),
-        }
+        IssuedToken::new(AccessToken::new("token"), Duration::from_secs(seconds))
+            .with_received_at(wall())
+    }
+
+    /// One wall-clock instant for a whole test.
+    fn wall() -> SystemTime {
+        use std::sync::OnceLock;
+        static WALL: OnceLock<SystemTime> = OnceLock::new();
+        *WALL.get_or_init(SystemTime::now)
     }
 
     #[test]
     fn the_refresh_always_starts_while_the_token_is_served() {
         let now = Instant::now();
         for seconds in [61, 62, 120, 360, 900, 30 * 24 * 3600] {
-            let entry = TIMING
-                .entry(issued(seconds), now, SystemTime::now())
-                .ok()
-                .unwrap();
+            let entry = TIMING.entry(issued(seconds), now, wall()).ok().unwrap();
             assert!(entry.refresh_from < entry.usable_until, "{seconds}");
             assert!(entry.refresh_from > now, "{seconds}");
         }
-        let long = TIMING
-            .entry(issued(900), now, SystemTime::now())
-            .ok()
-            .unwrap();
+        let long = TIMING.entry(issued(900), now, wall()).ok().unwrap();
         assert_eq!(long.refresh_from, now + Duration::from_secs(600));
     }
 
     #[test]
     fn a_token_no_longer_than_the_margin_is_unusable() {
         for seconds in [0, 30, 60] {
-            let unusable = TIMING.entry(issued(seconds), Instant::now(), SystemTime::now());
+            let unusable = TIMING.entry(issued(seconds), Instant::now(), wall());
             assert!(matches!(
                 unusable,
                 Err(Unusable {
@@ -223,7 +228,7 @@ mod tests {
 
     #[test]
     fn a_suspend_that_stops_the_monotonic_clock_is_caught_by_the_wall_clock() {
-        let (now, wall) = (Instant::now(), SystemTime::now());
+        let (now, wall) = (Instant::now(), wall());
         let entry = TIMING.entry(issued(900), now, wall).ok().unwrap();
         assert!(entry.usable(now, wall));
         // The monotonic clock stood still for an hour while the machine slept.
@@ -234,20 +239,26 @@ mod tests {
     #[test]
     fn absurd_lifetimes_are_cut_to_lines_longest() {
         let now = Instant::now();
-        let entry = TIMING
-            .entry(issued(u64::MAX), now, SystemTime::now())
-            .ok()
-            .unwrap();
+        let entry = TIMING.entry(issued(u64::MAX), now, wall()).ok().unwrap();
         assert_eq!(entry.expires_at, now + MAX_TOKEN_LIFETIME);
+    }
+
+    #[test]
+    fn life_counts_from_when_the_token_was_received() {
+        let (now, wall) = (Instant::now(), wall());
+        let mut earlier = issued(900);
+        earlier.received_at = wall - Duration::from_secs(600);
+        let entry = TIMING.entry(earlier, now, wall).ok().unwrap();
+        assert_eq!(entry.expires_at, now + Duration::from_secs(300));
+        let mut stale = issued(900);
+        stale.received_at = wall - Duration::from_secs(850);
+        assert!(TIMING.entry(stale, now, wall).is_err());
     }
 
     #[test]
     fn a_replaced_token_is_revoked_after_the_delay_unless_it_expires_first() {
         let now = Instant::now();
-        let entry = TIMING
-            .entry(issued(900), now, SystemTime::now())
-            .ok()
-            .unwrap();
+        let entry = TIMING.entry(issued(900), now, wall()).ok().unwrap();
         assert_eq!(TIMING.revoke_grace(&entry, now), Some(TIMING.revoke_delay));
         let late = now + Duration::from_secs(850);
         assert_eq!(TIMING.revoke_grace(&entry, late), None);

@@ -2,11 +2,13 @@
 //! cached, refreshed ahead of expiry, issued once however many callers ask.
 
 mod cache;
-mod issuer;
+mod provider;
 mod refresh;
+mod strategies;
 
 pub use cache::Token;
-pub use issuer::TokenStrategy;
+pub use provider::{Retired, TokenProvider};
+pub use strategies::{ShortLived, Stateless, V21};
 
 use std::fmt;
 use std::sync::{Arc, Mutex};
@@ -16,10 +18,9 @@ use arc_swap::ArcSwapOption;
 use tokio::time::Instant;
 
 use crate::assertion::MAX_TOKEN_LIFETIME;
-use crate::client::Client;
 use crate::error::Error;
 use cache::Timing;
-use issuer::Issuer;
+use provider::DynProvider;
 use refresh::{Core, Pending, RefreshState};
 
 /// Default safety margin: a token with less than this left is never returned.
@@ -28,12 +29,15 @@ pub const DEFAULT_MARGIN: Duration = Duration::from_secs(60);
 /// left (or halfway through the token's usable life, if that is later).
 pub const DEFAULT_REFRESH_BEFORE: Duration = Duration::from_secs(5 * 60);
 /// Default revoke delay: how long a replaced token stays unrevoked (when the
-/// strategy revokes replaced tokens), so that a caller handed it just before
+/// provider revokes replaced tokens), so that a caller handed it just before
 /// it was replaced can still use it for the margin.
 pub const DEFAULT_REVOKE_DELAY: Duration = DEFAULT_MARGIN;
 
 /// An always-valid channel access token for one channel. Clones share the
 /// cache.
+///
+/// The source decides when to get a token; its [`TokenProvider`] decides
+/// how: [`Stateless`], [`ShortLived`], [`V21`], or your own.
 ///
 /// How it works:
 /// - The cached token is read without a lock (an atomic pointer swap) and
@@ -54,7 +58,8 @@ pub const DEFAULT_REVOKE_DELAY: Duration = DEFAULT_MARGIN;
 ///   in a row, calls with no usable token get the last error at once, with
 ///   no request, until a backoff passes (1 s doubling to 60 s, with jitter);
 ///   a still-usable token stays in service meanwhile.
-/// - A replaced token is revoked, when the strategy asks, only after the
+/// - A replaced token is retired (revoked, when the provider is set to)
+///   only after the
 ///   revoke delay (default [`DEFAULT_REVOKE_DELAY`]) and not at all if it
 ///   expires first. A token LINE issued that the source cannot serve is
 ///   revoked at once where its kind allows.
@@ -63,12 +68,12 @@ pub const DEFAULT_REVOKE_DELAY: Duration = DEFAULT_MARGIN;
 ///   revokes the token it brings if the kind allows: no one will use it.
 ///
 /// ```no_run
-/// use line_oauth::{AssertionSigner, Client, PrivateJwk, TokenSource, TokenStrategy};
+/// use line_oauth::{AssertionSigner, Client, PrivateJwk, Stateless, TokenSource};
 ///
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 /// let key = PrivateJwk::from_file("private.jwk.json")?;
 /// let signer = AssertionSigner::new(&key, "kid", "1234567890");
-/// let source = TokenSource::new(Client::new(), TokenStrategy::StatelessByAssertion(signer))?;
+/// let source = TokenSource::new(Stateless::by_signer(Client::new(), signer))?;
 /// let token = source.token().await?; // before each Messaging API call
 /// # Ok(())
 /// # }
@@ -92,8 +97,8 @@ impl TokenSource {
     /// # Errors
     ///
     /// As [`TokenSourceBuilder::build`].
-    pub fn new(client: Client, strategy: TokenStrategy) -> Result<Self, Error> {
-        Self::builder(client, strategy).build()
+    pub fn new(provider: impl TokenProvider) -> Result<Self, Error> {
+        Self::builder(provider).build()
     }
 
     /// A builder to set the margin, refresh window and revoke delay.
@@ -102,17 +107,15 @@ impl TokenSource {
     /// # let creds = line_oauth::ChannelCredentials::new("1", line_oauth::ClientSecret::new("s"));
     /// use std::time::Duration;
     /// let source = line_oauth::TokenSource::builder(
-    ///     line_oauth::Client::new(),
-    ///     line_oauth::TokenStrategy::StatelessBySecret(creds),
+    ///     line_oauth::Stateless::by_secret(line_oauth::Client::new(), creds),
     /// )
     /// .margin(Duration::from_secs(120))
     /// .build()?;
     /// # Ok::<(), line_oauth::Error>(())
     /// ```
-    pub fn builder(client: Client, strategy: TokenStrategy) -> TokenSourceBuilder {
+    pub fn builder(provider: impl TokenProvider) -> TokenSourceBuilder {
         TokenSourceBuilder {
-            client,
-            strategy,
+            provider: Arc::new(provider),
             timing: Timing {
                 margin: DEFAULT_MARGIN,
                 refresh_before: DEFAULT_REFRESH_BEFORE,
@@ -123,12 +126,12 @@ impl TokenSource {
 
     /// A usable token: the cached one, or a new one when there is none.
     ///
-    /// Its errors are a [`Client`]'s errors, matched the same way:
+    /// Its errors are a [`Client`](crate::Client)'s errors, matched the same way:
     ///
     /// ```
     /// # use std::time::Duration;
     /// # use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    /// use line_oauth::{Client, Error, TokenSource, TokenStrategy};
+    /// use line_oauth::{Client, Error, TokenSource, V21};
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() {
     /// # // A LINE that refuses every v2.1 issuance: the channel holds 30 already.
@@ -147,8 +150,7 @@ impl TokenSource {
     /// # let signer = line_oauth::AssertionSigner::new(&pair.private, "kid", "1234567890");
     /// let client = Client::builder().base_url(url).build().unwrap();
     /// let lifetime = Duration::from_secs(24 * 3600);
-    /// let strategy = TokenStrategy::V21 { signer, lifetime, revoke_with: None };
-    /// let source = TokenSource::new(client, strategy).unwrap();
+    /// let source = TokenSource::new(V21::new(client, signer, lifetime)).unwrap();
     /// match source.token().await {
     ///     Err(Error::Api(e)) if e.is_token_limit_reached() => eprintln!("revoke an old v2.1 token"),
     ///     other => panic!("expected LINE's token limit, got {other:?}"),
@@ -160,7 +162,7 @@ impl TokenSource {
     ///
     /// When no usable token exists and issuing one fails: the error of that
     /// issuance, a clone for every caller that waited for it, matched just
-    /// as a [`Client`]'s; [`Error::UnusableToken`] when LINE's token lives
+    /// as a [`Client`](crate::Client)'s; [`Error::UnusableToken`] when LINE's token lives
     /// no longer than the margin; [`Error::RefreshAborted`] when the refresh
     /// panicked. During the backoff after repeated failures, the last error
     /// at once. [`Error::InvalidConfig`] outside a tokio runtime.
@@ -251,8 +253,7 @@ fn backing_off(state: &RefreshState, now: Instant) -> bool {
 #[derive(Debug)]
 #[must_use]
 pub struct TokenSourceBuilder {
-    client: Client,
-    strategy: TokenStrategy,
+    provider: Arc<dyn DynProvider>,
     timing: Timing,
 }
 
@@ -285,19 +286,20 @@ impl TokenSourceBuilder {
     /// # let pair = line_oauth::AssertionKeyPair::generate().unwrap();
     /// # let signer = line_oauth::AssertionSigner::new(&pair.private, "kid", "1");
     /// use std::time::Duration;
-    /// use line_oauth::{Client, TokenSource, TokenStrategy};
+    /// use line_oauth::{Client, TokenSource, V21};
     /// // A 30-second v2.1 token could never be served with a 60-second margin.
-    /// let too_short = TokenStrategy::V21 { signer, lifetime: Duration::from_secs(30), revoke_with: None };
-    /// assert!(TokenSource::new(Client::new(), too_short).is_err());
+    /// let too_short = V21::new(Client::new(), signer, Duration::from_secs(30));
+    /// assert!(TokenSource::new(too_short).is_err());
     /// ```
     ///
     /// # Errors
     ///
     /// [`Error::InvalidConfig`] when the margin is 30 days or more (no LINE
     /// token lives longer), when the refresh window is shorter than the
-    /// margin, or for a v2.1 lifetime outside 1 second to 30 days or not
-    /// longer than the margin plus the refresh window (each token would be
-    /// issued, counted against LINE's 30, and never served).
+    /// margin, or when the provider's token lifetime is outside 1 second to
+    /// 30 days or not longer than the margin plus the refresh window (each
+    /// token would be issued, counted against LINE's budget, and never
+    /// served).
     pub fn build(self) -> Result<TokenSource, Error> {
         let Timing {
             margin,
@@ -313,26 +315,23 @@ impl TokenSourceBuilder {
         if refresh_before < margin {
             return invalid("refresh_before must be at least the margin".to_owned());
         }
-        if let TokenStrategy::V21 { lifetime, .. } = &self.strategy {
+        if let Some(lifetime) = self.provider.lifetime() {
             let needed = margin.saturating_add(refresh_before);
-            if *lifetime < Duration::from_secs(1) || *lifetime > MAX_TOKEN_LIFETIME {
+            if lifetime < Duration::from_secs(1) || lifetime > MAX_TOKEN_LIFETIME {
                 return invalid(format!(
-                    "a v2.1 lifetime must be 1 second to 30 days, not {lifetime:?}"
+                    "a token lifetime must be 1 second to 30 days, not {lifetime:?}"
                 ));
             }
-            if *lifetime <= needed {
+            if lifetime <= needed {
                 return invalid(format!(
-                    "a v2.1 lifetime of {lifetime:?} is not longer than the margin plus the \
+                    "a token lifetime of {lifetime:?} is not longer than the margin plus the \
                      refresh window ({needed:?}): its tokens could never be served"
                 ));
             }
         }
         Ok(TokenSource {
             core: Arc::new(Core {
-                issuer: Arc::new(Issuer {
-                    client: self.client,
-                    strategy: self.strategy,
-                }),
+                provider: self.provider,
                 timing: self.timing,
                 cache: ArcSwapOption::empty(),
                 state: Mutex::new(RefreshState::default()),
@@ -345,7 +344,7 @@ impl fmt::Debug for TokenSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let timing = &self.core.timing;
         f.debug_struct("TokenSource")
-            .field("strategy", &self.core.issuer.strategy)
+            .field("provider", &self.core.provider)
             .field("margin", &timing.margin)
             .field("refresh_before", &timing.refresh_before)
             .field("revoke_delay", &timing.revoke_delay)

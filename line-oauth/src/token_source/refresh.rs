@@ -14,7 +14,7 @@ use tokio::sync::oneshot;
 use tokio::time::Instant;
 
 use super::cache::{Cached, Timing, Unusable};
-use super::issuer::Issuer;
+use super::provider::{DynProvider, Retired};
 use crate::backoff;
 use crate::error::Error;
 
@@ -44,7 +44,7 @@ pub(super) struct RefreshState {
 
 /// What the handles of one source share.
 pub(super) struct Core {
-    pub(super) issuer: Arc<Issuer>,
+    pub(super) provider: Arc<dyn DynProvider>,
     pub(super) timing: Timing,
     pub(super) cache: ArcSwapOption<Cached>,
     pub(super) state: Mutex<RefreshState>,
@@ -69,7 +69,7 @@ impl Core {
         state.generation = state.generation.wrapping_add(1);
         state.in_flight = Some(pending.clone());
         let refresh = Refresh {
-            issuer: Arc::clone(&self.issuer),
+            provider: Arc::clone(&self.provider),
             core: Arc::downgrade(self),
             timing: self.timing,
             generation: state.generation,
@@ -112,10 +112,10 @@ impl Core {
     }
 }
 
-/// One refresh task's inputs. It owns the issuer, and sees the source only
-/// through a weak reference: nothing the source holds keeps it alive.
+/// One refresh task's inputs. It shares the provider, and sees the source
+/// only through a weak reference: nothing the source holds keeps it alive.
 struct Refresh {
-    issuer: Arc<Issuer>,
+    provider: Arc<dyn DynProvider>,
     core: Weak<Core>,
     timing: Timing,
     generation: u64,
@@ -127,7 +127,7 @@ impl Refresh {
             core: self.core.clone(),
             generation: self.generation,
         };
-        let issued = AssertUnwindSafe(self.issuer.issue()).catch_unwind().await;
+        let issued = AssertUnwindSafe(self.provider.issue()).catch_unwind().await;
         // Expiry counts from here: when LINE's answer arrived.
         let (now, wall) = (Instant::now(), SystemTime::now());
         let mut unused = None;
@@ -148,10 +148,10 @@ impl Refresh {
         let Some(core) = self.core.upgrade() else {
             // Every handle is gone: no one will ever use this token.
             if let Ok(entry) = &outcome {
-                self.issuer.revoke_unused(&entry.access_token).await;
+                self.retire(&entry.access_token, Retired::Unused).await;
             }
             if let Some(token) = unused {
-                self.issuer.revoke_unused(&token).await;
+                self.retire(&token, Retired::Unused).await;
             }
             return;
         };
@@ -159,15 +159,22 @@ impl Refresh {
         drop(core);
         let _ = done.send(outcome);
         if let Some(token) = unused {
-            self.issuer.revoke_unused(&token).await;
+            self.retire(&token, Retired::Unused).await;
         }
-        let Some(replaced) = replaced.filter(|_| self.issuer.revokes_replaced()) else {
+        let Some(replaced) = replaced else {
             return;
         };
         if let Some(grace) = self.timing.revoke_grace(&replaced, Instant::now()) {
             tokio::time::sleep(grace).await;
-            self.issuer.revoke_replaced(&replaced.access_token).await;
+            self.retire(&replaced.access_token, Retired::Replaced).await;
         }
+    }
+
+    /// Lets the provider retire a token; a panic there only ends this task.
+    async fn retire(&self, token: &crate::secret::AccessToken, why: Retired) {
+        let _ = AssertUnwindSafe(self.provider.retire(token, why))
+            .catch_unwind()
+            .await;
     }
 }
 

@@ -75,6 +75,16 @@ impl Setup {
             .expect("a loopback URL is fine")
     }
 
+    /// How long `token` has left by the fake's record of when LINE answered,
+    /// on the runtime's clock (paused in tests).
+    pub fn time_left(&self, token: &line_oauth::Token) -> Duration {
+        let expiry = self
+            .fake
+            .expiry(token.access_token().expose_secret())
+            .expect("the fake issued it");
+        expiry.saturating_duration_since(tokio::time::Instant::now())
+    }
+
     /// Moves both clocks: tokio's (paused in tests) and the fake's (its
     /// tokens and the signer's assertions).
     pub async fn pass(&self, by: Duration) {

@@ -1,0 +1,91 @@
+//! How a [`TokenSource`](super::TokenSource) gets tokens: the
+//! [`TokenProvider`] seam. The source decides when (its cache); a provider
+//! decides how, and knows its token kind.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use crate::error::Error;
+use crate::secret::AccessToken;
+use crate::tokens::IssuedToken;
+
+/// How a [`TokenSource`](super::TokenSource) gets tokens: issue one, and
+/// retire one it no longer serves. The crate's strategies implement it
+/// ([`Stateless`](super::Stateless), [`ShortLived`](super::ShortLived),
+/// [`V21`](super::V21)); so may your own, such as one that reads tokens
+/// another process keeps.
+///
+/// ```
+/// use std::time::Duration;
+/// use line_oauth::{AccessToken, Error, IssuedToken, TokenProvider};
+///
+/// /// Tokens another process writes to a file, with their lifetime.
+/// #[derive(Debug)]
+/// struct FromFile(std::path::PathBuf);
+///
+/// impl TokenProvider for FromFile {
+///     async fn issue(&self) -> Result<IssuedToken, Error> {
+///         let text = std::fs::read_to_string(&self.0)
+///             .map_err(|e| Error::InvalidConfig(format!("token file: {e}")))?;
+///         Ok(IssuedToken::new(AccessToken::new(text.trim()), Duration::from_secs(900)))
+///     }
+/// }
+/// ```
+pub trait TokenProvider: fmt::Debug + Send + Sync + 'static {
+    /// Gets one token. Its `received_at` and `expires_in` tell the source
+    /// when it expires.
+    fn issue(&self) -> impl Future<Output = Result<IssuedToken, Error>> + Send;
+
+    /// Retires a token the source no longer serves: revoke it, where the
+    /// kind allows and the provider wants. The default does nothing. A
+    /// failure only means the token lives until it expires.
+    fn retire(&self, token: &AccessToken, why: Retired) -> impl Future<Output = ()> + Send {
+        let _ = (token, why);
+        async {}
+    }
+
+    /// How long its tokens live, when known ahead: the source then refuses
+    /// settings under which they could never be served. `None` by default.
+    fn lifetime(&self) -> Option<Duration> {
+        None
+    }
+}
+
+/// Why a [`TokenSource`](super::TokenSource) retires a token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Retired {
+    /// A newer token replaced it, and the source's revoke delay has passed:
+    /// a caller handed it before it was replaced has had that long.
+    Replaced,
+    /// No caller ever got it: it was too short-lived to serve, or every
+    /// handle of the source was dropped while it was being issued.
+    Unused,
+}
+
+/// A boxed future, for the object-safe face of a provider.
+type Boxed<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// [`TokenProvider`] as an object, so that a source is one type whatever
+/// its provider.
+pub(super) trait DynProvider: fmt::Debug + Send + Sync {
+    fn issue(&self) -> Boxed<'_, Result<IssuedToken, Error>>;
+    fn retire<'a>(&'a self, token: &'a AccessToken, why: Retired) -> Boxed<'a, ()>;
+    fn lifetime(&self) -> Option<Duration>;
+}
+
+impl<P: TokenProvider> DynProvider for P {
+    fn issue(&self) -> Boxed<'_, Result<IssuedToken, Error>> {
+        Box::pin(TokenProvider::issue(self))
+    }
+
+    fn retire<'a>(&'a self, token: &'a AccessToken, why: Retired) -> Boxed<'a, ()> {
+        Box::pin(TokenProvider::retire(self, token, why))
+    }
+
+    fn lifetime(&self) -> Option<Duration> {
+        TokenProvider::lifetime(self)
+    }
+}

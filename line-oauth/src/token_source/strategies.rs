@@ -1,0 +1,190 @@
+//! The crate's [`TokenProvider`]s: LINE's three token kinds on a [`Client`].
+
+use std::time::Duration;
+
+use super::provider::{Retired, TokenProvider};
+use crate::assertion::{AssertionSigner, MAX_TOKEN_LIFETIME};
+use crate::client::Client;
+use crate::credentials::ChannelCredentials;
+use crate::error::Error;
+use crate::secret::{AccessToken, ClientSecret};
+use crate::tokens::IssuedToken;
+
+/// How long LINE's stateless tokens live.
+const STATELESS_LIFETIME: Duration = Duration::from_secs(15 * 60);
+
+/// What identifies the channel to a stateless issuance.
+#[derive(Debug, Clone)]
+enum StatelessKey {
+    /// Boxed: a signer holds a whole RSA key.
+    Signer(Box<AssertionSigner>),
+    Secret(ChannelCredentials),
+}
+
+/// Stateless tokens: 15 minutes, no limit on how many, nothing to revoke.
+/// The recommended kind, by assertion signer.
+///
+/// ```
+/// # let pair = line_oauth::AssertionKeyPair::generate().unwrap();
+/// use line_oauth::{AssertionSigner, Client, Stateless, TokenSource};
+/// let signer = AssertionSigner::new(&pair.private, "kid", "1234567890");
+/// let source = TokenSource::new(Stateless::by_signer(Client::new(), signer))?;
+/// # Ok::<(), line_oauth::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Stateless {
+    client: Client,
+    key: StatelessKey,
+}
+
+impl Stateless {
+    /// Stateless tokens by a fresh assertion from `signer` each time.
+    pub fn by_signer(client: Client, signer: AssertionSigner) -> Self {
+        Self {
+            client,
+            key: StatelessKey::Signer(Box::new(signer)),
+        }
+    }
+
+    /// Stateless tokens by channel ID and secret.
+    pub fn by_secret(client: Client, credentials: ChannelCredentials) -> Self {
+        Self {
+            client,
+            key: StatelessKey::Secret(credentials),
+        }
+    }
+}
+
+impl TokenProvider for Stateless {
+    async fn issue(&self) -> Result<IssuedToken, Error> {
+        match &self.key {
+            StatelessKey::Signer(signer) => self.client.issue_stateless(&**signer).await,
+            StatelessKey::Secret(creds) => self.client.issue_stateless(creds).await,
+        }
+    }
+
+    fn lifetime(&self) -> Option<Duration> {
+        Some(STATELESS_LIFETIME)
+    }
+}
+
+/// Short-lived tokens: 30 days, from the channel ID and secret. LINE keeps
+/// 30 per channel and silently revokes the oldest beyond that.
+///
+/// ```
+/// use line_oauth::{ChannelCredentials, Client, ClientSecret, ShortLived, TokenSource};
+/// let creds = ChannelCredentials::new("1234567890", ClientSecret::new("secret"));
+/// let source = TokenSource::new(ShortLived::new(Client::new(), creds).revoke_replaced())?;
+/// # Ok::<(), line_oauth::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct ShortLived {
+    client: Client,
+    credentials: ChannelCredentials,
+    revoke_replaced: bool,
+}
+
+impl ShortLived {
+    /// Short-lived tokens for the channel; replaced ones are left to expire.
+    pub fn new(client: Client, credentials: ChannelCredentials) -> Self {
+        Self {
+            client,
+            credentials,
+            revoke_replaced: false,
+        }
+    }
+
+    /// Revokes each replaced token once the source's revoke delay has
+    /// passed, so that rotation does not use up LINE's 30.
+    #[must_use]
+    pub fn revoke_replaced(mut self) -> Self {
+        self.revoke_replaced = true;
+        self
+    }
+}
+
+impl TokenProvider for ShortLived {
+    async fn issue(&self) -> Result<IssuedToken, Error> {
+        self.client.issue_short_lived(&self.credentials).await
+    }
+
+    async fn retire(&self, token: &AccessToken, why: Retired) {
+        if why == Retired::Unused || self.revoke_replaced {
+            revoked(self.client.revoke(token).await);
+        }
+    }
+
+    fn lifetime(&self) -> Option<Duration> {
+        Some(MAX_TOKEN_LIFETIME)
+    }
+}
+
+/// v2.1 tokens of a lifetime you choose, by assertion signer. LINE refuses
+/// a 31st valid one ([`Error::is_token_limit_reached`]).
+///
+/// ```
+/// # let pair = line_oauth::AssertionKeyPair::generate().unwrap();
+/// use std::time::Duration;
+/// use line_oauth::{AssertionSigner, Client, ClientSecret, TokenSource, V21};
+/// let signer = AssertionSigner::new(&pair.private, "kid", "1234567890");
+/// let day = Duration::from_secs(24 * 3600);
+/// let v21 = V21::new(Client::new(), signer, day).revoke_replaced(ClientSecret::new("secret"));
+/// let source = TokenSource::new(v21)?;
+/// # Ok::<(), line_oauth::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct V21 {
+    client: Client,
+    signer: AssertionSigner,
+    lifetime: Duration,
+    /// The channel's credentials, to revoke with.
+    revoke_with: Option<ChannelCredentials>,
+}
+
+impl V21 {
+    /// v2.1 tokens of `lifetime` (1 second to 30 days, and longer than the
+    /// source's margin plus its refresh window), signed for by `signer`.
+    /// Replaced ones are left to expire.
+    pub fn new(client: Client, signer: AssertionSigner, lifetime: Duration) -> Self {
+        Self {
+            client,
+            signer,
+            lifetime,
+            revoke_with: None,
+        }
+    }
+
+    /// Revokes each replaced token once the source's revoke delay has
+    /// passed (LINE wants the channel secret for that), so rotation holds
+    /// at most two of LINE's 30. Tokens no caller ever got are then revoked
+    /// too.
+    #[must_use]
+    pub fn revoke_replaced(mut self, secret: ClientSecret) -> Self {
+        let channel_id = self.signer.channel_id().to_owned();
+        self.revoke_with = Some(ChannelCredentials::new(channel_id, secret));
+        self
+    }
+}
+
+impl TokenProvider for V21 {
+    async fn issue(&self) -> Result<IssuedToken, Error> {
+        self.client.issue_v21(&self.signer, self.lifetime).await
+    }
+
+    async fn retire(&self, token: &AccessToken, _why: Retired) {
+        if let Some(creds) = &self.revoke_with {
+            revoked(self.client.revoke_v21(creds, token).await);
+        }
+    }
+
+    fn lifetime(&self) -> Option<Duration> {
+        Some(self.lifetime)
+    }
+}
+
+/// Logs a failed revocation: the token then lives until it expires.
+fn revoked(outcome: Result<(), Error>) {
+    if let Err(error) = outcome {
+        tracing::debug!(%error, "could not revoke a token the source retired");
+    }
+}
