@@ -18,6 +18,8 @@ const SECRET_REPLACEMENTS: [(&str, &str); 3] = [
 ///   generated `Client` (forgetting it is a compile error).
 /// - Models derive `schemars::JsonSchema`.
 /// - Secret schemas become `line-oauth`'s redacting secret types.
+/// - The client carries `line-oauth`'s `Endpoints`, the base URL parsed once,
+///   from which each call's URL is made (see `postprocess`).
 ///
 /// ```
 /// let _settings = line_oauth_gen::settings();
@@ -28,6 +30,7 @@ pub fn settings() -> GenerationSettings {
         .with_interface(InterfaceStyle::Positional)
         .with_tag(TagStyle::Merged)
         .with_hooks(HooksMode::Expected)
+        .with_inner_type(quote::quote!(crate::endpoints::Endpoints))
         .with_derive("schemars::JsonSchema");
     for (schema, rust_type) in SECRET_REPLACEMENTS {
         settings.with_replacement(schema, rust_type, std::iter::empty());

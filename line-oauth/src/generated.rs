@@ -426,6 +426,7 @@ Version: 1.0.0*/
 pub struct Client {
     pub(crate) baseurl: String,
     pub(crate) client: reqwest::Client,
+    pub(crate) inner: crate::endpoints::Endpoints,
 }
 impl Client {
     /// Create a new client.
@@ -433,7 +434,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
-    pub fn new(baseurl: &str) -> Self {
+    pub fn new(baseurl: &str, inner: crate::endpoints::Endpoints) -> Self {
         #[cfg(not(target_arch = "wasm32"))]
         let client = {
             let dur = ::std::time::Duration::from_secs(15u64);
@@ -441,7 +442,7 @@ impl Client {
         };
         #[cfg(target_arch = "wasm32")]
         let client = reqwest::ClientBuilder::new();
-        Self::new_with_client(baseurl, client.build().unwrap())
+        Self::new_with_client(baseurl, client.build().unwrap(), inner)
     }
     /// Construct a new client with an existing `reqwest::Client`,
     /// allowing more control over its configuration.
@@ -449,14 +450,19 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
-    pub fn new_with_client(baseurl: &str, client: reqwest::Client) -> Self {
+    pub fn new_with_client(
+        baseurl: &str,
+        client: reqwest::Client,
+        inner: crate::endpoints::Endpoints,
+    ) -> Self {
         Self {
             baseurl: baseurl.to_string(),
             client,
+            inner,
         }
     }
 }
-impl ClientInfo<()> for Client {
+impl ClientInfo<crate::endpoints::Endpoints> for Client {
     fn api_version() -> &'static str {
         "1.0.0"
     }
@@ -466,15 +472,15 @@ impl ClientInfo<()> for Client {
     fn client(&self) -> &reqwest::Client {
         &self.client
     }
-    fn inner(&self) -> &() {
-        &()
+    fn inner(&self) -> &crate::endpoints::Endpoints {
+        &self.inner
     }
 }
 const _: () = {
     #[allow(dead_code)]
     fn assert_client_hooks()
     where
-        Client: ClientHooks<()>,
+        Client: ClientHooks<crate::endpoints::Endpoints>,
     {}
 };
 #[allow(clippy::all)]
@@ -491,8 +497,7 @@ Sends a `GET` request to `/oauth2/v2.1/tokens/kid`
         client_assertion: &'a crate::secret::ClientAssertion,
         client_assertion_type: types::ClientAssertionType,
     ) -> Result<ResponseValue<types::ChannelAccessTokenKeyIdsResponse>, Error<()>> {
-        let url = format!("{}/oauth2/v2.1/tokens/kid", self.baseurl,);
-        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        let url = self.inner.url("/oauth2/v2.1/tokens/kid");
         #[allow(unused_mut)]
         let mut request = self
             .client
@@ -513,7 +518,6 @@ Sends a `GET` request to `/oauth2/v2.1/tokens/kid`
                     &client_assertion_type,
                 ),
             )
-            .headers(header_map)
             .build()?;
         let info = OperationInfo {
             operation_id: "gets_all_valid_channel_access_token_key_ids",
@@ -541,8 +545,7 @@ Sends a `POST` request to `/v2/oauth/accessToken`
         ResponseValue<types::IssueShortLivedChannelAccessTokenResponse>,
         Error<()>,
     > {
-        let url = format!("{}/v2/oauth/accessToken", self.baseurl,);
-        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        let url = self.inner.url("/v2/oauth/accessToken");
         #[allow(unused_mut)]
         let mut request = self
             .client
@@ -552,7 +555,6 @@ Sends a `POST` request to `/v2/oauth/accessToken`
                 ::reqwest::header::HeaderValue::from_static("application/json"),
             )
             .form_urlencoded(&body)?
-            .headers(header_map)
             .build()?;
         let info = OperationInfo {
             operation_id: "issue_channel_token",
@@ -577,8 +579,7 @@ Sends a `POST` request to `/oauth2/v2.1/token`
         &'a self,
         body: &'a types::IssueChannelTokenByJwtRequest,
     ) -> Result<ResponseValue<types::IssueChannelAccessTokenResponse>, Error<()>> {
-        let url = format!("{}/oauth2/v2.1/token", self.baseurl,);
-        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        let url = self.inner.url("/oauth2/v2.1/token");
         #[allow(unused_mut)]
         let mut request = self
             .client
@@ -588,7 +589,6 @@ Sends a `POST` request to `/oauth2/v2.1/token`
                 ::reqwest::header::HeaderValue::from_static("application/json"),
             )
             .form_urlencoded(&body)?
-            .headers(header_map)
             .build()?;
         let info = OperationInfo {
             operation_id: "issue_channel_token_by_jwt",
@@ -616,8 +616,7 @@ Sends a `POST` request to `/oauth2/v3/token`
         ResponseValue<types::IssueStatelessChannelAccessTokenResponse>,
         Error<()>,
     > {
-        let url = format!("{}/oauth2/v3/token", self.baseurl,);
-        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        let url = self.inner.url("/oauth2/v3/token");
         #[allow(unused_mut)]
         let mut request = self
             .client
@@ -627,7 +626,6 @@ Sends a `POST` request to `/oauth2/v3/token`
                 ::reqwest::header::HeaderValue::from_static("application/json"),
             )
             .form_urlencoded(&body)?
-            .headers(header_map)
             .build()?;
         let info = OperationInfo {
             operation_id: "issue_stateless_channel_token",
@@ -652,15 +650,9 @@ Sends a `POST` request to `/v2/oauth/revoke`
         &'a self,
         body: &'a types::RevokeChannelTokenRequest,
     ) -> Result<ResponseValue<()>, Error<()>> {
-        let url = format!("{}/v2/oauth/revoke", self.baseurl,);
-        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        let url = self.inner.url("/v2/oauth/revoke");
         #[allow(unused_mut)]
-        let mut request = self
-            .client
-            .post(url)
-            .form_urlencoded(&body)?
-            .headers(header_map)
-            .build()?;
+        let mut request = self.client.post(url).form_urlencoded(&body)?.build()?;
         let info = OperationInfo {
             operation_id: "revoke_channel_token",
         };
@@ -684,15 +676,9 @@ Sends a `POST` request to `/oauth2/v2.1/revoke`
         &'a self,
         body: &'a types::RevokeChannelTokenByJwtRequest,
     ) -> Result<ResponseValue<()>, Error<()>> {
-        let url = format!("{}/oauth2/v2.1/revoke", self.baseurl,);
-        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        let url = self.inner.url("/oauth2/v2.1/revoke");
         #[allow(unused_mut)]
-        let mut request = self
-            .client
-            .post(url)
-            .form_urlencoded(&body)?
-            .headers(header_map)
-            .build()?;
+        let mut request = self.client.post(url).form_urlencoded(&body)?.build()?;
         let info = OperationInfo {
             operation_id: "revoke_channel_token_by_jwt",
         };
@@ -716,8 +702,7 @@ Sends a `POST` request to `/v2/oauth/verify`
         &'a self,
         body: &'a types::VerifyChannelTokenRequest,
     ) -> Result<ResponseValue<types::VerifyChannelAccessTokenResponse>, Error<()>> {
-        let url = format!("{}/v2/oauth/verify", self.baseurl,);
-        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        let url = self.inner.url("/v2/oauth/verify");
         #[allow(unused_mut)]
         let mut request = self
             .client
@@ -727,7 +712,6 @@ Sends a `POST` request to `/v2/oauth/verify`
                 ::reqwest::header::HeaderValue::from_static("application/json"),
             )
             .form_urlencoded(&body)?
-            .headers(header_map)
             .build()?;
         let info = OperationInfo {
             operation_id: "verify_channel_token",
@@ -752,8 +736,7 @@ Sends a `GET` request to `/oauth2/v2.1/verify`
         &'a self,
         access_token: &'a crate::secret::AccessToken,
     ) -> Result<ResponseValue<types::VerifyChannelAccessTokenResponse>, Error<()>> {
-        let url = format!("{}/oauth2/v2.1/verify", self.baseurl,);
-        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        let url = self.inner.url("/oauth2/v2.1/verify");
         #[allow(unused_mut)]
         let mut request = self
             .client
@@ -763,7 +746,6 @@ Sends a `GET` request to `/oauth2/v2.1/verify`
                 ::reqwest::header::HeaderValue::from_static("application/json"),
             )
             .query(&progenitor_client::QueryParam::new("access_token", &access_token))
-            .headers(header_map)
             .build()?;
         let info = OperationInfo {
             operation_id: "verify_channel_token_by_jwt",

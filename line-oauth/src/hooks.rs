@@ -5,6 +5,7 @@ use http_body_util::Limited;
 use progenitor_client::{ClientHooks, ClientInfo, OperationInfo};
 use reqwest::header::CONTENT_LENGTH;
 
+use crate::endpoints::Endpoints;
 use crate::raw::Client;
 
 /// The largest response body read. LINE's bodies are under 1 KiB; a longer
@@ -14,7 +15,7 @@ pub const RESPONSE_BODY_LIMIT: usize = 64 * 1024;
 /// The header in which LINE identifies a response for its support.
 pub(crate) const REQUEST_ID_HEADER: &str = "x-line-request-id";
 
-impl ClientHooks for Client {
+impl ClientHooks<Endpoints> for Client {
     /// Sends the request and limits the response body.
     async fn exec(
         &self,

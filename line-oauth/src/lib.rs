@@ -50,6 +50,7 @@ mod backoff;
 mod call;
 mod client;
 mod credentials;
+mod endpoints;
 mod error;
 #[cfg(test)]
 mod fuzz_props;
@@ -94,8 +95,8 @@ pub use tokens::{IssuedToken, TokenInfo};
 /// ```
 #[rustfmt::skip]
 // Field docs come from the spec, which does not describe every field;
-// without the `api-version` header the per-request header maps stay empty;
-// and the crate uses only the parts its 8 calls need.
+// progenitor marks its requests `mut` for hooks that this crate does not
+// need; and the crate uses only the parts its 8 calls need.
 #[allow(missing_docs, unused_mut, dead_code)]
 #[path = "generated.rs"]
 mod raw;

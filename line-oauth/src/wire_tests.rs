@@ -31,7 +31,11 @@ async fn serve(verb: &str, route: &str, status: u16, body: &str) -> (MockServer,
         .mount(&server)
         .await;
     let http = crate::client::http_client(std::time::Duration::from_secs(5)).unwrap();
-    let client = Client::new_with_client(&server.uri(), http);
+    let client = Client::new_with_client(
+        &server.uri(),
+        http,
+        crate::endpoints::Endpoints::new(server.uri().parse().unwrap()),
+    );
     (server, client)
 }
 

@@ -77,12 +77,13 @@ pub(crate) async fn send<R: Request>(
             reason: format!("{field} is empty"),
         });
     }
-    tokio::time::timeout(policy.timeout, attempts(raw, policy, request))
-        .await
-        .unwrap_or(Err(Error::Timeout {
-            operation: R::OPERATION,
-            after: policy.timeout,
-        }))
+    // Boxed once, here: the caller's future then holds a pointer rather
+    // than the whole call, so moving or spawning it copies little.
+    let timed = tokio::time::timeout(policy.timeout, attempts(raw, policy, request));
+    Box::pin(timed).await.unwrap_or(Err(Error::Timeout {
+        operation: R::OPERATION,
+        after: policy.timeout,
+    }))
 }
 
 /// Attempts until one succeeds, the policy gives up, or the next wait would
@@ -100,9 +101,7 @@ async fn attempts<R: Request>(
     };
     let mut attempt = 1;
     loop {
-        // Boxed once here: each async layer above would otherwise hold its
-        // own copy of this large future, and every move copies them all.
-        let error = match Box::pin(request.send(raw)).await {
+        let error = match request.send(raw).await {
             Ok(answer) => return Ok(answer.into_inner()),
             Err(error) => classify_error(request, error).await,
         };

@@ -9,6 +9,7 @@ use reqwest::redirect;
 
 use super::Client;
 use crate::call::{Policy, RetryPolicy};
+use crate::endpoints::Endpoints;
 use crate::error::Error;
 use crate::raw;
 
@@ -117,8 +118,13 @@ impl ClientBuilder {
         }
         let http = http_client(self.connect_timeout)
             .map_err(|e| Error::InvalidConfig(format!("cannot build the HTTP client: {e}")))?;
+        let endpoints = Endpoints::new(base_url.clone());
         Ok(Client {
-            raw: Arc::new(raw::Client::new_with_client(&base_url, http)),
+            raw: Arc::new(raw::Client::new_with_client(
+                base_url.as_str().trim_end_matches('/'),
+                http,
+                endpoints,
+            )),
             policy: Policy {
                 timeout: self.timeout,
                 retry: self.retry,
@@ -126,8 +132,8 @@ impl ClientBuilder {
         })
     }
 
-    /// The base URL, checked, without a trailing `/`.
-    fn checked_base_url(&self) -> Result<String, Error> {
+    /// The base URL, checked.
+    fn checked_base_url(&self) -> Result<Url, Error> {
         let invalid = |why: &str| Error::InvalidConfig(format!("base URL {why}"));
         let url =
             Url::parse(&self.base_url).map_err(|e| invalid(&format!("does not parse: {e}")))?;
@@ -147,7 +153,7 @@ impl ClientBuilder {
             }
             other => return Err(invalid(&format!("has scheme {other:?}; expected https"))),
         }
-        Ok(url.as_str().trim_end_matches('/').to_owned())
+        Ok(url)
     }
 }
 
@@ -181,7 +187,8 @@ mod tests {
     use super::*;
 
     fn base(url: &str) -> Result<String, Error> {
-        ClientBuilder::default().base_url(url).checked_base_url()
+        let url = ClientBuilder::default().base_url(url).checked_base_url()?;
+        Ok(url.as_str().trim_end_matches('/').to_owned())
     }
 
     #[test]
