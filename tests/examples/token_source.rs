@@ -6,7 +6,7 @@
 //!
 //! Offline (no LINE variables) it runs against the fake LINE server. With
 //! `LINE_CHANNEL_ID` and either `LINE_ASSERTION_KEY_FILE` + `LINE_ASSERTION_KID`
-//! (stateless tokens by assertion, the recommended strategy) or
+//! (stateless tokens by assertion, the recommended kind) or
 //! `LINE_CHANNEL_SECRET` (stateless tokens by secret), it runs against
 //! `LINE_API_BASE_URL` (default `https://api.line.me`).
 

@@ -58,14 +58,16 @@ pub const DEFAULT_REVOKE_DELAY: Duration = DEFAULT_MARGIN;
 ///   in a row, calls with no usable token get the last error at once, with
 ///   no request, until a backoff passes (1 s doubling to 60 s, with jitter);
 ///   a still-usable token stays in service meanwhile.
-/// - A replaced token is retired (revoked, when the provider is set to)
-///   only after the
-///   revoke delay (default [`DEFAULT_REVOKE_DELAY`]) and not at all if it
-///   expires first. A token LINE issued that the source cannot serve is
-///   revoked at once where its kind allows.
+/// - A replaced token is retired ([`TokenProvider::retire`]: revoked, when
+///   the provider is set to) only after the revoke delay (default
+///   [`DEFAULT_REVOKE_DELAY`]), and not at all if it expires first. A token
+///   the source cannot serve is retired at once.
 /// - Dropping the last handle frees the source. A refresh then in flight
 ///   runs on, detached, until its answer (within the client's timeout), and
-///   revokes the token it brings if the kind allows: no one will use it.
+///   retires the token it brings: no one will use it. A retirement waiting
+///   out its delay keeps the provider (and its client) until then.
+/// - The wall clock is trusted only to shorten a token's life: a clock set
+///   back does not extend it, since the monotonic clock must agree too.
 ///
 /// ```no_run
 /// use line_oauth::{AssertionSigner, Client, PrivateJwk, Stateless, TokenSource};
