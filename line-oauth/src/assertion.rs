@@ -7,9 +7,6 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use rsa::pkcs1v15::SigningKey;
-use rsa::sha2::Sha256;
-use rsa::signature::{SignatureEncoding, Signer};
 use serde::Serialize;
 
 use crate::jwk::PrivateJwk;
@@ -106,7 +103,7 @@ struct Claims<'a> {
 /// ```
 #[derive(Clone)]
 pub struct AssertionSigner {
-    key: SigningKey<Sha256>,
+    key: PrivateJwk,
     kid: String,
     channel_id: String,
     assertion_lifetime: Duration,
@@ -117,7 +114,7 @@ impl AssertionSigner {
     /// A signer for `channel_id` with `key`, registered with LINE as `kid`.
     pub fn new(key: &PrivateJwk, kid: impl Into<String>, channel_id: impl Into<String>) -> Self {
         Self {
-            key: SigningKey::new(key.rsa().clone()),
+            key: key.clone(),
             kid: kid.into(),
             channel_id: channel_id.into(),
             assertion_lifetime: DEFAULT_ASSERTION_LIFETIME,
@@ -206,10 +203,10 @@ impl AssertionSigner {
         let mut jwt = format!("{}.{}", encode_json(&header), encode_json(&claims));
         let signature = self
             .key
-            .try_sign(jwt.as_bytes())
-            .map_err(|_| AssertionError::Signing)?;
+            .sign_rs256(jwt.as_bytes())
+            .ok_or(AssertionError::Signing)?;
         jwt.push('.');
-        jwt.push_str(&URL_SAFE_NO_PAD.encode(signature.to_bytes()));
+        jwt.push_str(&URL_SAFE_NO_PAD.encode(signature));
         Ok(ClientAssertion::new(jwt))
     }
 }

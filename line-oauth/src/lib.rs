@@ -56,6 +56,8 @@ mod error;
 mod fuzz_props;
 mod hooks;
 mod jwk;
+mod key_file;
+mod rsa_key;
 pub mod secret;
 mod token_source;
 mod tokens;
