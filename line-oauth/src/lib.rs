@@ -20,19 +20,6 @@
 //! generated from the crate's OpenAPI spec (`spec/channel-access-token.yaml`);
 //! it is sealed, so that no request bypasses those guarantees.
 //!
-//! How the crate is put together, for whoever works on it next:
-//! - `src/call/`: what happens in one call, in one place: the request's
-//!   checks and secrets (read from the request type itself), the deadline
-//!   and attempts, the retry decision, the classification of each response
-//!   and the redaction of every error.
-//! - `src/client/`: [`Client`], whose methods each build a request, send it
-//!   through the call path and convert the answer.
-//! - `src/token_source/`: [`TokenSource`]: when to issue (the cache, the
-//!   refresh task) apart from how ([`TokenProvider`], with [`Stateless`],
-//!   [`ShortLived`] and [`V21`] as its implementations).
-//!
-//! For an always-valid token, use a [`TokenSource`] over a [`TokenProvider`].
-//!
 //! ```no_run
 //! use line_oauth::{ChannelCredentials, Client, ClientSecret};
 //!
@@ -44,6 +31,33 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! For a token that is always valid, cached and refreshed ahead of expiry,
+//! use a [`TokenSource`] over a [`TokenProvider`]:
+//!
+//! ```no_run
+//! # async fn run(signer: line_oauth::AssertionSigner) -> Result<(), line_oauth::Error> {
+//! use line_oauth::{Client, Stateless, TokenSource};
+//! let source = TokenSource::new(Stateless::by_signer(Client::new(), signer))?;
+//! let bearer = source.token().await?.bearer_header();
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # How the crate is put together
+//!
+//! For whoever works on it next:
+//! - `src/call/`: what happens in one call, in one place: the request's
+//!   checks and secrets (read from the request type itself), the deadline
+//!   and attempts, the retry decision, the classification of each response
+//!   and the redaction of every error.
+//! - `src/client/`: [`Client`], whose methods each build a request, send it
+//!   through the call path and convert the answer.
+//! - `src/token_source/`: [`TokenSource`]: when to issue (the cache, the
+//!   refresh task) apart from how ([`TokenProvider`], with [`Stateless`],
+//!   [`ShortLived`] and [`V21`] as its implementations).
+//! - `src/jwk.rs`, `src/rsa_key.rs`, `src/assertion.rs`: keys as JWKs, the
+//!   aws-lc key behind them, and the assertions they sign.
 
 mod assertion;
 mod backoff;
