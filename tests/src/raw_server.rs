@@ -137,6 +137,18 @@ async fn play(mut socket: TcpStream, script: Script) {
     }
 }
 
+/// A loopback URL where nothing listens: connecting is refused.
+///
+/// # Panics
+///
+/// If no port can be bound (a broken test machine).
+pub fn refused_url() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+    let url = format!("http://{}", listener.local_addr().expect("its address"));
+    drop(listener);
+    url
+}
+
 /// One HTTP/1.1 chunk of `size` bytes of `fill`.
 pub fn chunk_of(size: usize, fill: u8) -> Vec<u8> {
     let mut chunk = format!("{size:x}\r\n").into_bytes();

@@ -7,8 +7,7 @@ use std::time::{Duration, Instant};
 use line_oauth::{
     AccessToken, ChannelCredentials, Client, ClientAssertion, ClientSecret, Error, StatelessAuth,
 };
-use line_oauth_tests::raw_server::{RawServer, Script, chunk_of};
-use tokio::net::TcpListener;
+use line_oauth_tests::raw_server::{RawServer, Script, chunk_of, refused_url};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -198,10 +197,7 @@ async fn a_stalled_server_gives_a_timeout_within_the_configured_time() {
 
 #[tokio::test]
 async fn a_refused_connection_is_a_connect_error_without_the_query_string() {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    drop(listener);
-    let client = client(&url, Duration::from_secs(10));
+    let client = client(&refused_url(), Duration::from_secs(10));
     let error = client
         .verify_v21(&AccessToken::new(TOKEN))
         .await

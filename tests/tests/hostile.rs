@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use line_oauth::{AccessToken, Client, Error, RetryPolicy};
-use line_oauth_tests::raw_server::{RawServer, Script};
+use line_oauth_tests::raw_server::{RawServer, Script, refused_url};
 
 const TOKEN: &str = "W1TeHC+hostile/tOkEn=";
 const TIMEOUT: Duration = Duration::from_secs(2);
@@ -276,11 +276,8 @@ async fn an_endless_retry_after_with_an_unbounded_policy_ends_the_call() {
 
 #[tokio::test]
 async fn endless_backoff_settings_with_a_refused_connection_end_the_call() {
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", closed.local_addr().unwrap());
-    drop(closed);
     let client = Client::builder()
-        .base_url(url)
+        .base_url(refused_url())
         .timeout(TIMEOUT)
         .retry(
             RetryPolicy::default()

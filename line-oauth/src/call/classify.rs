@@ -29,7 +29,7 @@ impl Context<'_> {
         match error {
             raw::Error::UnexpectedResponse(response) => self.error_response(response).await,
             raw::Error::ErrorResponse(response) => {
-                self.api_error(response.status(), response.headers(), b"")
+                ErrorHeaders::of(response.headers()).api_error(self, response.status(), b"")
             }
             raw::Error::InvalidResponsePayload(body, reason) => decode_error(
                 self.operation,
@@ -66,11 +66,6 @@ impl Context<'_> {
             return decode_error(self.operation, status, &reason, &body, self.secrets);
         }
         headers.api_error(self, status, &body)
-    }
-
-    /// An API error from a response whose body was already read.
-    fn api_error(self, status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Error {
-        ErrorHeaders::of(headers).api_error(self, status, body)
     }
 
     /// A transport failure, its URL stripped of the query string. A request

@@ -172,8 +172,8 @@ impl Timing {
 }
 
 /// `now + by`, or `now` should that not be representable: an entry that
-/// cannot say when it ends is not served.
-fn later(now: Instant, by: Duration) -> Instant {
+/// cannot say when it ends is not served, a backoff that cannot is over.
+pub(super) fn later(now: Instant, by: Duration) -> Instant {
     now.checked_add(by).unwrap_or(now)
 }
 

@@ -13,7 +13,7 @@ use futures_util::future::Shared;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
-use super::cache::{Cached, Timing, Unusable};
+use super::cache::{Cached, Timing, Unusable, later};
 use super::provider::{DynProvider, Retired};
 use crate::backoff;
 use crate::error::Error;
@@ -103,8 +103,7 @@ impl Core {
                     1 => Duration::ZERO,
                     n => backoff::exponential(FIRST_BACKOFF, MAX_BACKOFF, n - 1),
                 };
-                let now = Instant::now();
-                state.retry_at = Some(now.checked_add(wait).unwrap_or(now));
+                state.retry_at = Some(later(Instant::now(), wait));
                 state.last_error = Some(error.clone());
             }
         }

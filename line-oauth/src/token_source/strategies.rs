@@ -16,8 +16,7 @@ const STATELESS_LIFETIME: Duration = Duration::from_secs(15 * 60);
 /// What identifies the channel to a stateless issuance.
 #[derive(Debug, Clone)]
 enum StatelessKey {
-    /// Boxed: a signer holds a whole RSA key.
-    Signer(Box<AssertionSigner>),
+    Signer(AssertionSigner),
     Secret(ChannelCredentials),
 }
 
@@ -42,7 +41,7 @@ impl Stateless {
     pub fn by_signer(client: Client, signer: AssertionSigner) -> Self {
         Self {
             client,
-            key: StatelessKey::Signer(Box::new(signer)),
+            key: StatelessKey::Signer(signer),
         }
     }
 
@@ -58,7 +57,7 @@ impl Stateless {
 impl TokenProvider for Stateless {
     async fn issue(&self) -> Result<IssuedToken, Error> {
         match &self.key {
-            StatelessKey::Signer(signer) => self.client.issue_stateless(&**signer).await,
+            StatelessKey::Signer(signer) => self.client.issue_stateless(signer).await,
             StatelessKey::Secret(creds) => self.client.issue_stateless(creds).await,
         }
     }
