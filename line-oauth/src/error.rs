@@ -7,6 +7,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 
 use crate::assertion::AssertionError;
+use crate::store::StoreError;
 
 /// What went wrong in a call. Never contains a secret: tokens, channel
 /// secrets and assertions are scrubbed from every text it holds, and URLs
@@ -106,6 +107,10 @@ pub enum Error {
     /// outcome: it panicked, or its runtime shut down. The next call tries
     /// again.
     RefreshAborted,
+    /// A [`TokenSource`](crate::TokenSource)'s store refused for good: it
+    /// holds a token encrypted under another key. (A store out of reach is
+    /// not an error: the source issues for itself meanwhile.)
+    Store(StoreError),
 }
 
 impl Error {
@@ -187,7 +192,8 @@ impl Error {
             Self::InvalidConfig(_)
             | Self::Assertion(_)
             | Self::UnusableToken { .. }
-            | Self::RefreshAborted => None,
+            | Self::RefreshAborted
+            | Self::Store(_) => None,
         }
     }
 }
@@ -243,6 +249,7 @@ impl fmt::Display for Error {
                 "token source: the refresh ended without an outcome (it panicked, or its runtime \
                  shut down); the next call tries again",
             ),
+            Self::Store(e) => e.fmt(f),
         }
     }
 }
@@ -252,6 +259,7 @@ impl std::error::Error for Error {
         match self {
             Self::Connect { source, .. } | Self::Transport { source, .. } => Some(source.as_ref()),
             Self::Assertion(e) => Some(e),
+            Self::Store(e) => Some(e),
             _ => None,
         }
     }

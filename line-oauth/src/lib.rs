@@ -56,6 +56,9 @@
 //! - `src/token_source/`: [`TokenSource`]: when to issue (the cache, the
 //!   refresh task) apart from how ([`TokenProvider`], with [`Stateless`],
 //!   [`ShortLived`] and [`V21`] as its implementations).
+//! - `src/store/`: [`TokenStore`], where sources keep their token beyond
+//!   their own memory ([`MemoryStore`], [`FileStore`], `RedisStore`), and
+//!   the encryption of what they keep ([`EncryptionKey`]).
 //! - `src/jwk.rs`, `src/rsa_key.rs`, `src/assertion.rs`: keys as JWKs, the
 //!   aws-lc key behind them, and the assertions they sign.
 
@@ -73,6 +76,7 @@ mod jwk;
 mod key_file;
 mod rsa_key;
 pub mod secret;
+pub mod store;
 mod token_source;
 mod tokens;
 #[cfg(test)]
@@ -92,9 +96,13 @@ pub use error::{ApiError, Error, ErrorCode};
 pub use hooks::RESPONSE_BODY_LIMIT;
 pub use jwk::{AssertionKeyPair, KEY_BITS, KEY_FILE_LIMIT, KeyError, PrivateJwk, PublicJwk};
 pub use secret::{AccessToken, ClientAssertion, ClientSecret};
+#[cfg(feature = "redis")]
+pub use store::RedisStore;
+pub use store::{EncryptionKey, FileStore, MemoryStore, StoreError, StoreErrorKind, TokenStore};
 pub use token_source::{
-    DEFAULT_MARGIN, DEFAULT_REFRESH_BEFORE, DEFAULT_REVOKE_DELAY, Retired, ShortLived, Stateless,
-    Token, TokenProvider, TokenSource, TokenSourceBuilder, V21,
+    DEFAULT_LOCK_TTL, DEFAULT_MARGIN, DEFAULT_REFRESH_BEFORE, DEFAULT_REVOKE_DELAY,
+    DEFAULT_STORE_TIMEOUT, Retired, ShortLived, Stateless, Token, TokenProvider, TokenSource,
+    TokenSourceBuilder, V21,
 };
 pub use tokens::{IssuedToken, TokenInfo};
 

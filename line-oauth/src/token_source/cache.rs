@@ -34,7 +34,7 @@ pub struct Token(pub(super) Arc<Cached>);
 impl Token {
     /// The access token.
     pub fn access_token(&self) -> &AccessToken {
-        &self.0.access_token
+        &self.0.issued.access_token
     }
 
     /// `Bearer <token>` as an `Authorization` header value, marked sensitive
@@ -51,25 +51,28 @@ impl Token {
 
     /// The token's key ID, for v2.1 tokens.
     pub fn key_id(&self) -> Option<&str> {
-        self.0.key_id.as_deref()
+        self.0.issued.key_id.as_deref()
     }
 }
 
 impl fmt::Debug for Token {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Token")
-            .field("access_token", &self.0.access_token)
+            .field("access_token", &self.0.issued.access_token)
             .field("expires_at", &self.0.expires_at_wall)
-            .field("key_id", &self.0.key_id)
+            .field("key_id", &self.0.issued.key_id)
             .finish()
     }
 }
 
 /// A cached token with the instants that govern it.
 pub(super) struct Cached {
-    pub(super) access_token: AccessToken,
+    /// The token as issued (or as read from the store).
+    pub(super) issued: IssuedToken,
+    /// Whether it is the token in the source's store, rather than one this
+    /// source issued for itself while the store was out of reach.
+    pub(super) placement: Placement,
     bearer: HeaderValue,
-    key_id: Option<String>,
     pub(super) expires_at: Instant,
     /// The same by the wall clock.
     expires_at_wall: SystemTime,
@@ -87,6 +90,26 @@ impl Cached {
     pub(super) fn usable(&self, now: Instant, wall: SystemTime) -> bool {
         now < self.usable_until && wall < self.usable_until_wall
     }
+
+    /// Whether its refresh is not due yet.
+    pub(super) fn fresh(&self, now: Instant) -> bool {
+        now < self.refresh_from
+    }
+
+    /// Whether it is the same token as `other`.
+    pub(super) fn is(&self, other: &IssuedToken) -> bool {
+        self.issued.access_token.expose_secret() == other.access_token.expose_secret()
+    }
+}
+
+/// Where a cached token came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Placement {
+    /// It is the store's token.
+    Stored,
+    /// This source issued it for itself, the store being out of reach: it
+    /// is this source's to retire, and the store is asked again soon.
+    Own,
 }
 
 /// A token LINE issued that the source cannot serve: the error for the
@@ -105,15 +128,28 @@ pub(super) struct Timing {
     pub(super) refresh_before: Duration,
     /// How long a replaced token stays unrevoked.
     pub(super) revoke_delay: Duration,
+    /// Whether the store is shared with other sources, which may rotate
+    /// (and revoke) the token this one caches.
+    pub(super) shared: bool,
 }
+
+/// How soon a source that issued for itself asks the store again.
+pub(super) const STORE_RECHECK: Duration = Duration::from_secs(5);
 
 impl Timing {
     /// The cache entry for `issued`, read at `now` (`wall` by the wall
     /// clock). Its life counts from its `received_at`; a lifetime over
     /// LINE's longest (30 days) is cut to it.
+    ///
+    /// With a shared store, the stored token is served from the cache only
+    /// until its refresh has been due for the revoke delay: by then another
+    /// source may have replaced and revoked it, so a caller asks the store.
+    /// A token of the source's own is refreshed within [`STORE_RECHECK`],
+    /// to go back to the store's.
     pub(super) fn entry(
         &self,
         issued: IssuedToken,
+        placement: Placement,
         now: Instant,
         wall: SystemTime,
     ) -> Result<Cached, Unusable> {
@@ -147,13 +183,22 @@ impl Timing {
         bearer.set_sensitive(true);
         // At the latest halfway through the usable life, so that a refresh
         // always starts while the token is still served.
-        let refresh_after = left
+        let mut refresh_after = left
             .saturating_sub(self.refresh_before)
             .max(usable_life / 2);
+        let mut usable_life = usable_life;
+        if self.shared {
+            match placement {
+                Placement::Stored => {
+                    usable_life = usable_life.min(refresh_after.saturating_add(self.revoke_delay));
+                }
+                Placement::Own => refresh_after = refresh_after.min(STORE_RECHECK),
+            }
+        }
         Ok(Cached {
-            access_token: issued.access_token,
+            issued,
+            placement,
             bearer,
-            key_id: issued.key_id,
             expires_at: later(now, left),
             expires_at_wall: wall.checked_add(left).unwrap_or(wall),
             usable_until: later(now, usable_life),
@@ -165,9 +210,35 @@ impl Timing {
     /// How long to wait before revoking `replaced`, or `None` when it
     /// expires first. A caller may have been handed it just before it was
     /// replaced, so it stays valid for the revoke delay.
-    pub(super) fn revoke_grace(&self, replaced: &Cached, now: Instant) -> Option<Duration> {
+    pub(super) fn revoke_grace(&self, replaced: &Replaced, now: Instant) -> Option<Duration> {
         let left = replaced.expires_at.saturating_duration_since(now);
         (left > self.revoke_delay).then_some(self.revoke_delay)
+    }
+}
+
+/// A token a refresh replaced: retired once the revoke delay has passed.
+pub(super) struct Replaced {
+    pub(super) token: AccessToken,
+    expires_at: Instant,
+}
+
+impl Replaced {
+    /// The cached token `cached`, replaced.
+    pub(super) fn cached(cached: &Cached) -> Self {
+        Self {
+            token: cached.issued.access_token.clone(),
+            expires_at: cached.expires_at,
+        }
+    }
+
+    /// A token read from the store, replaced at `now` (`wall`): its expiry
+    /// by the wall clock, carried over to the monotonic one.
+    pub(super) fn stored(issued: &IssuedToken, now: Instant, wall: SystemTime) -> Self {
+        let left = issued.expires_at().duration_since(wall).unwrap_or_default();
+        Self {
+            token: issued.access_token.clone(),
+            expires_at: later(now, left),
+        }
     }
 }
 
@@ -185,7 +256,9 @@ mod tests {
         margin: Duration::from_secs(60),
         refresh_before: Duration::from_secs(300),
         revoke_delay: Duration::from_secs(60),
+        shared: false,
     };
+    const STORED: Placement = Placement::Stored;
 
     /// A token valid `seconds`, received at the fixed instant [`wall`].
     fn issued(seconds: u64) -> IssuedToken {
@@ -204,18 +277,21 @@ mod tests {
     fn the_refresh_always_starts_while_the_token_is_served() {
         let now = Instant::now();
         for seconds in [61, 62, 120, 360, 900, 30 * 24 * 3600] {
-            let entry = TIMING.entry(issued(seconds), now, wall()).ok().unwrap();
+            let entry = TIMING
+                .entry(issued(seconds), STORED, now, wall())
+                .ok()
+                .unwrap();
             assert!(entry.refresh_from < entry.usable_until, "{seconds}");
             assert!(entry.refresh_from > now, "{seconds}");
         }
-        let long = TIMING.entry(issued(900), now, wall()).ok().unwrap();
+        let long = TIMING.entry(issued(900), STORED, now, wall()).ok().unwrap();
         assert_eq!(long.refresh_from, now + Duration::from_secs(600));
     }
 
     #[test]
     fn a_token_no_longer_than_the_margin_is_unusable() {
         for seconds in [0, 30, 60] {
-            let unusable = TIMING.entry(issued(seconds), Instant::now(), wall());
+            let unusable = TIMING.entry(issued(seconds), STORED, Instant::now(), wall());
             assert!(matches!(
                 unusable,
                 Err(Unusable {
@@ -229,7 +305,7 @@ mod tests {
     #[test]
     fn a_suspend_that_stops_the_monotonic_clock_is_caught_by_the_wall_clock() {
         let (now, wall) = (Instant::now(), wall());
-        let entry = TIMING.entry(issued(900), now, wall).ok().unwrap();
+        let entry = TIMING.entry(issued(900), STORED, now, wall).ok().unwrap();
         assert!(entry.usable(now, wall));
         // The monotonic clock stood still for an hour while the machine slept.
         assert!(!entry.usable(now, wall + Duration::from_secs(3600)));
@@ -239,7 +315,10 @@ mod tests {
     #[test]
     fn absurd_lifetimes_are_cut_to_lines_longest() {
         let now = Instant::now();
-        let entry = TIMING.entry(issued(u64::MAX), now, wall()).ok().unwrap();
+        let entry = TIMING
+            .entry(issued(u64::MAX), STORED, now, wall())
+            .ok()
+            .unwrap();
         assert_eq!(entry.expires_at, now + MAX_TOKEN_LIFETIME);
     }
 
@@ -248,19 +327,45 @@ mod tests {
         let (now, wall) = (Instant::now(), wall());
         let mut earlier = issued(900);
         earlier.received_at = wall - Duration::from_secs(600);
-        let entry = TIMING.entry(earlier, now, wall).ok().unwrap();
+        let entry = TIMING.entry(earlier, STORED, now, wall).ok().unwrap();
         assert_eq!(entry.expires_at, now + Duration::from_secs(300));
         let mut stale = issued(900);
         stale.received_at = wall - Duration::from_secs(850);
-        assert!(TIMING.entry(stale, now, wall).is_err());
+        assert!(TIMING.entry(stale, STORED, now, wall).is_err());
     }
 
     #[test]
     fn a_replaced_token_is_revoked_after_the_delay_unless_it_expires_first() {
         let now = Instant::now();
-        let entry = TIMING.entry(issued(900), now, wall()).ok().unwrap();
-        assert_eq!(TIMING.revoke_grace(&entry, now), Some(TIMING.revoke_delay));
+        let entry = TIMING.entry(issued(900), STORED, now, wall()).ok().unwrap();
+        let replaced = Replaced::cached(&entry);
+        assert_eq!(
+            TIMING.revoke_grace(&replaced, now),
+            Some(TIMING.revoke_delay)
+        );
         let late = now + Duration::from_secs(850);
-        assert_eq!(TIMING.revoke_grace(&entry, late), None);
+        assert_eq!(TIMING.revoke_grace(&replaced, late), None);
+        let stored = Replaced::stored(&issued(900), late, wall() + Duration::from_secs(850));
+        assert_eq!(TIMING.revoke_grace(&stored, late), None);
+    }
+
+    #[test]
+    fn with_a_shared_store_a_stored_token_is_served_until_its_refresh_is_late_by_the_revoke_delay()
+    {
+        let shared = Timing {
+            shared: true,
+            ..TIMING
+        };
+        let now = Instant::now();
+        let stored = shared.entry(issued(900), STORED, now, wall()).ok().unwrap();
+        // Refresh due at 600 s; another source may revoke it from 660 s.
+        assert!(stored.usable(now + Duration::from_secs(659), wall()));
+        assert!(!stored.usable(now + Duration::from_secs(660), wall()));
+        let own = shared
+            .entry(issued(900), Placement::Own, now, wall())
+            .ok()
+            .unwrap();
+        assert_eq!(own.refresh_from, now + STORE_RECHECK);
+        assert!(own.usable(now + Duration::from_secs(800), wall()));
     }
 }

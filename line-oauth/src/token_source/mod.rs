@@ -2,6 +2,7 @@
 //! cached, refreshed ahead of expiry, issued once however many callers ask.
 
 mod cache;
+mod coordinate;
 mod provider;
 mod refresh;
 mod strategies;
@@ -18,8 +19,11 @@ use arc_swap::ArcSwapOption;
 use tokio::time::Instant;
 
 use crate::assertion::MAX_TOKEN_LIFETIME;
+use crate::client::MAX_TIMEOUT;
 use crate::error::Error;
+use crate::store::{DynStore, MemoryStore, TokenStore};
 use cache::Timing;
+use coordinate::StoreLink;
 use provider::DynProvider;
 use refresh::{Core, Pending, RefreshState};
 
@@ -32,6 +36,13 @@ pub const DEFAULT_REFRESH_BEFORE: Duration = Duration::from_secs(5 * 60);
 /// provider revokes replaced tokens), so that a caller handed it just before
 /// it was replaced can still use it for the margin.
 pub const DEFAULT_REVOKE_DELAY: Duration = DEFAULT_MARGIN;
+/// Default store timeout: how long one store operation may take before the
+/// source issues for itself (degraded mode).
+pub const DEFAULT_STORE_TIMEOUT: Duration = Duration::from_secs(2);
+/// Default lifetime of a store's issuance lock: longer than an issuance
+/// takes with the client's default timeout, so that only a crashed holder's
+/// lock runs out.
+pub const DEFAULT_LOCK_TTL: Duration = Duration::from_secs(60);
 
 /// An always-valid channel access token for one channel. Clones share the
 /// cache.
@@ -118,10 +129,14 @@ impl TokenSource {
     pub fn builder(provider: impl TokenProvider) -> TokenSourceBuilder {
         TokenSourceBuilder {
             provider: Arc::new(provider),
+            store: None,
+            store_timeout: DEFAULT_STORE_TIMEOUT,
+            lock_ttl: DEFAULT_LOCK_TTL,
             timing: Timing {
                 margin: DEFAULT_MARGIN,
                 refresh_before: DEFAULT_REFRESH_BEFORE,
                 revoke_delay: DEFAULT_REVOKE_DELAY,
+                shared: false,
             },
         }
     }
@@ -256,6 +271,9 @@ fn backing_off(state: &RefreshState, now: Instant) -> bool {
 #[must_use]
 pub struct TokenSourceBuilder {
     provider: Arc<dyn DynProvider>,
+    store: Option<Arc<dyn DynStore>>,
+    store_timeout: Duration,
+    lock_ttl: Duration,
     timing: Timing,
 }
 
@@ -279,6 +297,52 @@ impl TokenSourceBuilder {
     /// expires sooner is not revoked at all.
     pub fn revoke_delay(mut self, delay: Duration) -> Self {
         self.timing.revoke_delay = delay;
+        self
+    }
+
+    /// Keeps the token in `store`, shared with every source on the same
+    /// store whose provider names the same
+    /// [`store_key`](TokenProvider::store_key): a token that survives
+    /// restarts ([`FileStore`](crate::FileStore)), one token for a fleet
+    /// (`RedisStore`). Without it, the source keeps its token in its own
+    /// memory.
+    ///
+    /// Sources sharing a store should have the same margin, refresh window
+    /// and revoke delay, on hosts whose clocks agree (NTP): a source serves
+    /// the stored token from its cache only until its refresh has been due
+    /// for the revoke delay, after which another source may have revoked it.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let creds = line_oauth::ChannelCredentials::new("1", line_oauth::ClientSecret::new("s"));
+    /// use line_oauth::{Client, EncryptionKey, FileStore, ShortLived, TokenSource};
+    /// let store = FileStore::new(dir.path(), &EncryptionKey::generate())?;
+    /// let source = TokenSource::builder(ShortLived::new(Client::new(), creds).revoke_replaced())
+    ///     .store(store)
+    ///     .build()?;
+    /// # Ok::<(), line_oauth::Error>(())
+    /// ```
+    pub fn store(mut self, store: impl TokenStore) -> Self {
+        self.store = Some(Arc::new(store));
+        self.timing.shared = true;
+        self
+    }
+
+    /// How long one store operation may take (default
+    /// [`DEFAULT_STORE_TIMEOUT`]). A store that fails or takes longer puts
+    /// the source in degraded mode: it issues a token for itself, logs a
+    /// warning, and asks the store again a few seconds later.
+    pub fn store_timeout(mut self, timeout: Duration) -> Self {
+        self.store_timeout = timeout;
+        self
+    }
+
+    /// How long a store's issuance lock lives unless released (default
+    /// [`DEFAULT_LOCK_TTL`]): more than an issuance takes, since a holder
+    /// whose lock ran out may see another issue beside it. A source waits
+    /// at most this long for another's lock, then issues for itself.
+    pub fn lock_ttl(mut self, ttl: Duration) -> Self {
+        self.lock_ttl = ttl;
         self
     }
 
@@ -331,13 +395,45 @@ impl TokenSourceBuilder {
                 ));
             }
         }
+        let link = self.link()?;
         Ok(TokenSource {
             core: Arc::new(Core {
                 provider: self.provider,
+                link: Arc::new(link),
                 timing: self.timing,
                 cache: ArcSwapOption::empty(),
                 state: Mutex::new(RefreshState::default()),
             }),
+        })
+    }
+}
+
+impl TokenSourceBuilder {
+    /// The store and the provider's name in it: a private memory store
+    /// when none was given.
+    fn link(&self) -> Result<StoreLink, Error> {
+        let invalid = |why: &str| Err(Error::InvalidConfig(format!("token source: {why}")));
+        if self.store_timeout.is_zero() || self.store_timeout > MAX_TIMEOUT {
+            return invalid("the store timeout must be above zero and at most an hour");
+        }
+        if self.lock_ttl < Duration::from_millis(10) || self.lock_ttl > MAX_TIMEOUT {
+            return invalid("the lock TTL must be 10 ms to an hour");
+        }
+        let (store, key) = match &self.store {
+            None => (
+                Arc::new(MemoryStore::new()) as Arc<dyn DynStore>,
+                String::new(),
+            ),
+            Some(store) => match self.provider.store_key() {
+                Some(key) if !key.is_empty() => (Arc::clone(store), key),
+                _ => return invalid("its provider names no store key (TokenProvider::store_key)"),
+            },
+        };
+        Ok(StoreLink {
+            store,
+            key,
+            timeout: self.store_timeout,
+            lock_ttl: self.lock_ttl,
         })
     }
 }
@@ -347,6 +443,7 @@ impl fmt::Debug for TokenSource {
         let timing = &self.core.timing;
         f.debug_struct("TokenSource")
             .field("provider", &self.core.provider)
+            .field("store", &self.core.link.store)
             .field("margin", &timing.margin)
             .field("refresh_before", &timing.refresh_before)
             .field("revoke_delay", &timing.revoke_delay)

@@ -51,6 +51,15 @@ pub trait TokenProvider: fmt::Debug + Send + Sync + 'static {
     fn lifetime(&self) -> Option<Duration> {
         None
     }
+
+    /// The name of its tokens in a [`TokenStore`](crate::TokenStore): the
+    /// sources whose providers give one name share one token there. The
+    /// crate's strategies name the token kind and channel, such as
+    /// `short-lived:1234567890`. `None` by default: such a provider cannot
+    /// be given a store.
+    fn store_key(&self) -> Option<String> {
+        None
+    }
 }
 
 /// Why a [`TokenSource`](super::TokenSource) retires a token.
@@ -74,6 +83,7 @@ pub(super) trait DynProvider: fmt::Debug + Send + Sync {
     fn issue(&self) -> Boxed<'_, Result<IssuedToken, Error>>;
     fn retire<'a>(&'a self, token: &'a AccessToken, why: Retired) -> Boxed<'a, ()>;
     fn lifetime(&self) -> Option<Duration>;
+    fn store_key(&self) -> Option<String>;
 }
 
 impl<P: TokenProvider> DynProvider for P {
@@ -87,5 +97,9 @@ impl<P: TokenProvider> DynProvider for P {
 
     fn lifetime(&self) -> Option<Duration> {
         TokenProvider::lifetime(self)
+    }
+
+    fn store_key(&self) -> Option<String> {
+        TokenProvider::store_key(self)
     }
 }

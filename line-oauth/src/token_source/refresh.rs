@@ -5,7 +5,7 @@
 
 use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use arc_swap::ArcSwapOption;
 use futures_util::FutureExt;
@@ -13,7 +13,8 @@ use futures_util::future::Shared;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
-use super::cache::{Cached, Timing, Unusable, later};
+use super::cache::{Cached, Placement, Replaced, Timing, later};
+use super::coordinate::{Coordinator, Obtained, StoreLink};
 use super::provider::{DynProvider, Retired};
 use crate::backoff;
 use crate::error::Error;
@@ -45,6 +46,7 @@ pub(super) struct RefreshState {
 /// What the handles of one source share.
 pub(super) struct Core {
     pub(super) provider: Arc<dyn DynProvider>,
+    pub(super) link: Arc<StoreLink>,
     pub(super) timing: Timing,
     pub(super) cache: ArcSwapOption<Cached>,
     pub(super) state: Mutex<RefreshState>,
@@ -70,6 +72,7 @@ impl Core {
         state.in_flight = Some(pending.clone());
         let refresh = Refresh {
             provider: Arc::clone(&self.provider),
+            link: Arc::clone(&self.link),
             core: Arc::downgrade(self),
             timing: self.timing,
             generation: state.generation,
@@ -78,16 +81,14 @@ impl Core {
         pending
     }
 
-    /// Publishes a refresh's outcome and settles the backoff; returns the
-    /// token it replaced.
-    fn settle(&self, outcome: &Outcome, generation: u64) -> Option<Arc<Cached>> {
+    /// Publishes a refresh's outcome and settles the backoff.
+    fn settle(&self, outcome: &Outcome, generation: u64) {
         let mut state = self.state();
         // Under the state lock: a caller sees either the refresh in flight
         // or its outcome in the cache, never neither.
-        let replaced = match outcome {
-            Ok(new) => self.cache.swap(Some(Arc::clone(new))),
-            Err(_) => None,
-        };
+        if let Ok(new) = outcome {
+            self.cache.store(Some(Arc::clone(new)));
+        }
         if state.generation == generation {
             state.in_flight = None;
         }
@@ -107,7 +108,6 @@ impl Core {
                 state.last_error = Some(error.clone());
             }
         }
-        replaced
     }
 }
 
@@ -115,6 +115,7 @@ impl Core {
 /// only through a weak reference: nothing the source holds keeps it alive.
 struct Refresh {
     provider: Arc<dyn DynProvider>,
+    link: Arc<StoreLink>,
     core: Weak<Core>,
     timing: Timing,
     generation: u64,
@@ -126,46 +127,63 @@ impl Refresh {
             core: self.core.clone(),
             generation: self.generation,
         };
-        let issued = AssertUnwindSafe(self.provider.issue()).catch_unwind().await;
-        // Expiry counts from here: when LINE's answer arrived.
-        let (now, wall) = (Instant::now(), SystemTime::now());
-        let mut unused = None;
-        let outcome: Outcome = match issued {
-            Ok(Ok(issued)) => match self.timing.entry(issued, now, wall) {
-                Ok(entry) => Ok(Arc::new(entry)),
-                Err(Unusable { error, token }) => {
-                    unused = Some(token);
-                    Err(error)
-                }
-            },
-            Ok(Err(error)) => Err(error),
-            Err(_panic) => Err(Error::RefreshAborted),
+        let current = self.core.upgrade().and_then(|core| core.cache.load_full());
+        let coordinator = Coordinator {
+            provider: self.provider.as_ref(),
+            link: &self.link,
+            timing: self.timing,
+            current: current.as_deref(),
         };
+        let Obtained {
+            outcome,
+            unused,
+            replaced,
+        } = AssertUnwindSafe(coordinator.obtain())
+            .catch_unwind()
+            .await
+            .unwrap_or_else(|_panic| Obtained::only(Err(Error::RefreshAborted)));
+        drop(current);
+        let outcome: Outcome = outcome.map(Arc::new);
         if let Err(error) = &outcome {
             tracing::debug!(%error, "token refresh failed");
         }
         let Some(core) = self.core.upgrade() else {
-            // Every handle is gone: no one will ever use this token.
-            if let Ok(entry) = &outcome {
-                self.retire(&entry.access_token, Retired::Unused).await;
+            // Every handle is gone: no one here will use this token, nor
+            // anyone else unless it is in a shared store.
+            if let Ok(entry) = &outcome
+                && !(self.timing.shared && entry.placement == Placement::Stored)
+            {
+                self.retire(&entry.issued.access_token, Retired::Unused)
+                    .await;
             }
-            if let Some(token) = unused {
-                self.retire(&token, Retired::Unused).await;
+            for token in &unused {
+                self.retire(token, Retired::Unused).await;
             }
             return;
         };
-        let replaced = core.settle(&outcome, self.generation);
+        core.settle(&outcome, self.generation);
         drop(core);
         let _ = done.send(outcome);
-        if let Some(token) = unused {
-            self.retire(&token, Retired::Unused).await;
+        for token in &unused {
+            self.retire(token, Retired::Unused).await;
         }
-        let Some(replaced) = replaced else {
+        self.retire_replaced(replaced).await;
+    }
+
+    /// Retires the tokens this refresh replaced once the revoke delay has
+    /// passed, but for those that expire sooner.
+    async fn retire_replaced(&self, replaced: Vec<Replaced>) {
+        let now = Instant::now();
+        let due: Vec<Replaced> = replaced
+            .into_iter()
+            .filter(|r| self.timing.revoke_grace(r, now).is_some())
+            .collect();
+        if due.is_empty() {
             return;
-        };
-        if let Some(grace) = self.timing.revoke_grace(&replaced, Instant::now()) {
-            tokio::time::sleep(grace).await;
-            self.retire(&replaced.access_token, Retired::Replaced).await;
+        }
+        tokio::time::sleep(self.timing.revoke_delay).await;
+        for replaced in &due {
+            self.retire(&replaced.token, Retired::Replaced).await;
         }
     }
 

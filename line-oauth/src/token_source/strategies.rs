@@ -65,6 +65,14 @@ impl TokenProvider for Stateless {
     fn lifetime(&self) -> Option<Duration> {
         Some(STATELESS_LIFETIME)
     }
+
+    fn store_key(&self) -> Option<String> {
+        let channel_id = match &self.key {
+            StatelessKey::Signer(signer) => signer.channel_id(),
+            StatelessKey::Secret(creds) => creds.channel_id(),
+        };
+        Some(format!("stateless:{channel_id}"))
+    }
 }
 
 /// Short-lived tokens: 30 days, from the channel ID and secret. LINE keeps
@@ -115,6 +123,10 @@ impl TokenProvider for ShortLived {
 
     fn lifetime(&self) -> Option<Duration> {
         Some(MAX_TOKEN_LIFETIME)
+    }
+
+    fn store_key(&self) -> Option<String> {
+        Some(format!("short-lived:{}", self.credentials.channel_id()))
     }
 }
 
@@ -178,6 +190,10 @@ impl TokenProvider for V21 {
 
     fn lifetime(&self) -> Option<Duration> {
         Some(self.lifetime)
+    }
+
+    fn store_key(&self) -> Option<String> {
+        Some(format!("v21:{}", self.signer.channel_id()))
     }
 }
 

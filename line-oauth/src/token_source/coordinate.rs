@@ -1,0 +1,302 @@
+//! How one refresh gets its token through the store: take a fresh stored
+//! token if there is one; otherwise take the store's lock, look again, and
+//! only then issue and save. A store out of reach means degraded mode: the
+//! source issues for itself, and asks the store again soon.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use tokio::time::Instant;
+
+use super::cache::{Cached, Placement, Replaced, Timing, Unusable, later};
+use super::provider::DynProvider;
+use crate::backoff;
+use crate::error::Error;
+use crate::secret::AccessToken;
+use crate::store::{AnyLease, DynStore, StoreError, StoreErrorKind};
+use crate::tokens::IssuedToken;
+
+/// First wait before looking again while another source holds the lock.
+const FIRST_POLL: Duration = Duration::from_millis(20);
+/// Longest wait between looks.
+const MAX_POLL: Duration = Duration::from_millis(500);
+
+/// A source's store, the name of its provider's token there, and how long
+/// to wait for it.
+#[derive(Debug)]
+pub(super) struct StoreLink {
+    pub(super) store: Arc<dyn DynStore>,
+    pub(super) key: String,
+    /// Bounds each store operation.
+    pub(super) timeout: Duration,
+    /// How long an issuance lock lives unless released.
+    pub(super) lock_ttl: Duration,
+}
+
+impl StoreLink {
+    async fn bounded<T>(
+        &self,
+        operation: impl Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
+        tokio::time::timeout(self.timeout, operation)
+            .await
+            .unwrap_or_else(|_| {
+                Err(StoreError::unavailable(format!(
+                    "no answer within {:?}",
+                    self.timeout
+                )))
+            })
+    }
+
+    async fn load(&self) -> Result<Option<IssuedToken>, StoreError> {
+        self.bounded(self.store.load(&self.key)).await
+    }
+
+    async fn lock(&self) -> Result<Option<AnyLease>, StoreError> {
+        self.bounded(self.store.lock(&self.key, self.lock_ttl))
+            .await
+    }
+
+    async fn unlock(&self, lease: AnyLease, save: Option<&IssuedToken>) -> Result<(), StoreError> {
+        self.bounded(self.store.unlock(&self.key, lease, save))
+            .await
+    }
+}
+
+/// What a refresh got, and the tokens it leaves for the source to retire.
+pub(super) struct Obtained {
+    pub(super) outcome: Result<Cached, Error>,
+    /// Tokens no caller got: retired at once.
+    pub(super) unused: Vec<AccessToken>,
+    /// Tokens this refresh replaced: retired after the revoke delay.
+    pub(super) replaced: Vec<Replaced>,
+}
+
+impl Obtained {
+    /// An outcome that leaves nothing to retire.
+    pub(super) fn only(outcome: Result<Cached, Error>) -> Self {
+        Self {
+            outcome,
+            unused: Vec::new(),
+            replaced: Vec::new(),
+        }
+    }
+}
+
+/// One refresh's view: the provider, the store, the timing, and the token
+/// cached when it started.
+pub(super) struct Coordinator<'a> {
+    pub(super) provider: &'a dyn DynProvider,
+    pub(super) link: &'a StoreLink,
+    pub(super) timing: Timing,
+    pub(super) current: Option<&'a Cached>,
+}
+
+impl Coordinator<'_> {
+    /// The token to cache next.
+    pub(super) async fn obtain(&self) -> Obtained {
+        let give_up = later(
+            Instant::now(),
+            self.link.lock_ttl.saturating_add(self.link.timeout),
+        );
+        let mut attempt: u32 = 0;
+        loop {
+            let stored = match self.link.load().await {
+                Ok(stored) => stored,
+                Err(error) => return self.without_store(error).await,
+            };
+            if let Some(entry) = self.fresh(stored) {
+                return self.adopt(entry);
+            }
+            match self.link.lock().await {
+                Ok(Some(lease)) => return self.rotate(lease).await,
+                Ok(None) if Instant::now() >= give_up => {
+                    let error = StoreError::unavailable(format!(
+                        "the issuance lock was held past {:?}",
+                        self.link.lock_ttl
+                    ));
+                    return self.without_store(error).await;
+                }
+                Ok(None) => {
+                    attempt += 1;
+                    tokio::time::sleep(backoff::exponential(FIRST_POLL, MAX_POLL, attempt)).await;
+                }
+                Err(error) => return self.without_store(error).await,
+            }
+        }
+    }
+
+    /// The stored token, if it is fresh: usable, its refresh not yet due.
+    fn fresh(&self, stored: Option<IssuedToken>) -> Option<Cached> {
+        let stored = stored?;
+        let now = Instant::now();
+        // The token this refresh is for: the cache's monotonic clock knows
+        // its age best.
+        if self.current.is_some_and(|c| c.is(&stored) && !c.fresh(now)) {
+            return None;
+        }
+        let entry = self
+            .timing
+            .entry(stored, Placement::Stored, now, SystemTime::now())
+            .ok()?;
+        entry.fresh(now).then_some(entry)
+    }
+
+    /// Takes the store's fresh token; a token of our own it replaces is
+    /// ours to retire.
+    fn adopt(&self, entry: Cached) -> Obtained {
+        let replaced = self
+            .current
+            .filter(|c| c.placement == Placement::Own && !c.is(&entry.issued))
+            .map(Replaced::cached);
+        Obtained {
+            outcome: Ok(entry),
+            unused: Vec::new(),
+            replaced: replaced.into_iter().collect(),
+        }
+    }
+
+    /// Under the lock: look again, then issue (or hand the store a fresh
+    /// token of our own) and save. The token it replaces in the store is
+    /// ours to retire, and no one else's.
+    async fn rotate(&self, lease: AnyLease) -> Obtained {
+        let stored = match self.link.load().await {
+            Ok(stored) => stored,
+            Err(error) => {
+                let _ = self.link.unlock(lease, None).await;
+                return self.without_store(error).await;
+            }
+        };
+        if let Some(entry) = self.fresh(stored.clone()) {
+            let _ = self.link.unlock(lease, None).await;
+            return self.adopt(entry);
+        }
+        let issued = match self.own_fresh() {
+            Some(own) => own.issued.clone(),
+            None => match self.provider.issue().await {
+                Ok(issued) => issued,
+                Err(error) => {
+                    let _ = self.link.unlock(lease, None).await;
+                    return Obtained::only(Err(error));
+                }
+            },
+        };
+        let (now, wall) = (Instant::now(), SystemTime::now());
+        let entry = match self.timing.entry(issued, Placement::Stored, now, wall) {
+            Ok(entry) => entry,
+            Err(unusable) => {
+                let _ = self.link.unlock(lease, None).await;
+                return unusable_token(unusable);
+            }
+        };
+        let placement = match self.link.unlock(lease, Some(&entry.issued)).await {
+            Ok(()) => Placement::Stored,
+            Err(error) => {
+                warn_degraded(&error);
+                Placement::Own
+            }
+        };
+        // A token we failed to save over stays the store's.
+        let mut replaced: Vec<Replaced> = stored
+            .filter(|s| placement == Placement::Stored && !entry.is(s))
+            .map(|s| match self.current.filter(|c| c.is(&s)) {
+                Some(current) => Replaced::cached(current),
+                None => Replaced::stored(&s, now, wall),
+            })
+            .into_iter()
+            .collect();
+        if let Some(current) = self.current.filter(|c| {
+            c.placement == Placement::Own
+                && !c.is(&entry.issued)
+                && !replaced
+                    .iter()
+                    .any(|r| same(&r.token, &c.issued.access_token))
+        }) {
+            replaced.push(Replaced::cached(current));
+        }
+        let outcome = match placement {
+            Placement::Stored => Ok(entry),
+            Placement::Own => self.rewrap(entry.issued, Placement::Own),
+        };
+        Obtained {
+            outcome,
+            unused: Vec::new(),
+            replaced,
+        }
+    }
+
+    /// Degraded mode, or the caller's error when the store refuses for
+    /// good (a wrong key): a fresh token of our own is kept; otherwise we
+    /// issue for ourselves.
+    async fn without_store(&self, error: StoreError) -> Obtained {
+        if error.kind() == StoreErrorKind::WrongKey {
+            return Obtained::only(Err(Error::Store(error)));
+        }
+        warn_degraded(&error);
+        if let Some(own) = self.own_fresh() {
+            return Obtained::only(self.rewrap(own.issued.clone(), Placement::Own));
+        }
+        let issued = match self.provider.issue().await {
+            Ok(issued) => issued,
+            Err(error) => return Obtained::only(Err(error)),
+        };
+        let (now, wall) = (Instant::now(), SystemTime::now());
+        match self.timing.entry(issued, Placement::Own, now, wall) {
+            Ok(entry) => Obtained {
+                outcome: Ok(entry),
+                unused: Vec::new(),
+                replaced: self
+                    .current
+                    .filter(|c| c.placement == Placement::Own)
+                    .map(Replaced::cached)
+                    .into_iter()
+                    .collect(),
+            },
+            Err(unusable) => unusable_token(unusable),
+        }
+    }
+
+    /// The cached token, if it is our own and fresh by the store's rules.
+    fn own_fresh(&self) -> Option<&Cached> {
+        let now = Instant::now();
+        let current = self.current.filter(|c| c.placement == Placement::Own)?;
+        let entry = self
+            .timing
+            .entry(
+                current.issued.clone(),
+                Placement::Stored,
+                now,
+                SystemTime::now(),
+            )
+            .ok()?;
+        entry.fresh(now).then_some(current)
+    }
+
+    /// A cache entry for `issued` placed as `placement`.
+    fn rewrap(&self, issued: IssuedToken, placement: Placement) -> Result<Cached, Error> {
+        self.timing
+            .entry(issued, placement, Instant::now(), SystemTime::now())
+            .map_err(|unusable| unusable.error)
+    }
+}
+
+/// A token too short-lived to serve: the callers' error, and the token to
+/// retire.
+fn unusable_token(Unusable { error, token }: Unusable) -> Obtained {
+    Obtained {
+        outcome: Err(error),
+        unused: vec![token],
+        replaced: Vec::new(),
+    }
+}
+
+fn same(a: &AccessToken, b: &AccessToken) -> bool {
+    a.expose_secret() == b.expose_secret()
+}
+
+fn warn_degraded(error: &StoreError) {
+    tracing::warn!(
+        %error,
+        "token store out of reach: this process uses a token of its own until the store answers"
+    );
+}
