@@ -37,7 +37,7 @@ use std::time::{Duration, SystemTime};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
-pub use state::Kind;
+pub use state::{Kind, TokenRecord};
 
 use routes::SharedState;
 
@@ -142,6 +142,17 @@ impl FakeLine {
     /// How many valid tokens of `kind` the channel holds.
     pub fn active_count(&self, channel_id: &str, kind: Kind) -> usize {
         self.with_state(|s| s.active_count(channel_id, kind))
+    }
+
+    /// Every short-lived and v2.1 token issued so far, in order, with when
+    /// it was issued, expires and was revoked.
+    pub fn history(&self) -> Vec<TokenRecord> {
+        self.with_state(|s| s.history())
+    }
+
+    /// The most valid tokens of `kind` the channel held at once so far.
+    pub fn peak_active(&self, channel_id: &str, kind: Kind) -> usize {
+        self.with_state(|s| s.peak_active(channel_id, kind))
     }
 
     /// The fake clock as UNIX seconds.

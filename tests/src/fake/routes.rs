@@ -120,7 +120,7 @@ fn lock(state: &SharedState) -> MutexGuard<'_, State> {
 /// What a test asked of issuance: a delay before answering, an outage, or
 /// a malformed answer. `Some` is the answer to send instead of issuing.
 async fn issuance_gate(state: &SharedState) -> Option<Response> {
-    let delay = lock(state).issuance_delay();
+    let delay = lock(state).note_issuance_attempt();
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;
     }

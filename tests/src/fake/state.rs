@@ -18,7 +18,7 @@ pub const MAX_V21_LIFETIME: Duration = SHORT_LIVED_LIFETIME;
 pub const MAX_ACTIVE_TOKENS: usize = 30;
 
 /// The kinds of token the fake issues.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Kind {
     /// `/v2/oauth/accessToken`.
     ShortLived,
@@ -45,6 +45,22 @@ pub struct Issued {
     pub expires_in: Duration,
     /// Its key ID (v2.1 tokens only).
     pub key_id: Option<String>,
+}
+
+/// The life of one revocable token, by the wall clock (plus the fake's
+/// offset), for tests that check what a fleet of clients was served.
+#[derive(Debug, Clone)]
+pub struct TokenRecord {
+    /// The token string.
+    pub access_token: String,
+    /// When it was issued.
+    pub issued_at: SystemTime,
+    /// When it expires.
+    pub expires_at: SystemTime,
+    /// When it was first revoked, if it was.
+    pub revoked_at: Option<SystemTime>,
+    /// How many revoke requests named it.
+    pub revocations: usize,
 }
 
 /// What verify answers about a valid token.
@@ -93,6 +109,12 @@ pub struct State {
     malformed_issuance: bool,
     /// Every issued token's expiry by the runtime's clock (paused in tests).
     expiries: HashMap<String, tokio::time::Instant>,
+    /// Every revocable token issued, in order.
+    history: Vec<TokenRecord>,
+    /// Where each token is in `history`.
+    history_index: HashMap<String, usize>,
+    /// The most valid tokens each channel and kind held at once.
+    peak_active: HashMap<(String, Kind), usize>,
 }
 
 impl State {
@@ -129,9 +151,15 @@ impl State {
         self.outage = outage;
     }
 
-    /// Counts an issuance request and reports whether it meets an outage.
-    pub fn refuse_for_outage(&mut self) -> bool {
+    /// Counts an issuance request as it arrives; returns how long to wait
+    /// before answering it.
+    pub fn note_issuance_attempt(&mut self) -> Duration {
         self.issuance_attempts += 1;
+        self.issuance_delay
+    }
+
+    /// Reports whether an issuance request meets an outage.
+    pub fn refuse_for_outage(&mut self) -> bool {
         self.refused += usize::from(self.outage);
         self.outage
     }
@@ -186,14 +214,22 @@ impl State {
         self.issuance_delay = delay;
     }
 
-    /// How long issuance endpoints wait before answering.
-    pub fn issuance_delay(&self) -> Duration {
-        self.issuance_delay
-    }
-
     /// How many tokens of any kind were issued so far.
     pub fn issued_count(&self) -> usize {
         self.issued
+    }
+
+    /// Every revocable token issued so far, in order.
+    pub fn history(&self) -> Vec<TokenRecord> {
+        self.history.clone()
+    }
+
+    /// The most valid tokens of `kind` the channel held at once so far.
+    pub fn peak_active(&self, channel_id: &str, kind: Kind) -> usize {
+        self.peak_active
+            .get(&(channel_id.to_owned(), kind))
+            .copied()
+            .unwrap_or(0)
     }
 
     /// How many tokens of `kind` the channel holds that are still valid.
@@ -301,6 +337,15 @@ impl State {
     /// Revokes a token of `kind`, if it exists and (when given) belongs to
     /// the channel. Revoking an unknown token is not an error.
     pub fn revoke(&mut self, access_token: &str, kind: Kind, channel_id: Option<&str>) {
+        let now = self.system_now();
+        if let Some(record) = self
+            .history_index
+            .get(access_token)
+            .and_then(|&i| self.history.get_mut(i))
+        {
+            record.revocations += 1;
+            record.revoked_at.get_or_insert(now);
+        }
         let matches = self
             .tokens
             .get(access_token)
@@ -341,6 +386,22 @@ impl State {
                 key_id,
             },
         );
+        let wall = self.system_now();
+        self.history_index
+            .insert(access_token.to_owned(), self.history.len());
+        self.history.push(TokenRecord {
+            access_token: access_token.to_owned(),
+            issued_at: wall,
+            expires_at: wall + lifetime,
+            revoked_at: None,
+            revocations: 0,
+        });
+        let active = self.active_count(channel_id, kind);
+        let peak = self
+            .peak_active
+            .entry((channel_id.to_owned(), kind))
+            .or_default();
+        *peak = (*peak).max(active);
     }
 
     fn active<'a>(

@@ -12,6 +12,8 @@ use line_oauth::{
 };
 use line_oauth_tests::fake::FakeLine;
 
+pub mod redis_server;
+
 pub const CHANNEL: &str = "1234567890";
 pub const SECRET: &str = "fake-channel-secret";
 
