@@ -1,9 +1,15 @@
 //! The cached path of `TokenSource::token`: one thread, and two threads at
-//! once (the per-call cost should stay within 2x).
+//! once (the per-call cost should stay within 2x); the same with a file
+//! store and a Redis store behind the cache (it should cost the same: a hit
+//! never touches the store); and a cold read from Redis (a new source whose
+//! token is in Redis on loopback: read, decrypt, cache).
 //!
 //! ```sh
 //! cargo bench -p line-oauth-tests --bench token_source
 //! ```
+//!
+//! The Redis benchmarks use `LINE_OAUTH_TEST_REDIS`, or a `redis-server` of
+//! their own; without either they are left out, with a message.
 
 use std::hint::black_box;
 use std::sync::Barrier;
@@ -11,26 +17,54 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use futures_util::FutureExt;
-use line_oauth::{ChannelCredentials, Client, ClientSecret, ShortLived, TokenSource};
+use line_oauth::{
+    ChannelCredentials, Client, ClientSecret, EncryptionKey, FileStore, RedisStore, ShortLived,
+    TokenSource, TokenSourceBuilder,
+};
 use line_oauth_tests::fake::FakeLine;
 
-/// A source holding a cached token from the fake server, and the runtime
-/// that serves it.
-fn warm_source() -> (tokio::runtime::Runtime, FakeLine, TokenSource) {
+#[path = "../tests/support/redis_server.rs"]
+mod redis_server;
+
+/// A running fake, a client of it, and the runtime they run on.
+struct Setup {
+    runtime: tokio::runtime::Runtime,
+    fake: FakeLine,
+    client: Client,
+}
+
+fn setup() -> Setup {
     let runtime = tokio::runtime::Runtime::new().expect("a runtime");
-    let (fake, source) = runtime.block_on(async {
+    let fake = runtime.block_on(async {
         let fake = FakeLine::start().await.expect("the fake starts");
         fake.add_channel("1", "secret");
-        let client = Client::builder()
-            .base_url(fake.url())
-            .build()
-            .expect("a client");
-        let creds = ChannelCredentials::new("1", ClientSecret::new("secret"));
-        let source = TokenSource::new(ShortLived::new(client, creds)).expect("a valid strategy");
-        source.token().await.expect("a first token");
-        (fake, source)
+        fake
     });
-    (runtime, fake, source)
+    let client = Client::builder()
+        .base_url(fake.url())
+        .build()
+        .expect("a client");
+    Setup {
+        runtime,
+        fake,
+        client,
+    }
+}
+
+/// A source on the fake, set up by `configure`, that holds a first token.
+fn warm_source(
+    setup: &Setup,
+    configure: impl FnOnce(TokenSourceBuilder) -> TokenSourceBuilder,
+) -> TokenSource {
+    setup.runtime.block_on(async {
+        let creds = ChannelCredentials::new("1", ClientSecret::new("secret"));
+        let provider = ShortLived::new(setup.client.clone(), creds);
+        let source = configure(TokenSource::builder(provider))
+            .build()
+            .expect("a valid strategy");
+        source.token().await.expect("a first token");
+        source
+    })
 }
 
 /// One cached call, polled once: a cache hit completes at the first poll.
@@ -68,8 +102,9 @@ fn hammer(source: &TokenSource, threads: usize, iters: u64) -> Duration {
 }
 
 fn cached(c: &mut Criterion) {
-    let (runtime, _fake, source) = warm_source();
-    let _context = runtime.enter();
+    let setup = setup();
+    let source = warm_source(&setup, |b| b);
+    let _context = setup.runtime.enter();
     c.bench_function("token (cached hit)", |b| b.iter(|| cached_call(&source)));
     let mut group = c.benchmark_group("token (cached hit), per call");
     for threads in [1, 2] {
@@ -80,5 +115,40 @@ fn cached(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, cached);
+fn cached_with_a_store_behind(c: &mut Criterion) {
+    let setup = setup();
+    let _context = setup.runtime.enter();
+    let key = EncryptionKey::generate();
+    let dir = tempfile::tempdir().expect("a directory");
+    let store = FileStore::new(dir.path(), &key).expect("a file store");
+    let source = warm_source(&setup, |b| b.store(store));
+    c.bench_function("token (cached hit, file store behind)", |b| {
+        b.iter(|| cached_call(&source))
+    });
+    let Some(redis) = redis_server::redis("token_source bench") else {
+        return;
+    };
+    let store = RedisStore::new(&redis.url, &key)
+        .expect("a Redis URL")
+        .with_prefix(&format!("bench-{}", rand::random::<u64>()));
+    let source = warm_source(&setup, |b| b.store(store.clone()));
+    c.bench_function("token (cached hit, Redis store behind)", |b| {
+        b.iter(|| cached_call(&source))
+    });
+    // A new source each time, sharing the store's warm connection: its
+    // first call reads the token from Redis.
+    c.bench_function("token (cold: read from Redis on loopback)", |b| {
+        b.iter(|| {
+            let cold = warm_source(&setup, |b| b.store(store.clone()));
+            black_box(cold);
+        })
+    });
+    assert_eq!(
+        setup.fake.issued_count(),
+        2,
+        "the cold reads issued nothing"
+    );
+}
+
+criterion_group!(benches, cached, cached_with_a_store_behind);
 criterion_main!(benches);
