@@ -79,6 +79,10 @@ pub const DEFAULT_LOCK_TTL: Duration = Duration::from_secs(60);
 ///   out its delay keeps the provider (and its client) until then.
 /// - The wall clock is trusted only to shorten a token's life: a clock set
 ///   back does not extend it, since the monotonic clock must agree too.
+/// - With a store ([`TokenSourceBuilder::store`]), a refresh first looks for
+///   a fresh token there, and sources sharing the store take turns to issue
+///   (its lock); a cached hit never touches the store. A store out of reach
+///   makes the source issue for itself until the store answers again.
 ///
 /// ```no_run
 /// use line_oauth::{AssertionSigner, Client, PrivateJwk, Stateless, TokenSource};
