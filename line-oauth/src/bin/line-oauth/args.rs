@@ -1,0 +1,219 @@
+//! The command line: subcommands, options, and where each input comes from.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// What `--help` ends with: where secrets come from, and the exit codes.
+const AFTER_HELP: &str = "\
+Secrets never come from arguments (they show in process lists and shell history):
+  channel secret     LINE_CHANNEL_SECRET, or --secret-file FILE (- for standard input)
+  tokens             TOKEN-SOURCE: - (standard input), @FILE, or env:NAME
+  store key          LINE_TOKEN_STORE_KEY, or --store-key-file FILE (- for standard input)
+  private key        a JWK file: --key FILE or LINE_ASSERTION_KEY_FILE
+
+Output: the one value a command exists to print (a token, an assertion, a
+public key) goes to standard output, remarks to standard error; with --json,
+one JSON object per command on standard output.
+
+Exit codes:
+  0  success
+  2  usage error (a missing or refused input)
+  3  LINE refused (an API error: its code, description and request ID are printed)
+  4  network error or timeout (LINE not reached, or its answer unreadable)
+  5  local error (a key file, the token store)";
+
+/// LINE's Channel Access Token API from a shell: assertion key pairs, signed
+/// assertions, and issuing, verifying and revoking channel access tokens.
+#[derive(Debug, Parser)]
+#[command(name = "line-oauth", version, after_help = AFTER_HELP)]
+pub struct Cli {
+    /// Where LINE's API is.
+    #[arg(
+        long,
+        global = true,
+        env = "LINE_API_BASE_URL",
+        default_value = line_oauth::DEFAULT_BASE_URL,
+        value_name = "URL"
+    )]
+    pub base_url: String,
+
+    /// How long each call may take, retries included, such as 10s or 1m.
+    #[arg(long, global = true, value_parser = humantime::parse_duration, default_value = "30s")]
+    pub timeout: Duration,
+
+    /// One JSON object per command on standard output, with stable field names.
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    #[command(flatten)]
+    pub refused: Refused,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options a secret might be passed by, refused with a hint.
+#[derive(Debug, Args)]
+pub struct Refused {
+    #[arg(
+        id = "refused-channel-secret",
+        long = "channel-secret",
+        global = true,
+        hide = true
+    )]
+    pub channel_secret: Option<String>,
+    #[arg(id = "refused-secret", long = "secret", global = true, hide = true)]
+    pub secret: Option<String>,
+    #[arg(id = "refused-token", long = "token", global = true, hide = true)]
+    pub token: Option<String>,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Make an assertion key pair: the private JWK goes to a new owner-only
+    /// file; the public JWK is printed, to register in the LINE Developers
+    /// Console (which answers with its kid).
+    Keygen {
+        /// The private key file to create.
+        #[arg(long, default_value = "private.jwk.json", value_name = "FILE")]
+        out: PathBuf,
+        /// Replace the file if it exists (never through a symlink).
+        #[arg(long)]
+        force: bool,
+    },
+    /// Sign a client assertion (a JWT) and print it.
+    Assertion {
+        #[command(flatten)]
+        creds: Creds,
+        /// Ask for a v2.1 token of this lifetime (token_exp), such as 30d or 1h.
+        #[arg(long, value_parser = humantime::parse_duration, value_name = "DURATION")]
+        token_exp: Option<Duration>,
+    },
+    /// Issue a channel access token and print it.
+    Issue {
+        #[command(subcommand)]
+        kind: IssueKind,
+    },
+    /// Check a token with LINE: its channel, time left and scopes.
+    Verify {
+        /// Where to read the token: - (standard input), @FILE, or env:NAME.
+        #[arg(value_name = "TOKEN-SOURCE")]
+        token: String,
+        #[command(flatten)]
+        version: Version,
+    },
+    /// Revoke a token. A v2.1 token needs the channel ID and secret.
+    Revoke {
+        /// Where to read the token: - (standard input), @FILE, or env:NAME.
+        #[arg(value_name = "TOKEN-SOURCE")]
+        token: String,
+        #[command(flatten)]
+        version: Version,
+        #[command(flatten)]
+        creds: Creds,
+    },
+    /// List the key IDs of the channel's valid v2.1 tokens.
+    Kids {
+        #[command(flatten)]
+        creds: Creds,
+    },
+    /// Print a valid token from the token store, issuing one only when the
+    /// stored one is missing or due: call it before every request.
+    Token {
+        /// Which kind of token.
+        #[arg(long, value_enum, default_value_t = TokenKind::ShortLived)]
+        kind: TokenKind,
+        /// The lifetime of v2.1 tokens, such as 30d.
+        #[arg(long, value_parser = humantime::parse_duration, default_value = "30days")]
+        lifetime: Duration,
+        /// The store directory [default: $XDG_STATE_HOME/line-oauth, or ~/.local/state/line-oauth].
+        #[arg(long, env = "LINE_TOKEN_STORE_DIR", value_name = "DIR")]
+        store: Option<PathBuf>,
+        /// The store's encryption key (base64) from a file, - for standard
+        /// input [default: LINE_TOKEN_STORE_KEY]; make one with `store-key`.
+        #[arg(long, value_name = "FILE")]
+        store_key_file: Option<PathBuf>,
+        #[command(flatten)]
+        creds: Creds,
+    },
+    /// Print a new random encryption key for the token store (base64).
+    StoreKey,
+    /// Print a shell completion script.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+}
+
+/// The kinds of token `issue` makes.
+#[derive(Debug, Subcommand)]
+pub enum IssueKind {
+    /// A short-lived token (30 days) by channel ID and secret.
+    ShortLived {
+        #[command(flatten)]
+        creds: Creds,
+    },
+    /// A stateless token (15 minutes), by assertion (the default when a key
+    /// is given) or by channel secret.
+    Stateless {
+        /// By channel ID and secret.
+        #[arg(long, conflicts_with = "by_assertion")]
+        by_secret: bool,
+        /// By a signed assertion (needs --kid and --key).
+        #[arg(long)]
+        by_assertion: bool,
+        #[command(flatten)]
+        creds: Creds,
+    },
+    /// A v2.1 token of a lifetime you choose, by a signed assertion.
+    V21 {
+        /// How long the token lives, such as 30d or 12h (at most 30 days).
+        #[arg(long, value_parser = humantime::parse_duration, default_value = "30days")]
+        lifetime: Duration,
+        #[command(flatten)]
+        creds: Creds,
+    },
+}
+
+/// The kinds of token `token` keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TokenKind {
+    /// Short-lived (30 days), by channel ID and secret.
+    ShortLived,
+    /// Stateless (15 minutes), by assertion when a key is given, else by secret.
+    Stateless,
+    /// v2.1, by assertion, of --lifetime.
+    V21,
+}
+
+/// Which token version a token is: detected (a JWT is v2.1), or given.
+#[derive(Debug, Args)]
+pub struct Version {
+    /// Treat the token as a v2.1 token (a JWT).
+    #[arg(long, conflicts_with = "v2")]
+    pub v21: bool,
+    /// Treat the token as a short-lived (v2) token.
+    #[arg(long)]
+    pub v2: bool,
+}
+
+/// Who the channel is, and its keys. Each command asks for what it needs.
+#[derive(Debug, Args)]
+pub struct Creds {
+    /// The channel ID.
+    #[arg(long, env = "LINE_CHANNEL_ID", value_name = "ID")]
+    pub channel_id: Option<String>,
+    /// Read the channel secret from FILE (- for standard input) instead of
+    /// LINE_CHANNEL_SECRET.
+    #[arg(long, value_name = "FILE")]
+    pub secret_file: Option<PathBuf>,
+    /// The assertion signing key's kid, from the LINE Developers Console.
+    #[arg(long, env = "LINE_ASSERTION_KID", value_name = "KID")]
+    pub kid: Option<String>,
+    /// The private assertion key (a JWK file, as `keygen` writes).
+    #[arg(long, env = "LINE_ASSERTION_KEY_FILE", value_name = "FILE")]
+    pub key: Option<PathBuf>,
+}

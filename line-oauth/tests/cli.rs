@@ -1,0 +1,498 @@
+//! The `line-oauth` binary, driven as a user would, against the fake LINE
+//! server: every command, its exit codes, its JSON, and its secrets.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use line_oauth_tests::fake::FakeLine;
+use serde_json::Value;
+use tokio::io::AsyncWriteExt;
+
+const CHANNEL: &str = "1234567890";
+const SECRET: &str = "cli-test-channel-secret";
+
+/// A fake LINE, a scratch directory (the binary's HOME), and the binary.
+struct Shell {
+    fake: FakeLine,
+    dir: tempfile::TempDir,
+}
+
+/// What a run of the binary gave.
+#[derive(Debug)]
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn ok(self) -> Self {
+        assert_eq!(self.code, 0, "failed: {self:?}");
+        self
+    }
+
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("{e}: {self:?}"))
+    }
+}
+
+impl Shell {
+    async fn new() -> Self {
+        let fake = FakeLine::start().await.unwrap();
+        fake.add_channel(CHANNEL, SECRET);
+        Self {
+            fake,
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// Runs `line-oauth args` with only `env` (and HOME, and the fake as
+    /// base URL) in its environment, `stdin` on its standard input.
+    async fn run(&self, args: &[&str], env: &[(&str, &str)], stdin: &str) -> Run {
+        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_line-oauth"))
+            .args(args)
+            .env_clear()
+            .env("HOME", self.dir.path())
+            .env("LINE_API_BASE_URL", self.fake.url())
+            .envs(env.iter().copied())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut input = child.stdin.take().unwrap();
+        input.write_all(stdin.as_bytes()).await.unwrap();
+        drop(input);
+        let output = child.wait_with_output().await.unwrap();
+        let run = Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8(output.stdout).unwrap().trim().to_owned(),
+            stderr: String::from_utf8(output.stderr).unwrap(),
+        };
+        assert!(
+            !run.stdout.contains(SECRET) && !run.stderr.contains(SECRET),
+            "the channel secret was printed: {run:?}"
+        );
+        run
+    }
+
+    /// The channel's ID and secret, by environment.
+    fn secret_env(&self) -> Vec<(&'static str, &'static str)> {
+        vec![
+            ("LINE_CHANNEL_ID", CHANNEL),
+            ("LINE_CHANNEL_SECRET", SECRET),
+        ]
+    }
+
+    /// Generates a key, registers the public JWK keygen printed with the
+    /// fake; the environment that signs with it, and that JWK.
+    async fn registered_key(&self) -> (Vec<(&'static str, String)>, String) {
+        let key = self.path("private.jwk.json");
+        let public = self
+            .run(&["keygen", "--out", key.to_str().unwrap()], &[], "")
+            .await
+            .ok()
+            .stdout;
+        let kid = self.fake.register_key(CHANNEL, &public).unwrap();
+        let env = vec![
+            ("LINE_CHANNEL_ID", CHANNEL.to_owned()),
+            ("LINE_ASSERTION_KID", kid),
+            ("LINE_ASSERTION_KEY_FILE", key.display().to_string()),
+        ];
+        (env, public)
+    }
+}
+
+fn borrowed<'a>(env: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+    env.iter().map(|(k, v)| (*k, v.as_str())).collect()
+}
+
+fn keys(value: &Value) -> BTreeSet<&str> {
+    value
+        .as_object()
+        .expect("an object")
+        .keys()
+        .map(String::as_str)
+        .collect()
+}
+
+#[cfg(unix)]
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+#[tokio::test]
+async fn keygen_register_assertion_issue_verify_kids_revoke() {
+    let shell = Shell::new().await;
+    let (env, public) = shell.registered_key().await;
+    #[cfg(unix)]
+    assert_eq!(mode(&shell.path("private.jwk.json")), 0o600);
+
+    // The assertion verifies against the public JWK keygen printed, by an
+    // independent JWT implementation.
+    let jwt = shell
+        .run(&["assertion", "--token-exp", "1h"], &borrowed(&env), "")
+        .await
+        .ok()
+        .stdout;
+    let jwk: jsonwebtoken::jwk::Jwk = serde_json::from_str(&public).unwrap();
+    let mut validation = Validation::new(Algorithm::RS256);
+    validation.set_audience(&["https://api.line.me/"]);
+    validation.set_issuer(&[CHANNEL]);
+    let claims =
+        jsonwebtoken::decode::<Value>(&jwt, &DecodingKey::from_jwk(&jwk).unwrap(), &validation)
+            .expect("the assertion verifies")
+            .claims;
+    assert_eq!(claims["sub"], CHANNEL);
+    assert_eq!(claims["token_exp"], 3600);
+    let header = jsonwebtoken::decode_header(&jwt).unwrap();
+    assert_eq!(header.kid.as_deref(), Some(env[1].1.as_str()));
+
+    let issued = shell
+        .run(
+            &["issue", "v21", "--lifetime", "1h", "--json"],
+            &borrowed(&env),
+            "",
+        )
+        .await
+        .ok()
+        .json();
+    let token = issued["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(issued["expires_in"], 3600);
+    let token_file = shell.path("token");
+    std::fs::write(&token_file, &token).unwrap();
+    let source = format!("@{}", token_file.display());
+    let verified = shell.run(&["verify", &source], &[], "").await.ok();
+    assert!(
+        verified
+            .stdout
+            .starts_with("valid v2.1 token of channel 1234567890"),
+        "{verified:?}"
+    );
+
+    let kids = shell.run(&["kids"], &borrowed(&env), "").await.ok();
+    assert_eq!(kids.stdout, issued["key_id"].as_str().unwrap());
+
+    let mut revoke_env = borrowed(&env);
+    revoke_env.extend([("LINE_CHANNEL_SECRET", SECRET), ("TOKEN", token.as_str())]);
+    let revoked = shell
+        .run(&["revoke", "env:TOKEN"], &revoke_env, "")
+        .await
+        .ok();
+    assert_eq!(revoked.stdout, "revoked (v2.1 token)");
+    let after = shell.run(&["verify", &source], &[], "").await;
+    assert_eq!(after.code, 3, "{after:?}");
+}
+
+#[tokio::test]
+async fn keygen_never_clobbers_unasked_nor_writes_through_a_symlink() {
+    let shell = Shell::new().await;
+    let out = shell.path("key.json");
+    let out = out.to_str().unwrap();
+    shell.run(&["keygen", "--out", out], &[], "").await.ok();
+    let first = std::fs::read_to_string(out).unwrap();
+    let again = shell.run(&["keygen", "--out", out], &[], "").await;
+    assert_eq!(again.code, 5, "{again:?}");
+    assert!(again.stderr.contains("--force"));
+    assert_eq!(std::fs::read_to_string(out).unwrap(), first);
+    shell
+        .run(&["keygen", "--out", out, "--force"], &[], "")
+        .await
+        .ok();
+    assert_ne!(std::fs::read_to_string(out).unwrap(), first);
+    #[cfg(unix)]
+    {
+        assert_eq!(mode(Path::new(out)), 0o600);
+        let link = shell.path("link.json");
+        std::os::unix::fs::symlink(shell.path("elsewhere.json"), &link).unwrap();
+        let refused = shell
+            .run(
+                &["keygen", "--out", link.to_str().unwrap(), "--force"],
+                &[],
+                "",
+            )
+            .await;
+        assert_eq!(refused.code, 5, "{refused:?}");
+        assert!(refused.stderr.contains("symlink"));
+        assert!(!shell.path("elsewhere.json").exists());
+    }
+}
+
+#[tokio::test]
+async fn short_lived_and_stateless_flows() {
+    let shell = Shell::new().await;
+    // The secret on standard input, the token back through standard input.
+    let token = shell
+        .run(
+            &["issue", "short-lived", "--secret-file", "-"],
+            &[("LINE_CHANNEL_ID", CHANNEL)],
+            &format!("{SECRET}\n"),
+        )
+        .await
+        .ok();
+    assert!(
+        token.stderr.contains("short-lived token, valid for 30days"),
+        "{token:?}"
+    );
+    let verified = shell.run(&["verify", "-"], &[], &token.stdout).await.ok();
+    assert!(
+        verified
+            .stdout
+            .starts_with("valid v2 token of channel 1234567890")
+    );
+    shell.run(&["revoke", "-"], &[], &token.stdout).await.ok();
+    assert_eq!(
+        shell.run(&["verify", "-"], &[], &token.stdout).await.code,
+        3
+    );
+
+    let by_secret = shell
+        .run(
+            &["issue", "stateless", "--by-secret"],
+            &shell.secret_env(),
+            "",
+        )
+        .await
+        .ok();
+    assert!(by_secret.stderr.contains("stateless token, valid for 15m"));
+    let (env, _) = shell.registered_key().await;
+    let by_assertion = shell
+        .run(
+            &["issue", "stateless", "--by-assertion"],
+            &borrowed(&env),
+            "",
+        )
+        .await
+        .ok();
+    assert_ne!(by_secret.stdout, by_assertion.stdout);
+    assert_eq!(shell.fake.issued_count(), 3);
+}
+
+#[tokio::test]
+async fn token_twice_issues_once() {
+    let shell = Shell::new().await;
+    let key = shell.run(&["store-key"], &[], "").await.ok().stdout;
+    let mut env = shell.secret_env();
+    env.push(("LINE_TOKEN_STORE_KEY", &key));
+    let first = shell.run(&["token"], &env, "").await.ok().stdout;
+    let second = shell.run(&["token", "--json"], &env, "").await.ok().json();
+    assert_eq!(second["access_token"], first.as_str());
+    assert_eq!(shell.fake.issued_count(), 1);
+    // Kept under HOME, sealed.
+    let store = shell.path(".local/state/line-oauth");
+    for entry in std::fs::read_dir(&store).unwrap() {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        assert!(!String::from_utf8_lossy(&bytes).contains(&first));
+    }
+    let without_key = shell.run(&["token"], &shell.secret_env(), "").await;
+    assert_eq!(without_key.code, 2);
+    assert!(without_key.stderr.contains("LINE_TOKEN_STORE_KEY"));
+}
+
+#[tokio::test]
+async fn json_field_names_are_stable() {
+    let shell = Shell::new().await;
+    let (env, _) = shell.registered_key().await;
+    let mut all = borrowed(&env);
+    all.push(("LINE_CHANNEL_SECRET", SECRET));
+    let json = async |args: &[&str], stdin: &str| {
+        let mut args = args.to_vec();
+        args.push("--json");
+        shell.run(&args, &all, stdin).await.ok().json()
+    };
+    let issued = json(&["issue", "short-lived"], "").await;
+    let issue_fields = [
+        "kind",
+        "access_token",
+        "token_type",
+        "expires_in",
+        "expires_at",
+        "key_id",
+    ];
+    assert_eq!(keys(&issued), BTreeSet::from(issue_fields));
+    assert_eq!(issued["kind"], "short-lived");
+    let v21 = json(&["issue", "v21", "--lifetime", "1h"], "").await;
+    assert_eq!(keys(&v21), BTreeSet::from(issue_fields));
+    let stateless = json(&["issue", "stateless"], "").await;
+    assert_eq!(keys(&stateless), BTreeSet::from(issue_fields));
+
+    let token = issued["access_token"].as_str().unwrap();
+    let verified = json(&["verify", "-"], token).await;
+    assert_eq!(
+        keys(&verified),
+        BTreeSet::from(["valid", "version", "client_id", "expires_in", "scopes"])
+    );
+    assert_eq!(verified["version"], "v2");
+    let revoked = json(&["revoke", "-"], token).await;
+    assert_eq!(keys(&revoked), BTreeSet::from(["revoked", "version"]));
+    assert_eq!(
+        keys(&json(&["kids"], "").await),
+        BTreeSet::from(["key_ids"])
+    );
+    assert_eq!(
+        keys(&json(&["assertion"], "").await),
+        BTreeSet::from(["assertion"])
+    );
+    assert_eq!(
+        keys(&json(&["store-key"], "").await),
+        BTreeSet::from(["store_key"])
+    );
+    let out = shell.path("second.jwk.json");
+    let keygen = json(&["keygen", "--out", out.to_str().unwrap()], "").await;
+    assert_eq!(
+        keys(&keygen),
+        BTreeSet::from(["private_key_file", "public_jwk"])
+    );
+    let mut store_env = all.clone();
+    let store_key = json(&["store-key"], "").await["store_key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    store_env.push(("LINE_TOKEN_STORE_KEY", &store_key));
+    let stored = shell
+        .run(&["token", "--json"], &store_env, "")
+        .await
+        .ok()
+        .json();
+    assert_eq!(
+        keys(&stored),
+        BTreeSet::from(["kind", "access_token", "expires_at", "key_id"])
+    );
+
+    let failed = shell
+        .run(&["verify", "-", "--json"], &[], "no-such-token")
+        .await;
+    assert_eq!(failed.code, 3);
+    let error = &failed.json()["error"];
+    assert_eq!(
+        keys(error),
+        BTreeSet::from([
+            "kind",
+            "exit_code",
+            "message",
+            "status",
+            "code",
+            "description",
+            "request_id"
+        ])
+    );
+    assert_eq!(error["kind"], "api");
+    assert_eq!(error["exit_code"], 3);
+}
+
+#[tokio::test]
+async fn a_wrong_secret_exits_with_the_api_code_and_lines_description() {
+    let shell = Shell::new().await;
+    let wrong = shell
+        .run(
+            &["issue", "short-lived"],
+            &[
+                ("LINE_CHANNEL_ID", CHANNEL),
+                ("LINE_CHANNEL_SECRET", "wrong-secret-value"),
+            ],
+            "",
+        )
+        .await;
+    assert_eq!(wrong.code, 3, "{wrong:?}");
+    assert!(wrong.stderr.contains("code: invalid_client"), "{wrong:?}");
+    assert!(
+        wrong.stderr.contains("description: invalid client_secret"),
+        "{wrong:?}"
+    );
+    assert!(wrong.stderr.contains("request id: "), "{wrong:?}");
+    assert!(!wrong.stderr.contains("wrong-secret-value"));
+    assert!(wrong.stdout.is_empty());
+}
+
+#[tokio::test]
+async fn an_unreachable_server_exits_with_the_network_code() {
+    let shell = Shell::new().await;
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", listener.local_addr().unwrap())
+    };
+    let mut env = shell.secret_env();
+    env.push(("LINE_API_BASE_URL", &closed));
+    let run = shell
+        .run(&["issue", "short-lived", "--timeout", "5s"], &env, "")
+        .await;
+    assert_eq!(run.code, 4, "{run:?}");
+    assert!(run.stderr.contains("cannot connect"), "{run:?}");
+}
+
+#[tokio::test]
+async fn secrets_in_arguments_are_refused_with_a_hint() {
+    let shell = Shell::new().await;
+    let token = shell
+        .run(&["verify", "eyJhbGciOi.eyJzdWIi.c2ln"], &[], "")
+        .await;
+    assert_eq!(token.code, 2);
+    assert!(token.stderr.contains("not the token itself"), "{token:?}");
+    assert!(token.stderr.contains("env:NAME"));
+    let secret = shell
+        .run(
+            &["issue", "short-lived", "--channel-secret", "typed-secret"],
+            &[("LINE_CHANNEL_ID", CHANNEL)],
+            "",
+        )
+        .await;
+    assert_eq!(secret.code, 2);
+    assert!(secret.stderr.contains("LINE_CHANNEL_SECRET"), "{secret:?}");
+    assert!(!secret.stderr.contains("typed-secret"));
+    assert_eq!(shell.fake.issued_count(), 0);
+}
+
+#[tokio::test]
+async fn help_covers_every_command_and_completions_are_generated() {
+    let shell = Shell::new().await;
+    let help = shell.run(&["--help"], &[], "").await.ok().stdout;
+    for command in [
+        "keygen",
+        "assertion",
+        "issue",
+        "verify",
+        "revoke",
+        "kids",
+        "token",
+        "store-key",
+        "completions",
+    ] {
+        assert!(help.contains(command), "{command} missing from --help");
+        let its = shell.run(&[command, "--help"], &[], "").await.ok().stdout;
+        assert!(its.contains("Usage: line-oauth"), "{command}: {its}");
+    }
+    for needle in [
+        "Exit codes",
+        "LINE_CHANNEL_SECRET",
+        "TOKEN-SOURCE",
+        "--secret-file",
+    ] {
+        assert!(help.contains(needle), "{needle} missing from --help");
+    }
+    for kind in ["short-lived", "stateless", "v21"] {
+        let its = shell
+            .run(&["issue", kind, "--help"], &[], "")
+            .await
+            .ok()
+            .stdout;
+        assert!(its.contains("LINE_CHANNEL_ID"), "issue {kind}: {its}");
+    }
+    for shell_name in ["bash", "zsh", "fish"] {
+        let script = shell
+            .run(&["completions", shell_name], &[], "")
+            .await
+            .ok()
+            .stdout;
+        assert!(
+            script.contains("line-oauth") && script.contains("keygen"),
+            "{shell_name}"
+        );
+    }
+}
