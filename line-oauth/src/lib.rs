@@ -141,8 +141,3 @@ pub mod fuzzing {
         let _ = serde_json::from_slice::<types::ChannelAccessTokenKeyIdsResponse>(body);
     }
 }
-
-/// The README's examples, compiled as doctests so they stay true.
-#[cfg(doctest)]
-#[doc = include_str!("../../README.md")]
-struct ReadmeExamples;

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
-use line_oauth_tests::fake::FakeLine;
+use line_oauth_fake::FakeLine;
 use serde_json::Value;
 use tokio::io::AsyncWriteExt;
 

@@ -21,7 +21,7 @@ use line_oauth::{
     ChannelCredentials, Client, ClientSecret, EncryptionKey, FileStore, RedisStore, ShortLived,
     TokenSource, TokenSourceBuilder,
 };
-use line_oauth_tests::fake::FakeLine;
+use line_oauth_fake::FakeLine;
 
 #[path = "../tests/support/redis_server.rs"]
 mod redis_server;

@@ -9,7 +9,7 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use line_oauth::{AUDIENCE, AssertionError, AssertionSigner, ClientAssertion, Error, ErrorCode};
-use line_oauth_tests::fake::Kind;
+use line_oauth_fake::Kind;
 use proptest::prelude::*;
 use rsa::pkcs1::EncodeRsaPrivateKey;
 use serde_json::{Value, json};

@@ -10,7 +10,7 @@ use support::{CHANNEL, SECRET, setup};
 use line_oauth::{
     AccessToken, ChannelCredentials, ClientAssertion, ClientSecret, Error, ErrorCode,
 };
-use line_oauth_tests::fake::Kind;
+use line_oauth_fake::Kind;
 
 const DAY: Duration = Duration::from_secs(24 * 3600);
 const HOUR: Duration = Duration::from_secs(3600);

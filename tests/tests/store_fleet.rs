@@ -14,7 +14,7 @@ use line_oauth::{
     ChannelCredentials, Client, ClientSecret, EncryptionKey, FileStore, RedisStore, ShortLived,
     TokenSource,
 };
-use line_oauth_tests::fake::{FakeLine, Kind, TokenRecord};
+use line_oauth_fake::{FakeLine, Kind, TokenRecord};
 use serde::{Deserialize, Serialize};
 use support::{CHANNEL, SECRET};
 

@@ -11,7 +11,7 @@ use std::time::Duration;
 use line_oauth::{
     AccessToken, ClientSecret, Error, IssuedToken, Stateless, TokenProvider, TokenSource, V21,
 };
-use line_oauth_tests::fake::Kind;
+use line_oauth_fake::Kind;
 use support::{CHANNEL, SECRET, Setup, setup};
 
 const MARGIN: Duration = line_oauth::DEFAULT_MARGIN;

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use line_oauth::{ClientSecret, ShortLived, Stateless, TokenSource, V21};
-use line_oauth_tests::fake::Kind;
+use line_oauth_fake::Kind;
 use support::{Setup, setup};
 use tokio::time::{Instant, sleep, timeout};
 

@@ -14,7 +14,7 @@ mod support;
 use std::time::Duration;
 
 use line_oauth::{Client, DEFAULT_MARGIN, RetryPolicy, Stateless, TokenSource};
-use line_oauth_tests::fake::FakeLine;
+use line_oauth_fake::FakeLine;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use support::{Setup, setup};

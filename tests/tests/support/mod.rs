@@ -10,7 +10,7 @@ use line_oauth::{
     AssertionKeyPair, AssertionSigner, ChannelCredentials, Client, ClientAssertion, ClientSecret,
     RetryPolicy,
 };
-use line_oauth_tests::fake::FakeLine;
+use line_oauth_fake::FakeLine;
 
 pub mod redis_server;
 

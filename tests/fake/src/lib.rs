@@ -1,16 +1,23 @@
-//! A fake LINE Channel Access Token API on 127.0.0.1: stateful and faithful
-//! to LINE's documented behaviour, with a clock tests can move.
+//! A fake LINE Channel Access Token API on 127.0.0.1, to test a bot's token
+//! handling without LINE: stateful and faithful to LINE's documented
+//! behaviour, with a clock tests can move. Start one per test, point your
+//! client at [`FakeLine::url`], and ask it what your code did.
 //!
-//! ```no_run
-//! # async fn run() -> std::io::Result<()> {
-//! use line_oauth_tests::fake::FakeLine;
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> std::io::Result<()> {
+//! use line_oauth_fake::FakeLine;
 //!
 //! let fake = FakeLine::start().await?;
 //! fake.add_channel("1234567890", "channel-secret");
-//! println!("LINE is at {}", fake.url());
+//! // Point the client under test at fake.url(), run it, then:
+//! assert_eq!(fake.issued_count(), 0);
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! The same as a server: the `fake-line` binary
+//! (`fake-line --port 18080 --channel ID:SECRET --key ID:JWK_FILE`).
 //!
 //! What it does, by LINE's rules: short-lived tokens (30 days, 30 valid per
 //! channel, the 31st revokes the oldest); v2.1 tokens (lifetime from the

@@ -18,7 +18,7 @@ use line_oauth::{
     AssertionKeyPair, AssertionSigner, ChannelCredentials, Client, ClientSecret, Error, PrivateJwk,
     Stateless, TokenSource,
 };
-use line_oauth_tests::fake::FakeLine;
+use line_oauth_fake::FakeLine;
 
 /// How many simulated Messaging API calls ask for a token at once.
 const CONCURRENT_CALLS: usize = 1000;

@@ -21,7 +21,7 @@ use line_oauth::{
     AccessToken, AssertionKeyPair, AssertionSigner, ChannelCredentials, Client, ClientSecret,
     Error, IssuedToken, PrivateJwk, Stateless, TokenInfo, TokenSource,
 };
-use line_oauth_tests::fake::FakeLine;
+use line_oauth_fake::FakeLine;
 
 /// The channel the offline tour registers on the fake server.
 const FAKE_CHANNEL_ID: &str = "1234567890";

@@ -7,7 +7,7 @@
 
 use std::process::ExitCode;
 
-use line_oauth_tests::fake::FakeLine;
+use line_oauth_fake::FakeLine;
 
 const USAGE: &str = "usage: fake-line --port N [--channel ID:SECRET]... [--key ID:JWK_FILE]...";
 
