@@ -11,13 +11,8 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 #[allow(clippy::all)]
 pub mod types {
     ///The key IDs of the channel's valid v2.1 tokens.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct ChannelAccessTokenKeyIdsResponse {
         pub kids: ::std::vec::Vec<::std::string::String>,
     }
@@ -31,10 +26,10 @@ pub mod types {
         Hash,
         Ord,
         PartialEq,
-        PartialOrd,
-        schemars::JsonSchema
+        PartialOrd
     )]
     #[serde(transparent)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct ChannelId(pub ::std::string::String);
     impl ::std::ops::Deref for ChannelId {
         type Target = ::std::string::String;
@@ -74,9 +69,9 @@ pub mod types {
         Hash,
         Ord,
         PartialEq,
-        PartialOrd,
-        schemars::JsonSchema
+        PartialOrd
     )]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub enum ClientAssertionType {
         #[serde(rename = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer")]
         UrnIetfParamsOauthClientAssertionTypeJwtBearer,
@@ -120,14 +115,8 @@ pub mod types {
         }
     }
     ///One detail of a Messaging API error.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct ErrorDetail {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub message: ::std::option::Option<::std::string::String>,
@@ -135,14 +124,8 @@ pub mod types {
         pub property: ::std::option::Option<::std::string::String>,
     }
     ///An error body in either of LINE's two shapes.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct ErrorResponse {
         ///Messaging API error details, one per offending property.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -168,9 +151,9 @@ pub mod types {
         Hash,
         Ord,
         PartialEq,
-        PartialOrd,
-        schemars::JsonSchema
+        PartialOrd
     )]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub enum GrantType {
         #[serde(rename = "client_credentials")]
         ClientCredentials,
@@ -210,13 +193,8 @@ pub mod types {
         }
     }
     ///A newly issued v2.1 token.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct IssueChannelAccessTokenResponse {
         pub access_token: crate::secret::AccessToken,
         ///Seconds until the token expires, as the assertion's `token_exp` asked.
@@ -227,26 +205,16 @@ pub mod types {
         pub token_type: ::std::string::String,
     }
     ///Form body of issueChannelTokenByJWT.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct IssueChannelTokenByJwtRequest {
         pub client_assertion: crate::secret::ClientAssertion,
         pub client_assertion_type: ClientAssertionType,
         pub grant_type: GrantType,
     }
     ///A newly issued short-lived token.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct IssueShortLivedChannelAccessTokenResponse {
         pub access_token: crate::secret::AccessToken,
         ///Seconds until the token expires (2592000, 30 days).
@@ -255,26 +223,16 @@ pub mod types {
         pub token_type: ::std::string::String,
     }
     ///Form body of issueChannelToken.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct IssueShortLivedChannelTokenRequest {
         pub client_id: ChannelId,
         pub client_secret: crate::secret::ClientSecret,
         pub grant_type: GrantType,
     }
     ///A newly issued stateless token.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct IssueStatelessChannelAccessTokenResponse {
         pub access_token: crate::secret::AccessToken,
         ///Seconds until the token expires (about 900, 15 minutes).
@@ -283,40 +241,25 @@ pub mod types {
         pub token_type: ::std::string::String,
     }
     ///Stateless issuance identified by the channel ID and secret.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct IssueStatelessChannelTokenByClientSecretRequest {
         pub client_id: ChannelId,
         pub client_secret: crate::secret::ClientSecret,
         pub grant_type: GrantType,
     }
     ///Stateless issuance identified by a signed JWT assertion.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct IssueStatelessChannelTokenByJwtAssertionRequest {
         pub client_assertion: crate::secret::ClientAssertion,
         pub client_assertion_type: ClientAssertionType,
         pub grant_type: GrantType,
     }
     ///Form body of issueStatelessChannelToken: the fields of exactly one of the two ways to identify the channel.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     #[serde(untagged)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub enum IssueStatelessChannelTokenRequest {
         JwtAssertionRequest(IssueStatelessChannelTokenByJwtAssertionRequest),
         ClientSecretRequest(IssueStatelessChannelTokenByClientSecretRequest),
@@ -334,37 +277,22 @@ pub mod types {
         }
     }
     ///Form body of revokeChannelTokenByJWT.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct RevokeChannelTokenByJwtRequest {
         pub access_token: crate::secret::AccessToken,
         pub client_id: ChannelId,
         pub client_secret: crate::secret::ClientSecret,
     }
     ///Form body of revokeChannelToken.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct RevokeChannelTokenRequest {
         pub access_token: crate::secret::AccessToken,
     }
     ///What LINE knows about a valid token.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct VerifyChannelAccessTokenResponse {
         pub client_id: ChannelId,
         ///Seconds the token stays valid. A long-lived token reports values beyond 32 bits.
@@ -374,13 +302,8 @@ pub mod types {
         pub scope: ::std::option::Option<::std::string::String>,
     }
     ///Form body of verifyChannelToken.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct VerifyChannelTokenRequest {
         pub access_token: crate::secret::AccessToken,
     }

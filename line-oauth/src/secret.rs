@@ -12,12 +12,8 @@
 //! assert_eq!(token.expose_secret(), "eyJhbGciOi...");
 //! ```
 
-use std::borrow::Cow;
 use std::fmt;
 
-use schemars::JsonSchema;
-use schemars::r#gen::SchemaGenerator;
-use schemars::schema::Schema;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use zeroize::Zeroize;
 
@@ -80,17 +76,19 @@ macro_rules! secret_string {
             }
         }
 
-        impl JsonSchema for $name {
+        // A plain string as a schema too (feature `schemars`).
+        #[cfg(feature = "schemars")]
+        impl schemars::JsonSchema for $name {
             fn schema_name() -> String {
                 stringify!($name).to_owned()
             }
 
-            fn schema_id() -> Cow<'static, str> {
-                Cow::Borrowed(concat!("line_oauth::secret::", stringify!($name)))
+            fn schema_id() -> std::borrow::Cow<'static, str> {
+                std::borrow::Cow::Borrowed(concat!("line_oauth::secret::", stringify!($name)))
             }
 
-            fn json_schema(generator: &mut SchemaGenerator) -> Schema {
-                String::json_schema(generator)
+            fn json_schema(generator: &mut schemars::r#gen::SchemaGenerator) -> schemars::schema::Schema {
+                <String as schemars::JsonSchema>::json_schema(generator)
             }
         }
     };
@@ -161,6 +159,7 @@ mod tests {
         assert_eq!(back.expose_secret(), VALUE);
     }
 
+    #[cfg(feature = "schemars")]
     #[test]
     fn schema_is_a_plain_string() {
         let schema = schemars::schema_for!(ClientSecret);

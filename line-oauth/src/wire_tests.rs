@@ -30,7 +30,7 @@ async fn serve(verb: &str, route: &str, status: u16, body: &str) -> (MockServer,
         .respond_with(response)
         .mount(&server)
         .await;
-    let http = crate::client::http_client(std::time::Duration::from_secs(5)).unwrap();
+    let http = crate::client::http_client(std::time::Duration::from_secs(5), None).unwrap();
     let client = Client::new_with_client(
         &server.uri(),
         http,

@@ -280,3 +280,40 @@ async fn empty_arguments_are_refused_before_anything_is_sent() {
     assert!(matches!(error, Error::InvalidRequest { .. }), "{error:?}");
     assert_eq!(s.fake.issued_count(), 0);
 }
+
+#[tokio::test]
+async fn an_explicit_proxy_carries_every_request() {
+    let s = setup().await;
+    // A host that resolves nowhere: only the proxy (the fake itself, which
+    // serves absolute-form requests as a forward proxy would pass them on)
+    // can answer.
+    let through = |proxy: Option<String>| {
+        let builder = line_oauth::Client::builder()
+            .base_url("http://line.invalid")
+            .allow_plain_http(true)
+            .retry(line_oauth::RetryPolicy::none());
+        match proxy {
+            Some(proxy) => builder.proxy(proxy),
+            None => builder,
+        }
+        .build()
+        .unwrap()
+    };
+    let proxied = through(Some(s.fake.url()));
+    let issued = proxied.issue_short_lived(&s.creds).await.unwrap();
+    proxied.verify(&issued.access_token).await.unwrap();
+    let direct = through(None).issue_short_lived(&s.creds).await;
+    assert!(matches!(direct, Err(Error::Connect { .. })), "{direct:?}");
+}
+
+#[test]
+fn a_proxy_password_stays_out_of_debug_and_errors() {
+    let builder =
+        line_oauth::Client::builder().proxy("http://user:hunter2-proxy@proxy.internal:3128");
+    assert!(!format!("{builder:?}").contains("hunter2-proxy"));
+    let refused = line_oauth::Client::builder()
+        .proxy("http://user:hunter2-proxy@[not a host")
+        .build()
+        .unwrap_err();
+    assert!(!refused.to_string().contains("hunter2-proxy"), "{refused}");
+}

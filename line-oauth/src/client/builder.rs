@@ -47,6 +47,17 @@ pub struct ClientBuilder {
     timeout: Duration,
     allow_plain_http: bool,
     retry: RetryPolicy,
+    proxy: Option<ProxyUrl>,
+}
+
+/// A proxy URL; it may carry a password, so `Debug` does not show it.
+#[derive(Clone)]
+struct ProxyUrl(String);
+
+impl std::fmt::Debug for ProxyUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ProxyUrl([redacted])")
+    }
 }
 
 impl Default for ClientBuilder {
@@ -57,6 +68,7 @@ impl Default for ClientBuilder {
             timeout: DEFAULT_TIMEOUT,
             allow_plain_http: false,
             retry: RetryPolicy::default(),
+            proxy: None,
         }
     }
 }
@@ -98,6 +110,24 @@ impl ClientBuilder {
         self
     }
 
+    /// Sends every request through the HTTP proxy at `url` (`http://` or
+    /// `https://`; credentials as `http://user:password@host:port`, kept out
+    /// of `Debug` and errors).
+    /// Without it, the client connects directly, unless the
+    /// `system-proxy` feature is on: then it follows the OS settings and
+    /// `HTTPS_PROXY` / `HTTP_PROXY` / `NO_PROXY`.
+    ///
+    /// ```
+    /// let client = line_oauth::Client::builder()
+    ///     .proxy("http://proxy.internal:3128")
+    ///     .build()?;
+    /// # Ok::<(), line_oauth::Error>(())
+    /// ```
+    pub fn proxy(mut self, url: impl Into<String>) -> Self {
+        self.proxy = Some(ProxyUrl(url.into()));
+        self
+    }
+
     /// Checks the configuration and builds the client.
     ///
     /// # Errors
@@ -105,8 +135,10 @@ impl ClientBuilder {
     /// [`Error::InvalidConfig`] for a base URL that does not parse, is not
     /// `http(s)`, carries credentials, a query or a fragment, or is plain
     /// `http` to a non-loopback host without [`allow_plain_http`](Self::allow_plain_http);
-    /// for a timeout of zero or over [`MAX_TIMEOUT`]; or when the HTTP client
-    /// cannot be built.
+    /// for a timeout of zero or over [`MAX_TIMEOUT`]; for a proxy URL that
+    /// does not parse; for an `https` base URL in a build with neither the
+    /// `rustls` nor the `native-tls` feature; or when the HTTP client cannot
+    /// be built.
     pub fn build(self) -> Result<Client, Error> {
         let base_url = self.checked_base_url()?;
         for timeout in [self.timeout, self.connect_timeout] {
@@ -116,7 +148,14 @@ impl ClientBuilder {
                 )));
             }
         }
-        let http = http_client(self.connect_timeout)
+        let proxy = match &self.proxy {
+            Some(ProxyUrl(url)) => Some(
+                reqwest::Proxy::all(url.as_str())
+                    .map_err(|_| Error::InvalidConfig("the proxy URL does not parse".to_owned()))?,
+            ),
+            None => None,
+        };
+        let http = http_client(self.connect_timeout, proxy)
             .map_err(|e| Error::InvalidConfig(format!("cannot build the HTTP client: {e}")))?;
         let endpoints = Endpoints::new(base_url.clone());
         Ok(Client {
@@ -144,6 +183,12 @@ impl ClientBuilder {
             return Err(invalid("must not have a query or a fragment"));
         }
         match url.scheme() {
+            "https" if !cfg!(any(feature = "rustls", feature = "native-tls")) => {
+                return Err(invalid(
+                    "is https, but line-oauth was built without TLS: enable its rustls or \
+                     native-tls feature",
+                ));
+            }
             "https" => {}
             "http" if self.allow_plain_http || is_loopback(&url) => {}
             "http" => {
@@ -161,15 +206,22 @@ impl ClientBuilder {
 /// redirect (a token endpoint has no business redirecting, and following one
 /// would resend secrets elsewhere), sends no `Referer`, and asks for JSON,
 /// the only body LINE answers with.
-pub(crate) fn http_client(connect_timeout: Duration) -> reqwest::Result<reqwest::Client> {
+pub(crate) fn http_client(
+    connect_timeout: Duration,
+    proxy: Option<reqwest::Proxy>,
+) -> reqwest::Result<reqwest::Client> {
     let json = reqwest::header::HeaderValue::from_static("application/json");
-    reqwest::Client::builder()
+    let builder = reqwest::Client::builder()
         .connect_timeout(connect_timeout)
         .redirect(redirect::Policy::none())
         .referer(false)
         .user_agent(USER_AGENT)
-        .default_headers([(reqwest::header::ACCEPT, json)].into_iter().collect())
-        .build()
+        .default_headers([(reqwest::header::ACCEPT, json)].into_iter().collect());
+    match proxy {
+        Some(proxy) => builder.proxy(proxy),
+        None => builder,
+    }
+    .build()
 }
 
 /// Whether the URL's host is this machine: `localhost`, 127.0.0.0/8 or `::1`.

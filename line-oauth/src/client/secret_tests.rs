@@ -76,7 +76,7 @@ async fn assert_no_secret_escapes<R: Request>(request: R) {
         timeout: Duration::from_secs(5),
         retry: RetryPolicy::none(),
     };
-    let http = crate::client::http_client(Duration::from_secs(5)).unwrap();
+    let http = crate::client::http_client(Duration::from_secs(5), None).unwrap();
     for url in [echo.uri(), refused] {
         let endpoints = crate::endpoints::Endpoints::new(url.parse().unwrap());
         let raw = raw::Client::new_with_client(&url, http.clone(), endpoints);
