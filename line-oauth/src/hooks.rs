@@ -1,5 +1,6 @@
 //! The request hook of the generated client: every response's body is
-//! limited before anything reads it.
+//! limited before anything reads it, and the call's span learns the
+//! request's method and path and the response's status and request ID.
 
 use http_body_util::Limited;
 use progenitor_client::{ClientHooks, ClientInfo, OperationInfo};
@@ -16,13 +17,27 @@ pub const RESPONSE_BODY_LIMIT: usize = 64 * 1024;
 pub(crate) const REQUEST_ID_HEADER: &str = "x-line-request-id";
 
 impl ClientHooks<Endpoints> for Client {
-    /// Sends the request and limits the response body.
+    /// Sends the request and limits the response body; notes what it sent
+    /// and got in the call's span (`call::send`).
     async fn exec(
         &self,
         request: reqwest::Request,
         _info: &OperationInfo,
     ) -> reqwest::Result<reqwest::Response> {
-        Ok(limit_body(self.client().execute(request).await?))
+        let span = tracing::Span::current();
+        // The path only: the query carries tokens and assertions.
+        span.record("method", request.method().as_str());
+        span.record("path", request.url().path());
+        let response = self.client().execute(request).await?;
+        span.record("status", response.status().as_u16());
+        if let Some(id) = response
+            .headers()
+            .get(REQUEST_ID_HEADER)
+            .and_then(|v| v.to_str().ok())
+        {
+            span.record("request_id", id);
+        }
+        Ok(limit_body(response))
     }
 }
 

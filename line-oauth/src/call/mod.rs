@@ -34,6 +34,7 @@ use std::time::Duration;
 use progenitor_client::ResponseValue;
 use serde::Serialize;
 use tokio::time::Instant;
+use tracing::Instrument;
 
 use crate::error::Error;
 use crate::raw;
@@ -77,13 +78,29 @@ pub(crate) async fn send<R: Request>(
             reason: format!("{field} is empty"),
         });
     }
+    // One span per call; the hook fills in what went on the wire.
+    let span = tracing::debug_span!(
+        "line_oauth.call",
+        operation = R::OPERATION,
+        method = tracing::field::Empty,
+        path = tracing::field::Empty,
+        attempt = tracing::field::Empty,
+        status = tracing::field::Empty,
+        request_id = tracing::field::Empty,
+    );
     // Boxed once, here: the caller's future then holds a pointer rather
     // than the whole call, so moving or spawning it copies little.
     let timed = tokio::time::timeout(policy.timeout, attempts(raw, policy, request));
-    Box::pin(timed).await.unwrap_or(Err(Error::Timeout {
-        operation: R::OPERATION,
-        after: policy.timeout,
-    }))
+    let outcome = Box::pin(timed.instrument(span.clone()))
+        .await
+        .unwrap_or(Err(Error::Timeout {
+            operation: R::OPERATION,
+            after: policy.timeout,
+        }));
+    if let Err(error) = &outcome {
+        span.in_scope(|| tracing::debug!(%error, "LINE call failed"));
+    }
+    outcome
 }
 
 /// Attempts until one succeeds, the policy gives up, or the next wait would
@@ -101,6 +118,7 @@ async fn attempts<R: Request>(
     };
     let mut attempt = 1;
     loop {
+        tracing::Span::current().record("attempt", attempt);
         let error = match request.send(raw).await {
             Ok(answer) => return Ok(answer.into_inner()),
             Err(error) => classify_error(request, error).await,

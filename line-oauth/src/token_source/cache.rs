@@ -91,6 +91,13 @@ impl Cached {
         now < self.usable_until && wall < self.usable_until_wall
     }
 
+    /// Whole seconds until it expires, by the wall clock (for logs).
+    pub(super) fn seconds_left(&self) -> u64 {
+        self.expires_at_wall
+            .duration_since(SystemTime::now())
+            .map_or(0, |left| left.as_secs())
+    }
+
     /// Whether its refresh is not due yet.
     pub(super) fn fresh(&self, now: Instant) -> bool {
         now < self.refresh_from

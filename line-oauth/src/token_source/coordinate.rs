@@ -106,6 +106,7 @@ impl Coordinator<'_> {
                 Err(error) => return self.without_store(error).await,
             };
             if let Some(entry) = self.fresh(stored) {
+                tracing::debug!("token source: took the stored token");
                 return self.adopt(entry);
             }
             match self.link.lock().await {
@@ -118,6 +119,7 @@ impl Coordinator<'_> {
                     return self.without_store(error).await;
                 }
                 Ok(None) => {
+                    tracing::trace!(attempt, "token source: another holder is issuing");
                     attempt += 1;
                     tokio::time::sleep(backoff::exponential(FIRST_POLL, MAX_POLL, attempt)).await;
                 }
@@ -190,7 +192,10 @@ impl Coordinator<'_> {
             }
         };
         let placement = match self.link.unlock(lease, Some(&entry.issued)).await {
-            Ok(()) => Placement::Stored,
+            Ok(()) => {
+                tracing::debug!("token source: stored the new token for the others");
+                Placement::Stored
+            }
             Err(error) => {
                 warn_degraded(&error);
                 Placement::Own

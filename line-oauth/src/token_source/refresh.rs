@@ -144,8 +144,13 @@ impl Refresh {
             .unwrap_or_else(|_panic| Obtained::only(Err(Error::RefreshAborted)));
         drop(current);
         let outcome: Outcome = outcome.map(Arc::new);
-        if let Err(error) = &outcome {
-            tracing::debug!(%error, "token refresh failed");
+        match &outcome {
+            Ok(entry) => tracing::info!(
+                seconds_left = entry.seconds_left(),
+                from_store = entry.placement == Placement::Stored && self.timing.shared,
+                "token source: new token"
+            ),
+            Err(error) => tracing::warn!(%error, "token source: refresh failed"),
         }
         let Some(core) = self.core.upgrade() else {
             // Every handle is gone: no one here will use this token, nor
