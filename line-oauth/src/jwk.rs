@@ -469,12 +469,35 @@ mod tests {
         }
     }
 
+    /// A test vector from `tests/keys/`. The published package leaves the
+    /// directory out (it holds private keys): there the test says so and
+    /// passes.
+    fn test_key(name: &str) -> Option<String> {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/keys")
+            .join(name);
+        let text = std::fs::read_to_string(&path).ok();
+        if text.is_none() {
+            eprintln!(
+                "SKIPPED: no {} (tests/keys is not published)",
+                path.display()
+            );
+        }
+        text
+    }
+
     #[test]
     fn a_key_written_before_the_move_to_aws_lc_loads_and_signs_the_same() {
         // A throwaway key and an assertion the rsa-crate signer made with it:
         // PKCS#1 v1.5 signatures are deterministic, so the bytes must match.
-        let key = PrivateJwk::from_json(include_str!("../tests/keys/throwaway.jwk.json")).unwrap();
-        let expected = include_str!("../tests/keys/throwaway.assertion.jwt").trim();
+        let (Some(key), Some(expected)) = (
+            test_key("throwaway.jwk.json"),
+            test_key("throwaway.assertion.jwt"),
+        ) else {
+            return;
+        };
+        let key = PrivateJwk::from_json(&key).unwrap();
+        let expected = expected.trim();
         let (message, signature) = expected.rsplit_once('.').unwrap();
         let signed = key.sign_rs256(message.as_bytes()).unwrap();
         assert_eq!(URL_SAFE_NO_PAD.encode(signed), signature);
@@ -538,8 +561,10 @@ mod tests {
 
     #[test]
     fn a_key_whose_primes_are_not_prime_is_refused_not_a_panic_later() {
-        let jwk = include_str!("../tests/keys/composite-primes.jwk.json");
-        let err = PrivateJwk::from_json(jwk).unwrap_err();
+        let Some(jwk) = test_key("composite-primes.jwk.json") else {
+            return;
+        };
+        let err = PrivateJwk::from_json(&jwk).unwrap_err();
         assert!(matches!(err, KeyError::Invalid(_)), "{err:?}");
     }
 

@@ -62,6 +62,9 @@
 //! - `src/jwk.rs`, `src/rsa_key.rs`, `src/assertion.rs`: keys as JWKs, the
 //!   aws-lc key behind them, and the assertions they sign.
 
+// docs.rs (nightly) marks feature-gated items.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 mod assertion;
 mod backoff;
 mod call;
@@ -97,6 +100,7 @@ pub use hooks::RESPONSE_BODY_LIMIT;
 pub use jwk::{AssertionKeyPair, KEY_BITS, KEY_FILE_LIMIT, KeyError, PrivateJwk, PublicJwk};
 pub use secret::{AccessToken, ClientAssertion, ClientSecret};
 #[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use store::RedisStore;
 pub use store::{EncryptionKey, FileStore, MemoryStore, StoreError, StoreErrorKind, TokenStore};
 pub use token_source::{

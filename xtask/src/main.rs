@@ -2,12 +2,16 @@
 //!
 //! - `cargo xtask regen`: regenerate `line-oauth/src/generated.rs` from the spec.
 //! - `cargo xtask regen --check`: fail, with a short diff, when that file is stale.
+//! - `cargo xtask package-check [--clean]`: publish dry-run of the two
+//!   published crates, then build, run and test them from their packages in
+//!   a scratch workspace outside this one.
 
+mod package_check;
 mod regen;
 
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: cargo xtask regen [--check]";
+const USAGE: &str = "usage: cargo xtask regen [--check] | cargo xtask package-check [--clean]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -15,6 +19,8 @@ fn main() -> ExitCode {
     let outcome = match args.as_slice() {
         ["regen"] => regen::regen(),
         ["regen", "--check"] => regen::check(),
+        ["package-check"] => package_check::run(&regen::root(), false),
+        ["package-check", "--clean"] => package_check::run(&regen::root(), true),
         _ => Err(USAGE.to_owned()),
     };
     match outcome {

@@ -17,10 +17,12 @@ mod memory;
 mod redis;
 mod sealed;
 
+pub use file::FileLease;
 pub use file::FileStore;
-pub use memory::MemoryStore;
+pub use memory::{MemoryLease, MemoryStore};
 #[cfg(feature = "redis")]
-pub use redis::RedisStore;
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub use redis::{RedisLease, RedisStore};
 pub use sealed::EncryptionKey;
 
 use std::any::Any;

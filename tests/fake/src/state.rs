@@ -1,5 +1,5 @@
 //! The fake's bookkeeping: channels, tokens, the clock, and LINE's rules on
-//! them. Pure and synchronous; [`super::routes`] puts HTTP around it.
+//! them. Pure and synchronous; the routes put HTTP around it.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
