@@ -44,6 +44,32 @@
 //! # }
 //! ```
 //!
+//! Several replicas, or a bot that restarts, share one token (and LINE's
+//! budget of 30) through a [`TokenStore`]: a [`FileStore`] on one host, a
+//! `RedisStore` (feature `redis`) for a fleet, both encrypted at rest:
+//!
+//! ```no_run
+//! # fn run(provider: line_oauth::ShortLived) -> Result<(), Box<dyn std::error::Error>> {
+//! use line_oauth::{EncryptionKey, FileStore, TokenSource};
+//! let key = EncryptionKey::from_base64(&std::env::var("TOKEN_STORE_KEY")?)?;
+//! let store = FileStore::new("/var/lib/my-bot/tokens", &key)?;
+//! let source = TokenSource::builder(provider).store(store).build()?;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Assertion key pairs ([`AssertionKeyPair`]) and signed assertions
+//! ([`AssertionSigner`]) are here too, and the `line-oauth` command (feature
+//! `cli`) does all of it from a shell. To test your bot's token handling
+//! without LINE, run it against the `line-oauth-fake` crate.
+//!
+//! # Features
+//!
+//! `rustls` (default) or `native-tls` for TLS; `system-proxy` to follow the
+//! OS and `HTTPS_PROXY`; `schemars` (default) for the secret types' JSON
+//! Schemas; `redis` and `redis-tls` for [`RedisStore`](crate::store); `cli`
+//! for the command.
+//!
 //! # How the crate is put together
 //!
 //! For whoever works on it next:
