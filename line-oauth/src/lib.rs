@@ -68,7 +68,8 @@
 //! `rustls` (default) or `native-tls` for TLS; `system-proxy` to follow the
 //! OS and `HTTPS_PROXY`; `schemars` (default) for the secret types' JSON
 //! Schemas; `redis` and `redis-tls` for [`RedisStore`](crate::store); `cli`
-//! for the command.
+//! for the command; `reqwest-middleware` and `tower` for the bearer layers
+//! that set `Authorization` from a [`TokenSource`] on Messaging API requests.
 //!
 //! # How the crate is put together
 //!
@@ -93,6 +94,8 @@
 
 mod assertion;
 mod backoff;
+#[cfg(any(feature = "reqwest-middleware", feature = "tower"))]
+mod bearer;
 mod call;
 mod client;
 mod credentials;
@@ -115,6 +118,18 @@ pub use assertion::{
     AUDIENCE, AssertionError, AssertionSigner, DEFAULT_ASSERTION_LIFETIME, MAX_ASSERTION_LIFETIME,
     MAX_TOKEN_LIFETIME,
 };
+#[cfg(any(feature = "reqwest-middleware", feature = "tower"))]
+#[cfg_attr(
+    docsrs,
+    doc(cfg(any(feature = "reqwest-middleware", feature = "tower")))
+)]
+pub use bearer::AllowedHosts;
+#[cfg(feature = "reqwest-middleware")]
+#[cfg_attr(docsrs, doc(cfg(feature = "reqwest-middleware")))]
+pub use bearer::BearerMiddleware;
+#[cfg(feature = "tower")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
+pub use bearer::{BearerError, BearerLayer, BearerService, ReplayBody};
 pub use call::RetryPolicy;
 pub use client::{
     Client, ClientBuilder, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, MAX_TIMEOUT,

@@ -90,6 +90,8 @@ pub(super) struct Coordinator<'a> {
     pub(super) link: &'a StoreLink,
     pub(super) timing: Timing,
     pub(super) current: Option<&'a Cached>,
+    /// A token a caller reported refused: never taken from the store.
+    pub(super) invalidated: Option<&'a AccessToken>,
 }
 
 impl Coordinator<'_> {
@@ -134,7 +136,11 @@ impl Coordinator<'_> {
         let now = Instant::now();
         // The token this refresh is for: the cache's monotonic clock knows
         // its age best.
-        if self.current.is_some_and(|c| c.is(&stored) && !c.fresh(now)) {
+        if self.current.is_some_and(|c| c.is(&stored) && !c.fresh(now))
+            || self
+                .invalidated
+                .is_some_and(|bad| same(bad, &stored.access_token))
+        {
             return None;
         }
         let entry = self

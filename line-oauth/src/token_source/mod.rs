@@ -207,9 +207,42 @@ impl TokenSource {
         })
     }
 
+    /// Drops `token` from the cache if it is still the cached one, so that
+    /// the next [`token`](Self::token) gets a new one: for a token LINE
+    /// refused (a 401), revoked elsewhere or replaced by a 31st short-lived
+    /// token. Many callers reporting the same token cause one refresh; a
+    /// token already replaced is left alone. The refresh will not take the
+    /// same token from the store again.
+    ///
+    /// ```no_run
+    /// # async fn run(source: line_oauth::TokenSource, http: reqwest::Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// let token = source.token().await?;
+    /// let response = http
+    ///     .get("https://api.line.me/v2/bot/info")
+    ///     .header(reqwest::header::AUTHORIZATION, token.bearer_header())
+    ///     .send()
+    ///     .await?;
+    /// if response.status() == reqwest::StatusCode::UNAUTHORIZED {
+    ///     source.invalidate(&token);
+    ///     let fresh = source.token().await?; // then send again with it
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn invalidate(&self, token: &Token) {
+        // Under the state lock, as a refresh publishes: the check and the
+        // drop see one cache.
+        let mut state = self.core.state();
+        let cached = self.core.cache.load();
+        if cached.as_ref().is_some_and(|c| Arc::ptr_eq(c, &token.0)) {
+            self.core.cache.store(None);
+            state.invalidated = Some(token.0.issued.access_token.clone());
+        }
+    }
+
     /// The cached token if usable; starts a background refresh when it is
     /// inside the refresh window.
-    fn cached(&self) -> Option<Token> {
+    pub(crate) fn cached(&self) -> Option<Token> {
         let now = Instant::now();
         let guard = self.core.cache.load();
         let cached = guard

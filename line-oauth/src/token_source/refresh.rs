@@ -18,6 +18,7 @@ use super::coordinate::{Coordinator, Obtained, StoreLink};
 use super::provider::{DynProvider, Retired};
 use crate::backoff;
 use crate::error::Error;
+use crate::secret::AccessToken;
 
 /// First wait after the second failed refresh in a row; it doubles per
 /// failure. The first failure is retried by the next call at once.
@@ -41,6 +42,11 @@ pub(super) struct RefreshState {
     /// `last_error` at once.
     pub(super) retry_at: Option<Instant>,
     pub(super) last_error: Option<Error>,
+    /// A token a caller reported refused ([`TokenSource::invalidate`]):
+    /// the next refresh does not take it from the store again.
+    ///
+    /// [`TokenSource::invalidate`]: super::TokenSource::invalidate
+    pub(super) invalidated: Option<AccessToken>,
 }
 
 /// What the handles of one source share.
@@ -76,6 +82,7 @@ impl Core {
             core: Arc::downgrade(self),
             timing: self.timing,
             generation: state.generation,
+            invalidated: state.invalidated.clone(),
         };
         runtime.spawn(refresh.run(done));
         pending
@@ -88,6 +95,11 @@ impl Core {
         // or its outcome in the cache, never neither.
         if let Ok(new) = outcome {
             self.cache.store(Some(Arc::clone(new)));
+            let replaced_it =
+                |bad: &AccessToken| bad.expose_secret() != new.issued.access_token.expose_secret();
+            if state.invalidated.as_ref().is_some_and(replaced_it) {
+                state.invalidated = None;
+            }
         }
         if state.generation == generation {
             state.in_flight = None;
@@ -119,6 +131,7 @@ struct Refresh {
     core: Weak<Core>,
     timing: Timing,
     generation: u64,
+    invalidated: Option<AccessToken>,
 }
 
 impl Refresh {
@@ -133,6 +146,7 @@ impl Refresh {
             link: &self.link,
             timing: self.timing,
             current: current.as_deref(),
+            invalidated: self.invalidated.as_ref(),
         };
         let Obtained {
             outcome,

@@ -1,0 +1,97 @@
+//! What `BearerMiddleware` adds to each request: a reqwest-middleware chain
+//! that ends in a middleware answering at once (no network), with and
+//! without the bearer layer in front, a cached token behind it.
+//!
+//! ```sh
+//! cargo bench -p line-oauth --features reqwest-middleware --bench bearer
+//! ```
+
+use std::hint::black_box;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use http::Extensions;
+use line_oauth::{
+    BearerMiddleware, ChannelCredentials, Client, ClientSecret, ShortLived, TokenSource,
+};
+use line_oauth_fake::FakeLine;
+use reqwest_middleware::{ClientWithMiddleware, Middleware, Next};
+
+/// Answers 200 without sending anything.
+struct Answer;
+
+#[async_trait::async_trait]
+impl Middleware for Answer {
+    async fn handle(
+        &self,
+        _request: reqwest::Request,
+        _extensions: &mut Extensions,
+        _next: Next<'_>,
+    ) -> reqwest_middleware::Result<reqwest::Response> {
+        Ok(reqwest::Response::from(http::Response::new(
+            reqwest::Body::from(""),
+        )))
+    }
+}
+
+/// Passes the request on: what any middleware costs.
+struct PassOn;
+
+#[async_trait::async_trait]
+impl Middleware for PassOn {
+    async fn handle(
+        &self,
+        request: reqwest::Request,
+        extensions: &mut Extensions,
+        next: Next<'_>,
+    ) -> reqwest_middleware::Result<reqwest::Response> {
+        next.run(request, extensions).await
+    }
+}
+
+fn chains(c: &mut Criterion) {
+    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+    let (_fake, source) = runtime.block_on(async {
+        let fake = FakeLine::start().await.expect("the fake starts");
+        fake.add_channel("1", "secret");
+        let client = Client::builder()
+            .base_url(fake.url())
+            .build()
+            .expect("a client");
+        let creds = ChannelCredentials::new("1", ClientSecret::new("secret"));
+        let source = TokenSource::new(ShortLived::new(client, creds)).expect("a source");
+        source.token().await.expect("a first token");
+        (fake, source)
+    });
+    let bare: ClientWithMiddleware = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+        .with(Answer)
+        .build();
+    let pass_on = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+        .with(PassOn)
+        .with(Answer)
+        .build();
+    let bearer = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+        .with(BearerMiddleware::new(source))
+        .with(Answer)
+        .build();
+    let body = r#"{"to":"U0123","messages":[{"type":"text","text":"hello"}]}"#;
+    let chains = [
+        ("bare chain", &bare),
+        ("with a middleware that passes it on", &pass_on),
+        ("with BearerMiddleware", &bearer),
+    ];
+    for (name, client) in chains {
+        c.bench_function(&format!("push request ({name})"), |b| {
+            b.iter(|| {
+                let request = client
+                    .post("https://api.line.me/v2/bot/message/push")
+                    .header("content-type", "application/json")
+                    .body(body);
+                let response = runtime.block_on(request.send()).expect("an answer");
+                black_box(response);
+            })
+        });
+    }
+}
+
+criterion_group!(benches, chains);
+criterion_main!(benches);

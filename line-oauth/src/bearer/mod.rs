@@ -1,0 +1,93 @@
+//! `Authorization: Bearer` from a [`TokenSource`] in any HTTP stack:
+//! [`BearerMiddleware`] for reqwest-middleware (feature
+//! `reqwest-middleware`), [`BearerLayer`] for tower (feature `tower`).
+//!
+//! Both set the header only on requests to the [`AllowedHosts`] (by
+//! default LINE's API hosts), so a token is never sent elsewhere. On a 401
+//! they drop the refused token ([`TokenSource::invalidate`]: however many
+//! requests were refused, one refresh) and send the request once more with
+//! a new one, when its body can be replayed.
+
+#[cfg(feature = "reqwest-middleware")]
+mod reqwest;
+#[cfg(feature = "tower")]
+mod tower;
+
+#[cfg(feature = "reqwest-middleware")]
+pub use self::reqwest::BearerMiddleware;
+#[cfg(feature = "tower")]
+pub use self::tower::{BearerError, BearerLayer, BearerService, ReplayBody};
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use crate::token_source::{Token, TokenSource};
+
+/// The hosts a bearer token may be sent to: LINE's API hosts by default
+/// (`api.line.me`, `api-data.line.me`), over https. Plain http is allowed
+/// only to loopback hosts (for tests), so a token never crosses a network
+/// in clear text.
+///
+/// ```
+/// use line_oauth::AllowedHosts;
+/// let line = AllowedHosts::default();
+/// assert!(line.allows("https", "api.line.me"));
+/// assert!(!line.allows("https", "example.com"));
+/// assert!(!line.allows("http", "api.line.me"));
+/// let local = AllowedHosts::new(["127.0.0.1"]);
+/// assert!(local.allows("http", "127.0.0.1"));
+/// ```
+#[derive(Debug, Clone)]
+pub struct AllowedHosts {
+    hosts: Arc<[String]>,
+}
+
+/// LINE's Messaging API hosts.
+const LINE_HOSTS: [&str; 2] = ["api.line.me", "api-data.line.me"];
+
+impl Default for AllowedHosts {
+    fn default() -> Self {
+        Self::new(LINE_HOSTS)
+    }
+}
+
+impl AllowedHosts {
+    /// Exactly these hosts (compared without regard to case).
+    pub fn new(hosts: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        Self {
+            hosts: hosts
+                .into_iter()
+                .map(|h| h.into().to_ascii_lowercase())
+                .collect(),
+        }
+    }
+
+    /// Whether a request with this scheme to this host may carry the token.
+    pub fn allows(&self, scheme: &str, host: &str) -> bool {
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        let listed = self.hosts.iter().any(|h| h.eq_ignore_ascii_case(host));
+        let secure = scheme == "https"
+            || (scheme == "http"
+                && (host.eq_ignore_ascii_case("localhost")
+                    || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())));
+        listed && secure
+    }
+}
+
+/// What a bearer layer shares: the source and the hosts.
+#[derive(Debug, Clone)]
+struct Bearer {
+    source: TokenSource,
+    hosts: AllowedHosts,
+}
+
+impl Bearer {
+    /// After a 401 with `refused`: a new token, or `None` when the source
+    /// has no other (then the 401 stands).
+    async fn after_refusal(&self, refused: &Token) -> Result<Option<Token>, crate::Error> {
+        self.source.invalidate(refused);
+        let fresh = self.source.token().await?;
+        let same = fresh.access_token().expose_secret() == refused.access_token().expose_secret();
+        Ok((!same).then_some(fresh))
+    }
+}

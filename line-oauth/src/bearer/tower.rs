@@ -1,0 +1,219 @@
+//! [`BearerLayer`]: the bearer layer for tower services (hyper, axum
+//! clients).
+
+use std::fmt;
+use std::future::{Future, poll_fn};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use http::{Request, Response, StatusCode, header::AUTHORIZATION};
+use tower_layer::Layer;
+use tower_service::Service;
+
+use super::{AllowedHosts, Bearer};
+use crate::error::Error;
+use crate::token_source::TokenSource;
+
+/// A request body that may be sent again after a 401: `Some(copy)` if it
+/// can be. Implemented for the usual whole bodies; a stream answers `None`
+/// (the 401 is then returned as it is).
+///
+/// ```
+/// use line_oauth::ReplayBody;
+/// assert_eq!(String::from("{}").replay(), Some(String::from("{}")));
+/// ```
+pub trait ReplayBody: Sized {
+    /// A copy to send again, if the body can be replayed.
+    fn replay(&self) -> Option<Self>;
+}
+
+impl ReplayBody for String {
+    fn replay(&self) -> Option<Self> {
+        Some(self.clone())
+    }
+}
+
+impl ReplayBody for Vec<u8> {
+    fn replay(&self) -> Option<Self> {
+        Some(self.clone())
+    }
+}
+
+impl<D: Clone> ReplayBody for http_body_util::Full<D> {
+    fn replay(&self) -> Option<Self> {
+        Some(self.clone())
+    }
+}
+
+impl<D> ReplayBody for http_body_util::Empty<D> {
+    fn replay(&self) -> Option<Self> {
+        Some(Self::new())
+    }
+}
+
+impl<D, E> ReplayBody for http_body_util::combinators::BoxBody<D, E> {
+    fn replay(&self) -> Option<Self> {
+        None
+    }
+}
+
+/// Wraps a service so that requests to the [`AllowedHosts`] carry
+/// `Authorization: Bearer <token>` from a [`TokenSource`], and a 401 leads
+/// to one new token and one more try (when the body can be replayed). A
+/// redirect-following layer belongs outside it, so that each hop is checked
+/// against the hosts.
+///
+/// ```no_run
+/// # fn run(source: line_oauth::TokenSource) {
+/// use http_body_util::Full;
+/// use hyper_util::client::legacy::Client;
+/// use hyper_util::rt::TokioExecutor;
+/// use line_oauth::BearerLayer;
+/// use tower_layer::Layer;
+///
+/// let http = Client::builder(TokioExecutor::new()).build_http::<Full<bytes::Bytes>>();
+/// let authed = BearerLayer::new(source).layer(http);
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct BearerLayer {
+    bearer: Bearer,
+}
+
+impl BearerLayer {
+    /// For LINE's API hosts ([`AllowedHosts::default`]).
+    pub fn new(source: TokenSource) -> Self {
+        Self {
+            bearer: Bearer {
+                source,
+                hosts: AllowedHosts::default(),
+            },
+        }
+    }
+
+    /// The same layer for other hosts.
+    #[must_use]
+    pub fn allowed_hosts(mut self, hosts: AllowedHosts) -> Self {
+        self.bearer.hosts = hosts;
+        self
+    }
+}
+
+impl<S> Layer<S> for BearerLayer {
+    type Service = BearerService<S>;
+
+    fn layer(&self, inner: S) -> BearerService<S> {
+        BearerService {
+            inner,
+            bearer: self.bearer.clone(),
+        }
+    }
+}
+
+/// The service [`BearerLayer`] makes.
+#[derive(Debug, Clone)]
+pub struct BearerService<S> {
+    inner: S,
+    bearer: Bearer,
+}
+
+/// A [`BearerService`] failure: no token, or the inner service's error.
+#[derive(Debug)]
+pub enum BearerError<E> {
+    /// The token source could not give a token.
+    Token(Error),
+    /// The wrapped service failed.
+    Inner(E),
+}
+
+impl<E: fmt::Display> fmt::Display for BearerError<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Token(e) => write!(f, "no bearer token: {e}"),
+            Self::Inner(e) => e.fmt(f),
+        }
+    }
+}
+
+impl<E: std::error::Error + 'static> std::error::Error for BearerError<E> {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Token(e) => Some(e),
+            Self::Inner(e) => Some(e),
+        }
+    }
+}
+
+type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+
+impl<S, B, R> Service<Request<B>> for BearerService<S>
+where
+    S: Service<Request<B>, Response = Response<R>> + Clone + Send + 'static,
+    S::Future: Send,
+    S::Error: Send,
+    B: ReplayBody + Send + 'static,
+    R: Send + 'static,
+{
+    type Response = Response<R>;
+    type Error = BearerError<S::Error>;
+    type Future = BoxFuture<Result<Response<R>, Self::Error>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx).map_err(BearerError::Inner)
+    }
+
+    fn call(&mut self, mut request: Request<B>) -> Self::Future {
+        // The clone is the one made ready; this one waits its turn.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let bearer = self.bearer.clone();
+        let uri = request.uri();
+        let allowed = bearer
+            .hosts
+            .allows(uri.scheme_str().unwrap_or(""), uri.host().unwrap_or(""));
+        if !allowed {
+            let sent = inner.call(request);
+            return Box::pin(async move { sent.await.map_err(BearerError::Inner) });
+        }
+        Box::pin(async move {
+            let token = bearer.source.token().await.map_err(BearerError::Token)?;
+            let replay = replayable(&request);
+            request
+                .headers_mut()
+                .insert(AUTHORIZATION, token.bearer_header());
+            let response = inner.call(request).await.map_err(BearerError::Inner)?;
+            if response.status() != StatusCode::UNAUTHORIZED {
+                return Ok(response);
+            }
+            let Some(mut replay) = replay else {
+                return Ok(response);
+            };
+            let Some(fresh) = bearer
+                .after_refusal(&token)
+                .await
+                .map_err(BearerError::Token)?
+            else {
+                return Ok(response);
+            };
+            replay
+                .headers_mut()
+                .insert(AUTHORIZATION, fresh.bearer_header());
+            poll_fn(|cx| inner.poll_ready(cx))
+                .await
+                .map_err(BearerError::Inner)?;
+            inner.call(replay).await.map_err(BearerError::Inner)
+        })
+    }
+}
+
+/// A copy of `request` to send again, if its body can be replayed.
+fn replayable<B: ReplayBody>(request: &Request<B>) -> Option<Request<B>> {
+    let body = request.body().replay()?;
+    let mut copy = Request::new(body);
+    *copy.method_mut() = request.method().clone();
+    *copy.uri_mut() = request.uri().clone();
+    *copy.version_mut() = request.version();
+    *copy.headers_mut() = request.headers().clone();
+    *copy.extensions_mut() = request.extensions().clone();
+    Some(copy)
+}

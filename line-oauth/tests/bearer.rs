@@ -1,0 +1,291 @@
+//! The bearer layers against a stand-in for the Messaging API (wiremock on
+//! 127.0.0.1), with tokens from the fake LINE server.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client as HyperClient;
+use hyper_util::rt::TokioExecutor;
+use line_oauth::{
+    AllowedHosts, BearerLayer, BearerMiddleware, ChannelCredentials, Client, ClientSecret,
+    ShortLived, TokenSource,
+};
+use line_oauth_fake::FakeLine;
+use tower_layer::Layer;
+use tower_service::Service;
+use wiremock::matchers::{header, method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+/// The fake LINE issuing tokens, a source of its tokens, and the stand-in.
+struct Setup {
+    line: FakeLine,
+    source: TokenSource,
+    api: MockServer,
+}
+
+async fn setup() -> Setup {
+    let line = FakeLine::start().await.unwrap();
+    line.add_channel("1234567890", "secret");
+    let client = Client::builder().base_url(line.url()).build().unwrap();
+    let creds = ChannelCredentials::new("1234567890", ClientSecret::new("secret"));
+    let source = TokenSource::new(ShortLived::new(client, creds)).unwrap();
+    let api = MockServer::start().await;
+    Setup { line, source, api }
+}
+
+impl Setup {
+    /// The current token's header value.
+    async fn bearer(&self) -> String {
+        format!(
+            "Bearer {}",
+            self.source
+                .token()
+                .await
+                .unwrap()
+                .access_token()
+                .expose_secret()
+        )
+    }
+
+    /// The stand-in refuses `refused` with a 401 and takes anything else.
+    async fn refuse(&self, refused: &str) {
+        Mock::given(header("authorization", refused))
+            .respond_with(ResponseTemplate::new(401))
+            .with_priority(1)
+            .mount(&self.api)
+            .await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(200))
+            .with_priority(2)
+            .mount(&self.api)
+            .await;
+    }
+
+    fn middleware_client(&self) -> reqwest_middleware::ClientWithMiddleware {
+        let middleware = BearerMiddleware::new(self.source.clone())
+            .allowed_hosts(AllowedHosts::new(["127.0.0.1"]));
+        reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+            .with(middleware)
+            .build()
+    }
+
+    fn push_url(&self) -> String {
+        format!("{}/v2/bot/message/push", self.api.uri())
+    }
+
+    /// The `Authorization` header of each request the stand-in received.
+    async fn authorizations(&self) -> Vec<Option<String>> {
+        self.api
+            .received_requests()
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| {
+                r.headers
+                    .get("authorization")
+                    .map(|v| v.to_str().unwrap().to_owned())
+            })
+            .collect()
+    }
+}
+
+#[tokio::test]
+async fn the_header_is_set_from_the_source() {
+    let s = setup().await;
+    s.refuse("nothing").await;
+    let response = s
+        .middleware_client()
+        .post(s.push_url())
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(s.authorizations().await, [Some(s.bearer().await)]);
+}
+
+#[tokio::test]
+async fn a_401_makes_one_refresh_and_one_retry_with_the_new_token() {
+    let s = setup().await;
+    let first = s.bearer().await;
+    s.refuse(&first).await;
+    let response = s
+        .middleware_client()
+        .post(s.push_url())
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(s.line.issued_count(), 2);
+    let sent = s.authorizations().await;
+    assert_eq!(sent.len(), 2);
+    assert_eq!(sent[0].as_deref(), Some(first.as_str()));
+    assert_eq!(sent[1], Some(s.bearer().await));
+    assert_ne!(sent[1].as_deref(), Some(first.as_str()));
+}
+
+#[tokio::test]
+async fn a_hundred_concurrent_401s_make_one_refresh() {
+    let s = setup().await;
+    let first = s.bearer().await;
+    // Half the refusals come back only once the new token is cached: they
+    // must not drop it.
+    Mock::given(header("authorization", first.as_str()))
+        .respond_with(ResponseTemplate::new(401))
+        .up_to_n_times(50)
+        .with_priority(1)
+        .mount(&s.api)
+        .await;
+    Mock::given(header("authorization", first.as_str()))
+        .respond_with(ResponseTemplate::new(401).set_delay(Duration::from_millis(300)))
+        .with_priority(1)
+        .mount(&s.api)
+        .await;
+    s.refuse(&first).await;
+    let client = s.middleware_client();
+    let requests: Vec<_> = (0..100)
+        .map(|_| {
+            let (client, url) = (client.clone(), s.push_url());
+            tokio::spawn(async move { client.post(url).body("{}").send().await })
+        })
+        .collect();
+    for request in requests {
+        assert_eq!(request.await.unwrap().unwrap().status(), 200);
+    }
+    assert_eq!(s.line.issued_count(), 2, "one refresh for all 100");
+}
+
+#[tokio::test]
+async fn a_body_that_cannot_be_replayed_is_not_retried_and_the_401_returns() {
+    let s = setup().await;
+    let first = s.bearer().await;
+    s.refuse(&first).await;
+    let stream = futures_util::stream::once(async { Ok::<_, std::io::Error>("{}") });
+    let response = s
+        .middleware_client()
+        .post(s.push_url())
+        .body(reqwest::Body::wrap_stream(stream))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 401);
+    assert_eq!(s.authorizations().await.len(), 1);
+    assert_eq!(s.line.issued_count(), 1);
+}
+
+#[tokio::test]
+async fn a_host_not_on_the_list_gets_no_token() {
+    let s = setup().await;
+    s.refuse("nothing").await;
+    // The same server by another name: not on the list.
+    let by_name = s.push_url().replace("127.0.0.1", "localhost");
+    s.middleware_client()
+        .post(by_name)
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(s.authorizations().await, [None]);
+    assert_eq!(s.line.issued_count(), 0, "no token was even fetched");
+    // LINE's hosts are the default, and plain http never carries a token.
+    let line = AllowedHosts::default();
+    assert!(line.allows("https", "api-data.line.me"));
+    assert!(!line.allows("http", "api.line.me"));
+}
+
+#[tokio::test]
+async fn a_redirect_to_another_host_is_followed_without_the_token() {
+    let s = setup().await;
+    let elsewhere = MockServer::start().await;
+    Mock::given(path("/landing"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&elsewhere)
+        .await;
+    let landing = format!(
+        "{}/landing",
+        elsewhere.uri().replace("127.0.0.1", "localhost")
+    );
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(302).insert_header("location", landing.as_str()))
+        .mount(&s.api)
+        .await;
+    let response = s.middleware_client().get(s.api.uri()).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(s.authorizations().await, [Some(s.bearer().await)]);
+    let there = elsewhere.received_requests().await.unwrap();
+    assert_eq!(there.len(), 1);
+    assert!(there[0].headers.get("authorization").is_none());
+}
+
+/// hyper's client under [`BearerLayer`].
+fn tower_client(
+    s: &Setup,
+) -> impl Service<
+    http::Request<Full<Bytes>>,
+    Response = http::Response<hyper::body::Incoming>,
+    Error = line_oauth::BearerError<hyper_util::client::legacy::Error>,
+> + Clone {
+    let http = HyperClient::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
+    BearerLayer::new(s.source.clone())
+        .allowed_hosts(AllowedHosts::new(["127.0.0.1"]))
+        .layer(http)
+}
+
+fn push(url: &str) -> http::Request<Full<Bytes>> {
+    http::Request::post(url)
+        .body(Full::new(Bytes::from_static(b"{}")))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_tower_layer_sets_the_header_and_retries_a_401_once() {
+    let s = setup().await;
+    let first = s.bearer().await;
+    s.refuse(&first).await;
+    let mut client = tower_client(&s);
+    std::future::poll_fn(|cx| client.poll_ready(cx))
+        .await
+        .unwrap();
+    let response = client.call(push(&s.push_url())).await.unwrap();
+    assert_eq!(response.status(), 200);
+    let sent = s.authorizations().await;
+    assert_eq!(sent.len(), 2);
+    assert_eq!(sent[0].as_deref(), Some(first.as_str()));
+    assert_eq!(sent[1], Some(s.bearer().await));
+    assert_eq!(s.line.issued_count(), 2);
+
+    // Another host: no token.
+    let by_name = s.push_url().replace("127.0.0.1", "localhost");
+    std::future::poll_fn(|cx| client.poll_ready(cx))
+        .await
+        .unwrap();
+    let response = client.call(push(&by_name)).await.unwrap();
+    let _ = response.into_body().collect().await;
+    assert_eq!(s.authorizations().await.last().unwrap(), &None);
+}
+
+#[tokio::test]
+async fn the_tower_layer_does_not_retry_a_body_it_cannot_replay() {
+    let s = setup().await;
+    let first = s.bearer().await;
+    s.refuse(&first).await;
+    let http = HyperClient::builder(TokioExecutor::new())
+        .build_http::<http_body_util::combinators::BoxBody<Bytes, std::convert::Infallible>>();
+    let mut client = BearerLayer::new(s.source.clone())
+        .allowed_hosts(AllowedHosts::new(["127.0.0.1"]))
+        .layer(http);
+    let body = Full::new(Bytes::from_static(b"{}")).boxed();
+    let request = http::Request::post(s.push_url()).body(body).unwrap();
+    std::future::poll_fn(|cx| client.poll_ready(cx))
+        .await
+        .unwrap();
+    let response = tokio::time::timeout(Duration::from_secs(10), client.call(request))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(response.status(), 401);
+    assert_eq!(s.authorizations().await.len(), 1);
+    assert_eq!(s.line.issued_count(), 1);
+}
