@@ -82,6 +82,14 @@ struct Bearer {
 }
 
 impl Bearer {
+    /// For LINE's API hosts.
+    fn new(source: TokenSource) -> Self {
+        Self {
+            source,
+            hosts: AllowedHosts::default(),
+        }
+    }
+
     /// After a 401 with `refused`: a new token, or `None` when the source
     /// has no other (then the 401 stands).
     async fn after_refusal(&self, refused: &Token) -> Result<Option<Token>, crate::Error> {

@@ -30,10 +30,7 @@ impl BearerMiddleware {
     /// For LINE's API hosts ([`AllowedHosts::default`]).
     pub fn new(source: TokenSource) -> Self {
         Self {
-            bearer: Bearer {
-                source,
-                hosts: AllowedHosts::default(),
-            },
+            bearer: Bearer::new(source),
         }
     }
 

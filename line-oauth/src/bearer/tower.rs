@@ -84,10 +84,7 @@ impl BearerLayer {
     /// For LINE's API hosts ([`AllowedHosts::default`]).
     pub fn new(source: TokenSource) -> Self {
         Self {
-            bearer: Bearer {
-                source,
-                hosts: AllowedHosts::default(),
-            },
+            bearer: Bearer::new(source),
         }
     }
 
