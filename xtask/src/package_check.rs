@@ -8,7 +8,8 @@
 //!    that depends on them as a user would and runs the README's quick
 //!    start against line-oauth-fake.
 //! 3. There: the consumer is built (timed) and run; both crates' doctests
-//!    and line-oauth's examples run from the packages.
+//!    and line-oauth's examples run from the packages (all but `bench`,
+//!    which needs a server and a peer harness: it is built, not run).
 //!
 //! The scratch workspace builds into this workspace's `target/` (the
 //! dependencies are then mostly built already), or with `--clean` into its
@@ -120,6 +121,31 @@ tokio = {{ version = "1", features = ["macros", "rt-multi-thread"] }}
     for example in ["tour", "token_source"] {
         status(cargo(scratch).args(["run", "-q", "-p", "line-oauth", "--example", example]))?;
     }
+    status(cargo(scratch).args([
+        "run",
+        "-q",
+        "-p",
+        "line-oauth",
+        "--features",
+        "reqwest-middleware",
+        "--example",
+        "push_message",
+    ]))?;
+    let key = scratch.join("example.jwk.json");
+    let key = key.to_str().ok_or("a scratch path that is not UTF-8")?;
+    status(
+        cargo(scratch)
+            .args([
+                "run",
+                "-q",
+                "-p",
+                "line-oauth",
+                "--example",
+                "v21_tokens",
+                "--",
+            ])
+            .args(["keygen", key]),
+    )?;
     Ok(format!(
         "package check passed: published dry-run of {}; the consumer built in {:.1} s and ran; \
          doctests and examples ran from the packages",
