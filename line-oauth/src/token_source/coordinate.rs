@@ -122,7 +122,7 @@ impl Coordinator<'_> {
                 }
                 Ok(None) => {
                     tracing::trace!(attempt, "token source: another holder is issuing");
-                    attempt += 1;
+                    attempt = attempt.saturating_add(1);
                     tokio::time::sleep(backoff::exponential(FIRST_POLL, MAX_POLL, attempt)).await;
                 }
                 Err(error) => return self.without_store(error).await,

@@ -49,7 +49,9 @@ impl Failure {
         match self {
             Self::Usage(message) | Self::Local(message) => message.clone(),
             Self::Call(Error::Api(api)) => {
-                let mut text = format!("LINE refused ({}): {api}", api.status());
+                // The summary already names the call, status and request ID;
+                // the fields follow one to a line for reading and grepping.
+                let mut text = format!("LINE refused: {api}");
                 let fields = [
                     ("code", api.code().map(|c| c.as_str())),
                     ("description", api.description().or(api.message())),
