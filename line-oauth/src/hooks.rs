@@ -6,6 +6,7 @@ use http_body_util::Limited;
 use progenitor_client::{ClientHooks, ClientInfo, OperationInfo};
 use reqwest::header::CONTENT_LENGTH;
 
+use crate::call::CALL_SPAN;
 use crate::endpoints::Endpoints;
 use crate::raw::Client;
 
@@ -24,18 +25,25 @@ impl ClientHooks<Endpoints> for Client {
         request: reqwest::Request,
         _info: &OperationInfo,
     ) -> reqwest::Result<reqwest::Response> {
-        let span = tracing::Span::current();
-        // The path only: the query carries tokens and assertions.
-        span.record("method", request.method().as_str());
-        span.record("path", request.url().path());
+        // The call's span, if it is recorded; never a caller's span that
+        // happens to be current while ours is filtered out.
+        let span = Some(tracing::Span::current())
+            .filter(|s| s.metadata().is_some_and(|m| m.name() == CALL_SPAN));
+        if let Some(span) = &span {
+            // The path only: the query carries tokens and assertions.
+            span.record("method", request.method().as_str());
+            span.record("path", request.url().path());
+        }
         let response = self.client().execute(request).await?;
-        span.record("status", response.status().as_u16());
-        if let Some(id) = response
-            .headers()
-            .get(REQUEST_ID_HEADER)
-            .and_then(|v| v.to_str().ok())
-        {
-            span.record("request_id", id);
+        if let Some(span) = &span {
+            span.record("status", response.status().as_u16());
+            if let Some(id) = response
+                .headers()
+                .get(REQUEST_ID_HEADER)
+                .and_then(|v| v.to_str().ok())
+            {
+                span.record("request_id", id);
+            }
         }
         Ok(limit_body(response))
     }

@@ -58,6 +58,9 @@ pub(crate) trait Request: Serialize + Sync {
     ) -> impl Future<Output = Result<ResponseValue<Self::Answer>, raw::Error<()>>> + Send + 'a;
 }
 
+/// The name of the span of each call; the exec hook fills in its fields.
+pub(crate) const CALL_SPAN: &str = "line_oauth.call";
+
 /// How a client sends: its deadline per call and its retry policy.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Policy {
@@ -80,7 +83,7 @@ pub(crate) async fn send<R: Request>(
     }
     // One span per call; the hook fills in what went on the wire.
     let span = tracing::debug_span!(
-        "line_oauth.call",
+        CALL_SPAN,
         operation = R::OPERATION,
         method = tracing::field::Empty,
         path = tracing::field::Empty,
@@ -90,7 +93,7 @@ pub(crate) async fn send<R: Request>(
     );
     // Boxed once, here: the caller's future then holds a pointer rather
     // than the whole call, so moving or spawning it copies little.
-    let timed = tokio::time::timeout(policy.timeout, attempts(raw, policy, request));
+    let timed = tokio::time::timeout(policy.timeout, attempts(raw, policy, request, &span));
     let outcome = Box::pin(timed.instrument(span.clone()))
         .await
         .unwrap_or(Err(Error::Timeout {
@@ -109,6 +112,7 @@ async fn attempts<R: Request>(
     raw: &raw::Client,
     policy: Policy,
     request: &R,
+    span: &tracing::Span,
 ) -> Result<R::Answer, Error> {
     // The builder caps the timeout, so this holds; checked all the same.
     let deadline = Instant::now().checked_add(policy.timeout);
@@ -118,7 +122,7 @@ async fn attempts<R: Request>(
     };
     let mut attempt = 1;
     loop {
-        tracing::Span::current().record("attempt", attempt);
+        span.record("attempt", attempt);
         let error = match request.send(raw).await {
             Ok(answer) => return Ok(answer.into_inner()),
             Err(error) => classify_error(request, error).await,
