@@ -16,6 +16,9 @@ use line_oauth::{
 use line_oauth_fake::FakeLine;
 use reqwest_middleware::{ClientWithMiddleware, Middleware, Next};
 
+/// The content type as reqwest's `.json()` sets it.
+const JSON: http::HeaderValue = http::HeaderValue::from_static("application/json");
+
 /// Answers 200 without sending anything.
 struct Answer;
 
@@ -49,7 +52,11 @@ impl Middleware for PassOn {
 }
 
 fn chains(c: &mut Criterion) {
-    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+    // One thread: no hand-offs between threads in what is measured.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
     let (_fake, source) = runtime.block_on(async {
         let fake = FakeLine::start().await.expect("the fake starts");
         fake.add_channel("1", "secret");
@@ -84,7 +91,7 @@ fn chains(c: &mut Criterion) {
             b.iter(|| {
                 let request = client
                     .post("https://api.line.me/v2/bot/message/push")
-                    .header("content-type", "application/json")
+                    .header(http::header::CONTENT_TYPE, JSON)
                     .body(body);
                 let response = runtime.block_on(request.send()).expect("an answer");
                 black_box(response);

@@ -172,8 +172,12 @@ where
             let sent = inner.call(request);
             return Box::pin(async move { sent.await.map_err(BearerError::Inner) });
         }
+        let cached = bearer.source.cached();
         Box::pin(async move {
-            let token = bearer.source.token().await.map_err(BearerError::Token)?;
+            let token = match cached {
+                Some(token) => token,
+                None => bearer.source.token().await.map_err(BearerError::Token)?,
+            };
             let replay = replayable(&request);
             request
                 .headers_mut()
