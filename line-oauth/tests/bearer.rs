@@ -75,6 +75,16 @@ impl Setup {
     }
 
     /// The `Authorization` header of each request the stand-in received.
+    /// A push request with a replayable body through the middleware.
+    async fn push(&self) -> reqwest::Response {
+        self.middleware_client()
+            .post(self.push_url())
+            .body("{}")
+            .send()
+            .await
+            .unwrap()
+    }
+
     async fn authorizations(&self) -> Vec<Option<String>> {
         self.api
             .received_requests()
@@ -94,13 +104,7 @@ impl Setup {
 async fn the_header_is_set_from_the_source() {
     let s = setup().await;
     s.refuse("nothing").await;
-    let response = s
-        .middleware_client()
-        .post(s.push_url())
-        .body("{}")
-        .send()
-        .await
-        .unwrap();
+    let response = s.push().await;
     assert_eq!(response.status(), 200);
     assert_eq!(s.authorizations().await, [Some(s.bearer().await)]);
 }
@@ -110,13 +114,7 @@ async fn a_401_makes_one_refresh_and_one_retry_with_the_new_token() {
     let s = setup().await;
     let first = s.bearer().await;
     s.refuse(&first).await;
-    let response = s
-        .middleware_client()
-        .post(s.push_url())
-        .body("{}")
-        .send()
-        .await
-        .unwrap();
+    let response = s.push().await;
     assert_eq!(response.status(), 200);
     assert_eq!(s.line.issued_count(), 2);
     let sent = s.authorizations().await;

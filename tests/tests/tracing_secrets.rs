@@ -7,8 +7,6 @@
 
 mod support;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use line_oauth::{
@@ -16,41 +14,12 @@ use line_oauth::{
     ShortLived, TokenSource,
 };
 use line_oauth_tests::raw_server::refused_url;
-use support::{CHANNEL, SECRET, key_pair, setup};
-use tracing_subscriber::fmt::format::FmtSpan;
-
-/// Everything the subscriber wrote.
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Capture {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
+use support::{CHANNEL, Capture, SECRET, key_pair, setup};
+use tracing_subscriber::filter::LevelFilter;
 
 #[test]
 fn every_operation_is_traced_and_no_secret_is_logged() {
-    let capture = Capture::default();
-    let writer = capture.clone();
-    tracing_subscriber::fmt()
-        .with_max_level(tracing_subscriber::filter::LevelFilter::TRACE)
-        .with_span_events(FmtSpan::CLOSE)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .try_init()
-        .expect("the only subscriber of this binary");
+    let capture = Capture::install(LevelFilter::TRACE);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

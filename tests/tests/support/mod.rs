@@ -3,7 +3,8 @@
 
 #![allow(dead_code)] // Each test binary uses a different part.
 
-use std::sync::OnceLock;
+use std::io::Write;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use line_oauth::{
@@ -11,6 +12,8 @@ use line_oauth::{
     RetryPolicy,
 };
 use line_oauth_fake::FakeLine;
+use tracing_subscriber::filter::LevelFilter;
+use tracing_subscriber::fmt::format::FmtSpan;
 
 pub mod redis_server;
 
@@ -101,4 +104,41 @@ pub async fn settle() {
         tokio::task::yield_now().await;
     }
     tokio::time::sleep(Duration::from_millis(10)).await;
+}
+
+/// Everything the test binary's global subscriber wrote.
+#[derive(Clone, Default)]
+pub struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl Capture {
+    /// Installs the process's global subscriber at `level` (closed spans
+    /// included, no colours), writing into the returned capture.
+    pub fn install(level: LevelFilter) -> Self {
+        let capture = Self::default();
+        let writer = capture.clone();
+        tracing_subscriber::fmt()
+            .with_max_level(level)
+            .with_span_events(FmtSpan::CLOSE)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .try_init()
+            .expect("the only subscriber of this binary");
+        capture
+    }
+
+    /// What was written so far.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+impl Write for Capture {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
