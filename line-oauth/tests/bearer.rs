@@ -74,7 +74,6 @@ impl Setup {
         format!("{}/v2/bot/message/push", self.api.uri())
     }
 
-    /// The `Authorization` header of each request the stand-in received.
     /// A push request with a replayable body through the middleware.
     async fn push(&self) -> reqwest::Response {
         self.middleware_client()
@@ -85,6 +84,7 @@ impl Setup {
             .unwrap()
     }
 
+    /// The `Authorization` header of each request the stand-in received.
     async fn authorizations(&self) -> Vec<Option<String>> {
         self.api
             .received_requests()
@@ -286,4 +286,18 @@ async fn the_tower_layer_does_not_retry_a_body_it_cannot_replay() {
     assert_eq!(response.status(), 401);
     assert_eq!(s.authorizations().await.len(), 1);
     assert_eq!(s.line.issued_count(), 1);
+}
+
+#[tokio::test]
+async fn the_layers_debug_shows_neither_the_token_nor_the_secret() {
+    let s = setup().await;
+    let token = s.bearer().await;
+    let token = token.trim_start_matches("Bearer ");
+    let middleware = BearerMiddleware::new(s.source.clone());
+    let layer = BearerLayer::new(s.source.clone());
+    for shown in [format!("{middleware:?}"), format!("{layer:?}")] {
+        assert!(shown.contains("api.line.me"), "{shown}");
+        assert!(!shown.contains(token), "{shown}");
+        assert!(!shown.contains("secret\""), "{shown}");
+    }
 }
