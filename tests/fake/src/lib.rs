@@ -100,6 +100,7 @@ impl FakeLine {
     }
 
     /// Moves the fake clock forward: tokens age, assertions are judged later.
+    /// It goes [`state::MAX_CLOCK_OFFSET`] (a century) forward at most in all.
     pub fn advance(&self, by: Duration) {
         self.with_state(|s| s.advance(by));
     }

@@ -117,6 +117,10 @@ pub struct State {
     peak_active: HashMap<(String, Kind), usize>,
 }
 
+/// How far tests may move the fake clock in all: a century, past every
+/// token's lifetime.
+pub const MAX_CLOCK_OFFSET: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+
 impl State {
     /// The fake clock: the real monotonic clock plus the offset tests add.
     pub fn now(&self) -> Instant {
@@ -135,9 +139,10 @@ impl State {
             .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
     }
 
-    /// Moves the fake clock forward.
+    /// Moves the fake clock forward, by [`MAX_CLOCK_OFFSET`] at most in
+    /// all, so that the clock's sums cannot overflow.
     pub fn advance(&mut self, by: Duration) {
-        self.clock_offset += by;
+        self.clock_offset = self.clock_offset.saturating_add(by).min(MAX_CLOCK_OFFSET);
     }
 
     /// Registers a channel (or changes its secret).
@@ -453,6 +458,20 @@ mod tests {
             Unverified::Expired
         );
         assert_eq!(state.active_count("1", Kind::V21), 0);
+    }
+
+    #[test]
+    fn the_clock_moves_as_far_as_asked_without_overflowing() {
+        let mut state = state();
+        let token = state.issue_short_lived("1").access_token;
+        state.advance(Duration::MAX);
+        state.advance(Duration::MAX);
+        assert!(state.unix_now() > 4_000_000_000);
+        assert_eq!(
+            state.verify(&token, Kind::ShortLived).unwrap_err(),
+            Unverified::Expired
+        );
+        state.issue_short_lived("1");
     }
 
     #[test]
