@@ -156,7 +156,7 @@ async fn a_hundred_concurrent_401s_make_one_refresh() {
 }
 
 #[tokio::test]
-async fn a_body_that_cannot_be_replayed_is_not_retried_and_the_401_returns() {
+async fn a_body_that_cannot_be_replayed_is_not_retried_and_the_401_returns_but_the_token_goes() {
     let s = setup().await;
     let first = s.bearer().await;
     s.refuse(&first).await;
@@ -171,6 +171,11 @@ async fn a_body_that_cannot_be_replayed_is_not_retried_and_the_401_returns() {
     assert_eq!(response.status(), 401);
     assert_eq!(s.authorizations().await.len(), 1);
     assert_eq!(s.line.issued_count(), 1);
+    assert_ne!(
+        s.bearer().await,
+        first,
+        "the refused token is not served again"
+    );
 }
 
 #[tokio::test]
@@ -286,6 +291,11 @@ async fn the_tower_layer_does_not_retry_a_body_it_cannot_replay() {
     assert_eq!(response.status(), 401);
     assert_eq!(s.authorizations().await.len(), 1);
     assert_eq!(s.line.issued_count(), 1);
+    assert_ne!(
+        s.bearer().await,
+        first,
+        "the refused token is not served again"
+    );
 }
 
 #[tokio::test]

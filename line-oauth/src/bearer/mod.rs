@@ -9,6 +9,8 @@
 //! a new one, when its body can be replayed.
 
 #[cfg(feature = "reqwest-middleware")]
+mod replay;
+#[cfg(feature = "reqwest-middleware")]
 mod reqwest;
 #[cfg(feature = "tower")]
 mod tower;
@@ -64,14 +66,19 @@ impl AllowedHosts {
 
     /// Whether a request with this scheme to this host may carry the token.
     pub fn allows(&self, scheme: &str, host: &str) -> bool {
-        let host = host.trim_start_matches('[').trim_end_matches(']');
-        let listed = self.hosts.iter().any(|h| h.eq_ignore_ascii_case(host));
-        let secure = scheme == "https"
-            || (scheme == "http"
-                && (host.eq_ignore_ascii_case("localhost")
-                    || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())));
-        listed && secure
+        let host = host
+            .strip_prefix('[')
+            .and_then(|h| h.strip_suffix(']'))
+            .unwrap_or(host);
+        self.hosts.iter().any(|h| h.eq_ignore_ascii_case(host))
+            && (scheme == "https" || (scheme == "http" && is_loopback(host)))
     }
+}
+
+/// Whether `host` names this machine: `localhost` or a loopback address.
+fn is_loopback(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 /// What a bearer layer shares: the source and the hosts.

@@ -187,6 +187,8 @@ where
                 return Ok(response);
             }
             let Some(mut replay) = replay else {
+                // No retry, but the next request gets a new token.
+                bearer.source.invalidate(&token);
                 return Ok(response);
             };
             let Some(fresh) = bearer

@@ -6,6 +6,7 @@ mod coordinate;
 mod provider;
 mod refresh;
 mod strategies;
+mod wall_clock;
 
 pub use cache::Token;
 pub use provider::{Retired, TokenProvider};
@@ -13,7 +14,7 @@ pub use strategies::{ShortLived, Stateless, V21};
 
 use std::fmt;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use arc_swap::ArcSwapOption;
 use tokio::time::Instant;
@@ -198,7 +199,7 @@ impl TokenSource {
         let cached = pending.await.unwrap_or(Err(Error::RefreshAborted))?;
         // A waiter resumed late must not serve a token that aged meanwhile.
         let now = Instant::now();
-        if cached.usable(now, SystemTime::now()) {
+        if cached.usable(now, wall_clock::coarse_now()) {
             return Ok(Token(cached));
         }
         Err(Error::UnusableToken {
@@ -247,7 +248,7 @@ impl TokenSource {
         let guard = self.core.cache.load();
         let cached = guard
             .as_ref()
-            .filter(|c| c.usable(now, SystemTime::now()))?;
+            .filter(|c| c.usable(now, wall_clock::coarse_now()))?;
         if now >= cached.refresh_from {
             self.refresh_in_background(now);
         }
@@ -280,7 +281,7 @@ impl TokenSource {
             .core
             .cache
             .load_full()
-            .filter(|c| c.usable(now, SystemTime::now()))
+            .filter(|c| c.usable(now, wall_clock::coarse_now()))
         {
             return Ok(Next::Ready(Token(cached)));
         }
