@@ -79,7 +79,11 @@ fn chains(c: &mut Criterion) {
         .with(Answer)
         .build();
     let bearer = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
-        .with(BearerMiddleware::new(source))
+        .with(BearerMiddleware::new(source.clone()))
+        .with(Answer)
+        .build();
+    let header_only = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+        .with(BearerMiddleware::new(source).retry_on_401(false))
         .with(Answer)
         .build();
     for (name, client) in [
@@ -97,6 +101,7 @@ fn chains(c: &mut Criterion) {
     for (name, client) in [
         ("a middleware that passes it on", &pass_on),
         ("BearerMiddleware", &bearer),
+        ("BearerMiddleware without the retry", &header_only),
     ] {
         c.bench_function(&format!("cost of {name} beyond the bare chain"), |b| {
             b.iter_custom(|iters| {

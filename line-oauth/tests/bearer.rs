@@ -63,10 +63,16 @@ impl Setup {
     }
 
     fn middleware_client(&self) -> reqwest_middleware::ClientWithMiddleware {
-        let middleware = BearerMiddleware::new(self.source.clone())
-            .allowed_hosts(AllowedHosts::new(["127.0.0.1"]));
+        self.client_with(BearerMiddleware::new(self.source.clone()))
+    }
+
+    /// A client with `middleware`, allowed to send the token to the stand-in.
+    fn client_with(
+        &self,
+        middleware: BearerMiddleware,
+    ) -> reqwest_middleware::ClientWithMiddleware {
         reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
-            .with(middleware)
+            .with(middleware.allowed_hosts(AllowedHosts::new(["127.0.0.1"])))
             .build()
     }
 
@@ -84,9 +90,9 @@ impl Setup {
             .unwrap()
     }
 
-    /// A request with a body that cannot be replayed got `status` for the
-    /// token `refused`: the 401 came back, nothing was sent again and no
-    /// token issued, but the source no longer serves the refused one.
+    /// A request that is not sent again got `status` for the token
+    /// `refused`: the 401 came back, nothing was sent again and no token
+    /// issued, but the source no longer serves the refused one.
     async fn assert_refused_once_and_dropped(&self, status: http::StatusCode, refused: &str) {
         assert_eq!(status, 401);
         assert_eq!(self.authorizations().await.len(), 1);
@@ -187,6 +193,23 @@ async fn a_body_that_cannot_be_replayed_is_not_retried_and_the_401_returns_but_t
 }
 
 #[tokio::test]
+async fn without_the_retry_a_401_returns_but_the_token_goes() {
+    let s = setup().await;
+    let first = s.bearer().await;
+    s.refuse(&first).await;
+    let once = BearerMiddleware::new(s.source.clone()).retry_on_401(false);
+    let response = s
+        .client_with(once)
+        .post(s.push_url())
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    s.assert_refused_once_and_dropped(response.status(), &first)
+        .await;
+}
+
+#[tokio::test]
 async fn a_host_not_on_the_list_gets_no_token() {
     let s = setup().await;
     s.refuse("nothing").await;
@@ -231,8 +254,10 @@ async fn a_redirect_to_another_host_is_followed_without_the_token() {
 }
 
 /// hyper's client under [`BearerLayer`].
+/// hyper's client behind a `BearerLayer` that retries after a 401 or not.
 fn tower_client(
     s: &Setup,
+    retry: bool,
 ) -> impl Service<
     http::Request<Full<Bytes>>,
     Response = http::Response<hyper::body::Incoming>,
@@ -241,6 +266,7 @@ fn tower_client(
     let http = HyperClient::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
     BearerLayer::new(s.source.clone())
         .allowed_hosts(AllowedHosts::new(["127.0.0.1"]))
+        .retry_on_401(retry)
         .layer(http)
 }
 
@@ -255,7 +281,7 @@ async fn the_tower_layer_sets_the_header_and_retries_a_401_once() {
     let s = setup().await;
     let first = s.bearer().await;
     s.refuse(&first).await;
-    let mut client = tower_client(&s);
+    let mut client = tower_client(&s, true);
     std::future::poll_fn(|cx| client.poll_ready(cx))
         .await
         .unwrap();
@@ -275,6 +301,20 @@ async fn the_tower_layer_sets_the_header_and_retries_a_401_once() {
     let response = client.call(push(&by_name)).await.unwrap();
     let _ = response.into_body().collect().await;
     assert_eq!(s.authorizations().await.last().unwrap(), &None);
+}
+
+#[tokio::test]
+async fn the_tower_layer_without_the_retry_returns_a_401_but_the_token_goes() {
+    let s = setup().await;
+    let first = s.bearer().await;
+    s.refuse(&first).await;
+    let mut client = tower_client(&s, false);
+    std::future::poll_fn(|cx| client.poll_ready(cx))
+        .await
+        .unwrap();
+    let response = client.call(push(&s.push_url())).await.unwrap();
+    s.assert_refused_once_and_dropped(response.status(), &first)
+        .await;
 }
 
 #[tokio::test]

@@ -6,7 +6,8 @@
 //! default LINE's API hosts), so a token is never sent elsewhere. On a 401
 //! they drop the refused token ([`TokenSource::invalidate`]: however many
 //! requests were refused, one refresh) and send the request once more with
-//! a new one, when its body can be replayed.
+//! a new one, when its body can be replayed and the retry is on (it is by
+//! default; `retry_on_401(false)` turns it off).
 
 #[cfg(feature = "reqwest-middleware")]
 mod replay;
@@ -81,19 +82,22 @@ fn is_loopback(host: &str) -> bool {
         || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
-/// What a bearer layer shares: the source and the hosts.
+/// What a bearer layer shares: the source, the hosts, and whether a
+/// refused request is sent again.
 #[derive(Debug, Clone)]
 struct Bearer {
     source: TokenSource,
     hosts: AllowedHosts,
+    retry: bool,
 }
 
 impl Bearer {
-    /// For LINE's API hosts.
+    /// For LINE's API hosts, retrying after a 401.
     fn new(source: TokenSource) -> Self {
         Self {
             source,
             hosts: AllowedHosts::default(),
+            retry: true,
         }
     }
 

@@ -59,7 +59,8 @@ impl<D, E> ReplayBody for http_body_util::combinators::BoxBody<D, E> {
 
 /// Wraps a service so that requests to the [`AllowedHosts`] carry
 /// `Authorization: Bearer <token>` from a [`TokenSource`], and a 401 leads
-/// to one new token and one more try (when the body can be replayed). A
+/// to one new token and one more try (when the body can be replayed and
+/// [`retry_on_401`](Self::retry_on_401) is on). A
 /// redirect-following layer belongs outside it, so that each hop is checked
 /// against the hosts.
 ///
@@ -92,6 +93,22 @@ impl BearerLayer {
     #[must_use]
     pub fn allowed_hosts(mut self, hosts: AllowedHosts) -> Self {
         self.bearer.hosts = hosts;
+        self
+    }
+
+    /// Whether a request LINE refuses with a 401 is sent once more with a
+    /// new token (the default), or the 401 is returned. Either way the
+    /// refused token is dropped, so the next request carries a new one.
+    /// Without the retry no copy of each request is kept.
+    ///
+    /// ```no_run
+    /// # fn run(source: line_oauth::TokenSource) {
+    /// let once = line_oauth::BearerLayer::new(source).retry_on_401(false);
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn retry_on_401(mut self, retry: bool) -> Self {
+        self.bearer.retry = retry;
         self
     }
 }
@@ -178,7 +195,11 @@ where
                 Some(token) => token,
                 None => bearer.source.token().await.map_err(BearerError::Token)?,
             };
-            let replay = replayable(&request);
+            let replay = if bearer.retry {
+                replayable(&request)
+            } else {
+                None
+            };
             request
                 .headers_mut()
                 .insert(AUTHORIZATION, token.bearer_header());
