@@ -2,7 +2,9 @@
 //! them. Pure and synchronous; the routes put HTTP around it.
 
 use std::collections::HashMap;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use tokio::time::Instant;
 
 use super::assertion::{Assertion, SigningKeys};
 use super::tokens;
@@ -84,6 +86,8 @@ pub enum Unverified {
 /// Everything the fake knows.
 #[derive(Debug, Default)]
 pub struct State {
+    /// Where the fake clock starts.
+    epoch: Epoch,
     /// Channel ID -> channel secret.
     channels: HashMap<String, String>,
     /// Registered assertion signing keys.
@@ -117,19 +121,39 @@ pub struct State {
     peak_active: HashMap<(String, Kind), usize>,
 }
 
+/// The wall clock and tokio's clock, read at one moment: the fake clock
+/// runs from there on tokio's clock, so a test that pauses tokio's clock
+/// (`#[tokio::test(start_paused = true)]`) moves the fake with it.
+#[derive(Debug, Clone, Copy)]
+struct Epoch {
+    wall: SystemTime,
+    tokio: Instant,
+}
+
+impl Default for Epoch {
+    fn default() -> Self {
+        Self {
+            wall: SystemTime::now(),
+            tokio: Instant::now(),
+        }
+    }
+}
+
 /// How far tests may move the fake clock in all: a century, past every
 /// token's lifetime.
 pub const MAX_CLOCK_OFFSET: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
 
 impl State {
-    /// The fake clock: the real monotonic clock plus the offset tests add.
+    /// The fake clock: tokio's clock (paused and moved in tests) plus the
+    /// offset tests add.
     pub fn now(&self) -> Instant {
         Instant::now() + self.clock_offset
     }
 
-    /// The fake clock as wall-clock time.
+    /// The fake clock as wall-clock time: the wall clock when the fake
+    /// started, plus the time on tokio's clock since, plus the offset.
     pub fn system_now(&self) -> SystemTime {
-        SystemTime::now() + self.clock_offset
+        self.epoch.wall + self.epoch.tokio.elapsed() + self.clock_offset
     }
 
     /// The fake clock as UNIX seconds, for assertion `exp` checks.
