@@ -7,12 +7,14 @@ mod support;
 use std::collections::HashSet;
 use std::time::Duration;
 
+use line_oauth::DEFAULT_MARGIN;
 use line_oauth::{
     Client, EncryptionKey, Error, FileStore, IssuedToken, RedisStore, ShortLived, StoreError,
     StoreErrorKind, TokenProvider, TokenSource, TokenStore,
 };
 use support::redis_server::RedisServer;
-use support::{CHANNEL, setup};
+use support::{CHANNEL, Capture, settle, setup};
+use tracing_subscriber::filter::LevelFilter;
 
 const MARGIN: Duration = Duration::from_millis(500);
 
@@ -126,25 +128,106 @@ async fn a_store_that_hangs_holds_a_caller_no_longer_than_the_store_timeout() {
 }
 
 #[tokio::test]
-async fn a_token_under_another_key_is_a_clear_error_and_nothing_is_issued() {
+async fn a_token_under_another_key_degrades_with_a_warning_or_fails_without_degraded_mode() {
+    let capture = Capture::install(LevelFilter::WARN);
     let s = setup().await;
     let dir = tempfile::tempdir().unwrap();
     let writer = source(
         &s,
         FileStore::new(dir.path(), &EncryptionKey::generate()).unwrap(),
     );
-    writer.token().await.unwrap();
-    let reader = source(
-        &s,
-        FileStore::new(dir.path(), &EncryptionKey::generate()).unwrap(),
+    let shared = writer.token().await.unwrap();
+    let stranger = FileStore::new(dir.path(), &EncryptionKey::generate()).unwrap();
+    // Degraded: a token of its own, and a warning that says why.
+    let own = source(&s, stranger.clone()).token().await.unwrap();
+    assert_ne!(
+        own.access_token().expose_secret(),
+        shared.access_token().expose_secret()
     );
-    let error = reader.token().await.unwrap_err();
+    assert_eq!(s.fake.issued_count(), 2);
+    let logs = capture.text();
+    assert!(
+        logs.contains("sealed under a key this process was not given"),
+        "{logs}"
+    );
+    assert!(logs.contains("another key"), "{logs}");
+    // Without degraded mode: the store's error, and nothing issued.
+    let strict = TokenSource::builder(ShortLived::new(s.client.clone(), s.creds.clone()))
+        .store(stranger)
+        .degraded_mode(false)
+        .build()
+        .unwrap();
+    let error = strict.token().await.unwrap_err();
     assert!(
         matches!(&error, Error::Store(e) if e.kind() == StoreErrorKind::WrongKey),
         "{error:?}"
     );
-    assert!(error.to_string().contains("another key"), "{error}");
-    assert_eq!(s.fake.issued_count(), 1);
+    assert_eq!(s.fake.issued_count(), 2);
+}
+
+/// The key rotation README describes, with replicas redeployed one at a
+/// time and one in the wrong order: every call of every replica gets a
+/// valid token throughout; a replica that meets a token under a key it
+/// was not given runs degraded (a token of its own) until it is
+/// redeployed; and in the end every replica shares one token again.
+#[tokio::test(start_paused = true)]
+async fn the_documented_key_rotation_serves_every_call_in_any_order_of_deploys() {
+    let s = setup().await;
+    s.fake
+        .set_lifetime_override(Some(Duration::from_secs(3600)));
+    let dir = tempfile::tempdir().unwrap();
+    let (old, new) = (EncryptionKey::generate(), EncryptionKey::generate());
+    let deploy = |store: FileStore| {
+        TokenSource::builder(ShortLived::new(s.client.clone(), s.creds.clone()).revoke_replaced())
+            .store(store)
+            .clock(s.fake.clock())
+            .build()
+            .unwrap()
+    };
+    let on_old = || deploy(FileStore::new(dir.path(), &old).unwrap());
+    let rotating = || deploy(FileStore::rotating(dir.path(), &new, &old).unwrap());
+    let on_new = || deploy(FileStore::new(dir.path(), &new).unwrap());
+    let distinct = |tokens: &[String]| tokens.iter().collect::<HashSet<_>>().len();
+
+    let mut replicas = vec![on_old(), on_old(), on_old()];
+    assert_eq!(distinct(&serve(&s, &replicas).await), 1);
+    // Step 1, one replica at a time; and one replica deployed with the new
+    // key alone too early (the wrong order).
+    replicas[0] = rotating();
+    replicas[2] = on_new();
+    serve(&s, &replicas).await;
+    for _ in 0..12 {
+        // Past the refresh point: replica 0 rewrites the token under the new key.
+        s.pass(Duration::from_secs(5 * 60)).await;
+        settle().await;
+        serve(&s, &replicas).await;
+    }
+    replicas[1] = rotating();
+    replicas[2] = rotating();
+    serve(&s, &replicas).await;
+    // Step 2, once every replica rotates and a token was written under the
+    // new key: the new key alone.
+    let written = FileStore::new(dir.path(), &new).unwrap();
+    let key = format!("short-lived:{CHANNEL}");
+    while !matches!(written.load(&key).await, Ok(Some(_))) {
+        s.pass(Duration::from_secs(60)).await;
+        settle().await;
+        serve(&s, &replicas).await;
+    }
+    for i in 0..replicas.len() {
+        replicas[i] = on_new();
+        serve(&s, &replicas).await;
+    }
+    assert_eq!(
+        distinct(&serve(&s, &replicas).await),
+        1,
+        "one shared token again"
+    );
+    let issued = s.fake.issued_count();
+    s.pass(Duration::from_secs(60)).await;
+    settle().await;
+    assert_eq!(distinct(&serve(&s, &replicas).await), 1);
+    assert_eq!(s.fake.issued_count(), issued, "and nothing more issued");
 }
 
 #[tokio::test]
@@ -211,6 +294,17 @@ async fn a_file_store_that_cannot_be_used_degrades_instead_of_failing() {
     }
     assert_eq!(seen.len(), 1, "the token of its own is kept");
     assert_eq!(s.fake.issued_count(), 1);
+}
+
+/// Every replica's token now: each valid, with more than the margin left.
+async fn serve(s: &support::Setup, replicas: &[TokenSource]) -> Vec<String> {
+    let mut tokens = Vec::new();
+    for replica in replicas {
+        let token = replica.token().await.expect("every call gets a token");
+        assert!(s.time_left(&token) > DEFAULT_MARGIN);
+        tokens.push(token.access_token().expose_secret().to_owned());
+    }
+    tokens
 }
 
 /// A provider that names no store key.

@@ -29,6 +29,8 @@ struct ReplicaConfig {
     callers: usize,
     /// How long the callers keep calling; 0 for one call each.
     run_ms: u64,
+    /// When the first call starts (ms since 1970), if not at once.
+    first_call_at_ms: Option<u64>,
     lock_ttl_ms: u64,
     out: PathBuf,
 }
@@ -104,6 +106,10 @@ async fn run_replica(config: &ReplicaConfig) -> Report {
         _ => panic!("unknown store {}", config.store),
     };
     let source = builder.build().unwrap();
+    if let Some(at) = config.first_call_at_ms {
+        let wait = Duration::from_millis(at.saturating_sub(ms(SystemTime::now())));
+        tokio::time::sleep(wait).await;
+    }
     let started = tokio::time::Instant::now();
     let run_for = Duration::from_millis(config.run_ms);
     let first_token = Arc::new(std::sync::OnceLock::new());
@@ -197,6 +203,7 @@ fn config(fake: &FakeLine, store: String, callers: usize, run: Duration) -> Repl
         prefix: format!("test-{}", rand::random::<u64>()),
         callers,
         run_ms: run.as_millis() as u64,
+        first_call_at_ms: None,
         lock_ttl_ms: 2000,
         out: PathBuf::new(),
     }
@@ -419,4 +426,75 @@ async fn a_killed_lock_holder_frees_the_file_store_lock_at_once() {
     let dir = tempfile::tempdir().unwrap();
     let store = format!("file:{}", dir.path().display());
     a_killed_lock_holder_is_taken_over(store, Duration::from_secs(3), true).await;
+}
+
+/// The worst case for serving a revoked token: replica B reads the token
+/// from the store just before its refresh is due, while replica A goes on
+/// calling, replaces it at its refresh point and revokes it after the
+/// revoke delay. B must stop serving it before then: a stored token is
+/// served until half the revoke delay past its refresh point, the same
+/// instant for every replica.
+async fn a_late_reader_never_serves_the_token_revoked(store: String) {
+    let fake = fake().await;
+    let a = config(&fake, store, 1, Duration::from_secs(4));
+    let dir = tempfile::tempdir().unwrap();
+    let early = Replica::start(&a, dir.path(), 0);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let issued_at = loop {
+        if let Some(first) = fake.history().first() {
+            break first.issued_at;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "A never issued");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    };
+    let late = ReplicaConfig {
+        callers: 20,
+        run_ms: 1500,
+        first_call_at_ms: Some(ms(issued_at + REFRESH_DUE - Duration::from_millis(60))),
+        ..a.clone()
+    };
+    let late = Replica::start(&late, dir.path(), 1);
+    let reports = tokio::task::spawn_blocking(move || [early.report(), late.report()])
+        .await
+        .unwrap();
+    let history = fake.history();
+    let first = &history[0].access_token;
+    let late = &reports[1];
+    assert!(late.errors.is_empty(), "{:?}", late.errors);
+    assert!(
+        late.served.iter().any(|s| &s.token == first),
+        "B never read the first token: it started too late to test anything"
+    );
+    for report in &reports {
+        for served in &report.served {
+            let record = history
+                .iter()
+                .find(|r| r.access_token == served.token)
+                .expect("served a token LINE issued");
+            let last = UNIX_EPOCH + Duration::from_millis(served.last_ms);
+            if let Some(revoked) = record.revoked_at {
+                assert!(
+                    revoked > last,
+                    "a token was served {:?} after it was revoked",
+                    last.duration_since(revoked).unwrap()
+                );
+            }
+        }
+    }
+    assert_eq!(history[0].revocations, 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_late_reader_never_serves_the_token_revoked_through_a_file_store() {
+    let dir = tempfile::tempdir().unwrap();
+    a_late_reader_never_serves_the_token_revoked(format!("file:{}", dir.path().display())).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_late_reader_never_serves_the_token_revoked_through_redis() {
+    let Some(redis) = support::redis_server::redis("a_late_reader_never_serves_the_token_revoked")
+    else {
+        return;
+    };
+    a_late_reader_never_serves_the_token_revoked(format!("redis:{}", redis.url)).await;
 }

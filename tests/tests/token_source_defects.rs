@@ -214,3 +214,33 @@ async fn an_outage_backs_off() {
     let attempts = attempts_in_three_seconds_of_failures(&s).await;
     assert!(attempts <= 5, "{attempts} issuances in 3 s");
 }
+
+/// A host that refuses every token, asked every 10 seconds for three hours:
+/// the refusals replace the token at once, then after holds of 1, 2, 4, 8,
+/// 16 and 32 minutes, then hourly. Without the hold, each refusal issued.
+#[tokio::test(start_paused = true)]
+async fn refusals_replace_a_token_at_most_once_per_hold_doubling_to_an_hour() {
+    let s = setup().await;
+    let source = TokenSource::builder(short_lived(&s, false))
+        .clock(s.fake.clock())
+        .build()
+        .unwrap();
+    let start = Instant::now();
+    let mut issued_at = Vec::new();
+    for _ in 0..(3 * 360) {
+        let before = s.fake.issued_count();
+        let token = source.token().await.unwrap();
+        source.invalidate(&token);
+        source.token().await.unwrap();
+        if s.fake.issued_count() > before + usize::from(before == 0) {
+            issued_at.push(start.elapsed().as_secs());
+        }
+        s.pass(10 * SECOND).await;
+    }
+    assert_eq!(
+        issued_at,
+        [0, 60, 180, 420, 900, 1860, 3780, 7380],
+        "the refusal-driven issuances, in seconds from the first"
+    );
+    assert_eq!(issued_at.iter().filter(|&&at| at < 3600).count(), 6);
+}

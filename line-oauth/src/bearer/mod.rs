@@ -24,7 +24,7 @@ pub use self::tower::{BearerError, BearerLayer, BearerService, ReplayBody};
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use crate::token_source::{Token, TokenSource};
+use crate::token_source::{Invalidation, Token, TokenSource};
 
 /// The hosts a bearer token may be sent to: LINE's API hosts by default
 /// (`api.line.me`, `api-data.line.me`), over https. Plain http is allowed
@@ -67,13 +67,50 @@ impl AllowedHosts {
 
     /// Whether a request with this scheme to this host may carry the token.
     pub fn allows(&self, scheme: &str, host: &str) -> bool {
+        self.position(scheme, host).is_some()
+    }
+
+    /// Which of the hosts a request with this scheme to this host goes to,
+    /// if it may carry the token.
+    fn position(&self, scheme: &str, host: &str) -> Option<usize> {
         let host = host
             .strip_prefix('[')
             .and_then(|h| h.strip_suffix(']'))
             .unwrap_or(host);
-        self.hosts.iter().any(|h| h.eq_ignore_ascii_case(host))
-            && (scheme == "https" || (scheme == "http" && is_loopback(host)))
+        let secure = scheme == "https" || (scheme == "http" && is_loopback(host));
+        if !secure {
+            return None;
+        }
+        self.hosts.iter().position(|h| h.eq_ignore_ascii_case(host))
     }
+
+    /// The `index`-th host.
+    #[cfg(feature = "tower")]
+    fn name(&self, index: usize) -> &str {
+        self.hosts.get(index).map_or("", String::as_str)
+    }
+
+    /// Where a request to `url` that may carry the token goes, or `None`.
+    #[cfg(feature = "reqwest-middleware")]
+    fn origin(&self, url: &url::Url) -> Option<Origin> {
+        let host = self.position(url.scheme(), url.host_str().unwrap_or(""))?;
+        Some(Origin {
+            host,
+            port: url.port_or_known_default(),
+            https: url.scheme() == "https",
+        })
+    }
+}
+
+/// Where a request with the token went: which allowed host, on which port,
+/// over which scheme. Kept without allocating, to tell whether a 401 came
+/// from there or from where a redirect led (which never got the token).
+#[cfg(feature = "reqwest-middleware")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Origin {
+    host: usize,
+    port: Option<u16>,
+    https: bool,
 }
 
 /// Whether `host` names this machine: `localhost` or a loopback address.
@@ -101,10 +138,33 @@ impl Bearer {
         }
     }
 
-    /// After a 401 with `refused`: a new token, or `None` when the source
-    /// has no other (then the 401 stands).
-    async fn after_refusal(&self, refused: &Token) -> Result<Option<Token>, crate::Error> {
-        self.source.invalidate(refused);
+    /// Reports `refused`, which `host` answered with a 401. Whether the
+    /// source replaces it: not while it is held, since it replaced a
+    /// refused token a short while ago ([`TokenSource::invalidate`] bounds
+    /// the issuances refusals cause). A held token is warned about, naming
+    /// the host.
+    fn report(&self, refused: &Token, host: &str) -> Invalidation {
+        let outcome = self.source.report_refused(refused);
+        if outcome == Invalidation::Held {
+            tracing::warn!(
+                host,
+                "bearer: the host refused a token that replaced a refused one less than its hold \
+                 ago; the 401 goes back to the caller and the token stays until the hold ends"
+            );
+        }
+        outcome
+    }
+
+    /// After a 401 from `host` with `refused`: a new token, or `None` when
+    /// the source keeps the refused one (then the 401 stands).
+    async fn after_refusal(
+        &self,
+        refused: &Token,
+        host: &str,
+    ) -> Result<Option<Token>, crate::Error> {
+        if self.report(refused, host) == Invalidation::Held {
+            return Ok(None);
+        }
         let fresh = self.source.token().await?;
         let same = fresh.access_token().expose_secret() == refused.access_token().expose_secret();
         Ok((!same).then_some(fresh))

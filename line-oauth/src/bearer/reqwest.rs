@@ -78,14 +78,9 @@ impl Middleware for BearerMiddleware {
         'life2: 'async_trait,
         Self: 'async_trait,
     {
-        let url = request.url();
-        if !self
-            .bearer
-            .hosts
-            .allows(url.scheme(), url.host_str().unwrap_or(""))
-        {
+        let Some(origin) = self.bearer.hosts.origin(request.url()) else {
             return next.run(request, extensions);
-        }
+        };
         Box::pin(async move {
             let token = match self.bearer.source.cached() {
                 Some(token) => token,
@@ -103,7 +98,11 @@ impl Middleware for BearerMiddleware {
                 .headers_mut()
                 .insert(AUTHORIZATION, token.bearer_header());
             let response = next.clone().run(request, extensions).await?;
-            if response.status() != StatusCode::UNAUTHORIZED {
+            // A 401 from where a redirect led is not a refusal of the
+            // token: reqwest sent it only to the first host.
+            if response.status() != StatusCode::UNAUTHORIZED
+                || self.bearer.hosts.origin(response.url()) != Some(origin)
+            {
                 return Ok(response);
             }
             // Boxed: the rare path keeps its state out of this future.
@@ -115,7 +114,7 @@ impl Middleware for BearerMiddleware {
 impl BearerMiddleware {
     /// After `refused` (a 401 to `token`): the request again with a new
     /// token, or `refused` when it cannot be sent again (the token is
-    /// dropped all the same) or the source has no other token.
+    /// dropped all the same) or the source keeps the refused token.
     async fn retry(
         &self,
         refused: reqwest::Response,
@@ -124,13 +123,14 @@ impl BearerMiddleware {
         extensions: &mut Extensions,
         next: Next<'_>,
     ) -> Result<reqwest::Response> {
+        let host = refused.url().host_str().unwrap_or("");
         let Some(replay) = replay else {
-            self.bearer.source.invalidate(token);
+            self.bearer.report(token, host);
             return Ok(refused);
         };
         let fresh = self
             .bearer
-            .after_refusal(token)
+            .after_refusal(token, host)
             .await
             .map_err(reqwest_middleware::Error::middleware)?;
         let Some(again) = fresh.and_then(|fresh| replay.request(fresh.bearer_header())) else {

@@ -184,11 +184,11 @@ where
         let uri = request.uri();
         let allowed = bearer
             .hosts
-            .allows(uri.scheme_str().unwrap_or(""), uri.host().unwrap_or(""));
-        if !allowed {
+            .position(uri.scheme_str().unwrap_or(""), uri.host().unwrap_or(""));
+        let Some(allowed) = allowed else {
             let sent = inner.call(request);
             return Box::pin(async move { sent.await.map_err(BearerError::Inner) });
-        }
+        };
         let cached = bearer.source.cached();
         Box::pin(async move {
             let token = match cached {
@@ -207,13 +207,14 @@ where
             if response.status() != StatusCode::UNAUTHORIZED {
                 return Ok(response);
             }
+            let host = bearer.hosts.name(allowed);
             let Some(mut replay) = replay else {
                 // No retry, but the next request gets a new token.
-                bearer.source.invalidate(&token);
+                bearer.report(&token, host);
                 return Ok(response);
             };
             let Some(fresh) = bearer
-                .after_refusal(&token)
+                .after_refusal(&token, host)
                 .await
                 .map_err(BearerError::Token)?
             else {

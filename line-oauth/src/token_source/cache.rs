@@ -9,6 +9,7 @@ use reqwest::StatusCode;
 use reqwest::header::HeaderValue;
 use tokio::time::Instant;
 
+use super::clock;
 use crate::assertion::MAX_TOKEN_LIFETIME;
 use crate::error::Error;
 use crate::secret::AccessToken;
@@ -43,8 +44,8 @@ impl Token {
         self.0.bearer.clone()
     }
 
-    /// When the token expires, by the wall clock: LINE's `expires_in`
-    /// counted from when its answer arrived.
+    /// When the token expires, by the source's wall clock: LINE's
+    /// `expires_in` counted from when its answer arrived.
     pub fn expires_at(&self) -> SystemTime {
         self.0.expires_at_wall
     }
@@ -72,6 +73,8 @@ pub(super) struct Cached {
     /// Whether it is the token in the source's store, rather than one this
     /// source issued for itself while the store was out of reach.
     pub(super) placement: Placement,
+    /// Whether this source issued it, rather than took it from the store.
+    pub(super) issued_here: bool,
     bearer: HeaderValue,
     pub(super) expires_at: Instant,
     /// The same by the wall clock.
@@ -81,8 +84,13 @@ pub(super) struct Cached {
     /// The same by the wall clock, which, unlike the monotonic one, goes on
     /// while the machine is suspended.
     usable_until_wall: SystemTime,
-    /// A background refresh starts from then.
+    /// A background refresh starts from then, or from the same instant by
+    /// the wall clock, whichever comes first.
     pub(super) refresh_from: Instant,
+    refresh_from_wall: SystemTime,
+    /// For a token shared through a store: no source that replaces it
+    /// revokes it before then, when every source has stopped serving it.
+    revoke_from: Option<Instant>,
 }
 
 impl Cached {
@@ -91,16 +99,14 @@ impl Cached {
         now < self.usable_until && wall < self.usable_until_wall
     }
 
-    /// Whole seconds until it expires, by the wall clock (for logs).
-    pub(super) fn seconds_left(&self) -> u64 {
-        self.expires_at_wall
-            .duration_since(SystemTime::now())
-            .map_or(0, |left| left.as_secs())
+    /// Whole seconds until it expires, by the wall clock `wall` (for logs).
+    pub(super) fn seconds_left(&self, wall: SystemTime) -> u64 {
+        clock::since(self.expires_at_wall, wall).as_secs()
     }
 
-    /// Whether its refresh is not due yet.
-    pub(super) fn fresh(&self, now: Instant) -> bool {
-        now < self.refresh_from
+    /// Whether its refresh is not due yet, by either clock.
+    pub(super) fn fresh(&self, now: Instant, wall: SystemTime) -> bool {
+        now < self.refresh_from && wall < self.refresh_from_wall
     }
 
     /// Whether it is the same token as `other`.
@@ -144,15 +150,31 @@ pub(super) struct Timing {
 pub(super) const STORE_RECHECK: Duration = Duration::from_secs(5);
 
 impl Timing {
+    /// When the refresh of `issued` is due, by the wall clock: when the
+    /// refresh window begins, or halfway through its usable life if that
+    /// is later. It counts from when the token was received, so every
+    /// source that reads the token from a store finds the same instant.
+    pub(super) fn refresh_due(&self, issued: &IssuedToken) -> SystemTime {
+        let lifetime = issued.expires_in.min(MAX_TOKEN_LIFETIME);
+        let usable = lifetime.saturating_sub(self.margin);
+        let after = lifetime.saturating_sub(self.refresh_before).max(usable / 2);
+        issued
+            .received_at
+            .checked_add(after)
+            .unwrap_or(issued.received_at)
+    }
+
     /// The cache entry for `issued`, read at `now` (`wall` by the wall
     /// clock). Its life counts from its `received_at`; a lifetime over
     /// LINE's longest (30 days) is cut to it.
     ///
-    /// With a shared store, the stored token is served from the cache only
-    /// until its refresh has been due for the revoke delay: by then another
-    /// source may have replaced and revoked it, so a caller asks the store.
-    /// A token of the source's own is refreshed within [`STORE_RECHECK`],
-    /// to go back to the store's.
+    /// With a shared store, the stored token is served only until half the
+    /// revoke delay after its refresh was due ([`refresh_due`](Self::refresh_due),
+    /// the same instant for every source), and a source that replaces it
+    /// revokes it no sooner than the whole delay after: by then no source
+    /// serves it, even one whose clock is up to half the delay behind. A
+    /// token of the source's own is refreshed within [`STORE_RECHECK`], to
+    /// go back to the store's.
     pub(super) fn entry(
         &self,
         issued: IssuedToken,
@@ -163,9 +185,20 @@ impl Timing {
         let lifetime = issued.expires_in.min(MAX_TOKEN_LIFETIME);
         // Already gone by when it reached the cache (a token received
         // earlier, or elsewhere); a receipt in the future counts as now.
-        let aged = wall.duration_since(issued.received_at).unwrap_or_default();
+        let aged = clock::since(wall, issued.received_at);
         let left = lifetime.saturating_sub(aged);
-        let Some(usable_life) = left.checked_sub(self.margin).filter(|d| !d.is_zero()) else {
+        let mut usable_life = left.saturating_sub(self.margin);
+        let mut refresh_after = None;
+        let mut revoke_from = None;
+        if self.shared && placement == Placement::Stored {
+            let due = self.refresh_due(&issued);
+            let served_until = due.checked_add(self.revoke_delay / 2).unwrap_or(due);
+            usable_life = usable_life.min(clock::since(served_until, wall));
+            refresh_after = Some(clock::since(due, wall));
+            let revocable = due.checked_add(self.revoke_delay).unwrap_or(due);
+            revoke_from = Some(later(now, clock::since(revocable, wall)));
+        }
+        if usable_life.is_zero() {
             return Err(Unusable {
                 error: Error::UnusableToken {
                     lifetime: left,
@@ -173,7 +206,7 @@ impl Timing {
                 },
                 token: issued.access_token,
             });
-        };
+        }
         let Ok(mut bearer) =
             HeaderValue::try_from(format!("Bearer {}", issued.access_token.expose_secret()))
         else {
@@ -190,43 +223,45 @@ impl Timing {
         bearer.set_sensitive(true);
         // At the latest halfway through the usable life, so that a refresh
         // always starts while the token is still served.
-        let mut refresh_after = left
-            .saturating_sub(self.refresh_before)
-            .max(usable_life / 2);
-        let mut usable_life = usable_life;
-        if self.shared {
-            match placement {
-                Placement::Stored => {
-                    usable_life = usable_life.min(refresh_after.saturating_add(self.revoke_delay));
-                }
-                Placement::Own => refresh_after = refresh_after.min(STORE_RECHECK),
-            }
+        let mut refresh_after = refresh_after.unwrap_or_else(|| {
+            left.saturating_sub(self.refresh_before)
+                .max(usable_life / 2)
+        });
+        if self.shared && placement == Placement::Own {
+            refresh_after = refresh_after.min(STORE_RECHECK);
         }
+        let wall_after = |by: Duration| wall.checked_add(by).unwrap_or(wall);
         Ok(Cached {
             issued,
             placement,
+            issued_here: false,
             bearer,
             expires_at: later(now, left),
-            expires_at_wall: wall.checked_add(left).unwrap_or(wall),
+            expires_at_wall: wall_after(left),
             usable_until: later(now, usable_life),
-            usable_until_wall: wall.checked_add(usable_life).unwrap_or(wall),
+            usable_until_wall: wall_after(usable_life),
             refresh_from: later(now, refresh_after),
+            refresh_from_wall: wall_after(refresh_after),
+            revoke_from,
         })
     }
 
-    /// How long to wait before revoking `replaced`, or `None` when it
+    /// When to revoke `replaced`, replaced at `now`, or `None` when it
     /// expires first. A caller may have been handed it just before it was
-    /// replaced, so it stays valid for the revoke delay.
-    pub(super) fn revoke_grace(&self, replaced: &Replaced, now: Instant) -> Option<Duration> {
-        let left = replaced.expires_at.saturating_duration_since(now);
-        (left > self.revoke_delay).then_some(self.revoke_delay)
+    /// replaced, so it stays valid for the revoke delay; a stored token
+    /// also until no other source serves it.
+    pub(super) fn revoke_at(&self, replaced: &Replaced, now: Instant) -> Option<Instant> {
+        let at = later(now, self.revoke_delay).max(replaced.revoke_from.unwrap_or(now));
+        (at < replaced.expires_at).then_some(at)
     }
 }
 
-/// A token a refresh replaced: retired once the revoke delay has passed.
+/// A token a refresh replaced: retired once no caller may still use it.
 pub(super) struct Replaced {
     pub(super) token: AccessToken,
     expires_at: Instant,
+    /// Not revoked before then (a stored token other sources may serve).
+    revoke_from: Option<Instant>,
 }
 
 impl Replaced {
@@ -235,16 +270,24 @@ impl Replaced {
         Self {
             token: cached.issued.access_token.clone(),
             expires_at: cached.expires_at,
+            revoke_from: cached.revoke_from,
         }
     }
 
-    /// A token read from the store, replaced at `now` (`wall`): its expiry
-    /// by the wall clock, carried over to the monotonic one.
-    pub(super) fn stored(issued: &IssuedToken, now: Instant, wall: SystemTime) -> Self {
-        let left = issued.expires_at().duration_since(wall).unwrap_or_default();
+    /// A token read from the shared store, replaced at `now` (`wall`): its
+    /// expiry and its refresh point by the wall clock, carried over to the
+    /// monotonic one.
+    pub(super) fn stored(
+        issued: &IssuedToken,
+        timing: &Timing,
+        now: Instant,
+        wall: SystemTime,
+    ) -> Self {
+        let until_due = clock::since(timing.refresh_due(issued), wall);
         Self {
             token: issued.access_token.clone(),
-            expires_at: later(now, left),
+            expires_at: later(now, clock::since(issued.expires_at(), wall)),
+            revoke_from: Some(later(now, until_due.saturating_add(timing.revoke_delay))),
         }
     }
 }
@@ -289,6 +332,7 @@ mod tests {
                 .ok()
                 .unwrap();
             assert!(entry.refresh_from < entry.usable_until, "{seconds}");
+            assert!(!entry.fresh(entry.refresh_from, wall()), "{seconds}");
             assert!(entry.refresh_from > now, "{seconds}");
         }
         let long = TIMING.entry(issued(900), STORED, now, wall()).ok().unwrap();
@@ -347,32 +391,80 @@ mod tests {
         let entry = TIMING.entry(issued(900), STORED, now, wall()).ok().unwrap();
         let replaced = Replaced::cached(&entry);
         assert_eq!(
-            TIMING.revoke_grace(&replaced, now),
-            Some(TIMING.revoke_delay)
+            TIMING.revoke_at(&replaced, now),
+            Some(now + TIMING.revoke_delay)
         );
         let late = now + Duration::from_secs(850);
-        assert_eq!(TIMING.revoke_grace(&replaced, late), None);
-        let stored = Replaced::stored(&issued(900), late, wall() + Duration::from_secs(850));
-        assert_eq!(TIMING.revoke_grace(&stored, late), None);
+        assert_eq!(TIMING.revoke_at(&replaced, late), None);
+        let shared = Timing {
+            shared: true,
+            ..TIMING
+        };
+        let stored = Replaced::stored(
+            &issued(900),
+            &shared,
+            late,
+            wall() + Duration::from_secs(850),
+        );
+        assert_eq!(shared.revoke_at(&stored, late), None);
     }
 
     #[test]
-    fn with_a_shared_store_a_stored_token_is_served_until_its_refresh_is_late_by_the_revoke_delay()
-    {
+    fn with_a_shared_store_a_stored_token_is_served_until_half_the_revoke_delay_past_its_refresh() {
         let shared = Timing {
             shared: true,
             ..TIMING
         };
         let now = Instant::now();
         let stored = shared.entry(issued(900), STORED, now, wall()).ok().unwrap();
-        // Refresh due at 600 s; another source may revoke it from 660 s.
-        assert!(stored.usable(now + Duration::from_secs(659), wall()));
-        assert!(!stored.usable(now + Duration::from_secs(660), wall()));
+        // Refresh due at 600 s; a source that replaces it revokes it from 660 s.
+        assert!(stored.usable(now + Duration::from_secs(629), wall()));
+        assert!(!stored.usable(now + Duration::from_secs(630), wall()));
         let own = shared
             .entry(issued(900), Placement::Own, now, wall())
             .ok()
             .unwrap();
         assert_eq!(own.refresh_from, now + STORE_RECHECK);
         assert!(own.usable(now + Duration::from_secs(800), wall()));
+    }
+
+    /// Two sources read one stored token, one early and one just before its
+    /// refresh is due. Whichever replaces it, whenever, revokes it only
+    /// after both have stopped serving it.
+    #[test]
+    fn every_source_stops_serving_a_stored_token_before_any_replacement_revokes_it() {
+        let shared = Timing {
+            shared: true,
+            ..TIMING
+        };
+        let start = Instant::now();
+        for loaded_at in [0, 100, 420, 599, 610] {
+            let (now, wall) = (
+                start + Duration::from_secs(loaded_at),
+                wall() + Duration::from_secs(loaded_at),
+            );
+            let late = shared.entry(issued(900), STORED, now, wall).ok().unwrap();
+            // Served until the same instant, however late it was read.
+            assert_eq!(
+                late.usable_until,
+                start + Duration::from_secs(630),
+                "{loaded_at}"
+            );
+            assert_eq!(
+                late.refresh_from,
+                start + Duration::from_secs(600).max(now - start)
+            );
+            for replaced_at in [0, 300, 600, 629] {
+                let at = start + Duration::from_secs(replaced_at);
+                let wall_at = self::wall() + Duration::from_secs(replaced_at);
+                for replaced in [
+                    Replaced::cached(&late),
+                    Replaced::stored(&issued(900), &shared, at, wall_at),
+                ] {
+                    let revoked = shared.revoke_at(&replaced, at.max(now)).unwrap();
+                    assert!(revoked >= late.usable_until + shared.revoke_delay / 2);
+                }
+            }
+        }
     }
 }

@@ -1,14 +1,75 @@
-//! The wall clock as a cached token's check reads it, on every request.
+//! The wall clock a source reads: the system's, or one a test moves.
 
-use std::time::SystemTime;
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
-/// The wall clock, read cheaply. On Linux this is the coarse clock: a read
-/// of a few nanoseconds instead of about twenty, which may lag the precise
-/// clock by one scheduler tick (a few milliseconds, nothing beside the
-/// minute of margin a token is served with). Elsewhere `SystemTime::now()`.
+/// Where a [`TokenSource`](super::TokenSource) reads the wall clock. Its
+/// timers (the revoke delay, backoffs, store polling) and its monotonic
+/// clock are tokio's, which tests pause and advance.
+#[derive(Clone, Default)]
+pub(super) enum Clock {
+    /// The system clock.
+    #[default]
+    System,
+    /// A clock of the application's (a test's fake clock).
+    Custom(Arc<dyn Fn() -> SystemTime + Send + Sync>),
+}
+
+impl Clock {
+    /// The time now, precisely.
+    pub(super) fn now(&self) -> SystemTime {
+        match self {
+            Self::System => SystemTime::now(),
+            Self::Custom(clock) => clock(),
+        }
+    }
+
+    /// The time now, as every cached-token check reads it: cheaply.
+    pub(super) fn coarse_now(&self) -> SystemTime {
+        match self {
+            Self::System => coarse_system_now(),
+            Self::Custom(clock) => clock(),
+        }
+    }
+
+    /// `at`, an instant read on the system clock (when a provider's answer
+    /// arrived), on this clock: the same age now on either.
+    pub(super) fn carry_over(&self, at: SystemTime) -> SystemTime {
+        let Self::Custom(clock) = self else {
+            return at;
+        };
+        let (ours, system) = (clock(), SystemTime::now());
+        let moved = match ours.duration_since(system) {
+            Ok(ahead) => at.checked_add(ahead),
+            Err(behind) => at.checked_sub(behind.duration()),
+        };
+        moved.unwrap_or(at)
+    }
+}
+
+impl fmt::Debug for Clock {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::System => "System",
+            Self::Custom(_) => "Custom",
+        })
+    }
+}
+
+/// How far the wall clock is ahead of `then`, or zero when it is not.
+pub(super) fn since(now: SystemTime, then: SystemTime) -> Duration {
+    now.duration_since(then).unwrap_or_default()
+}
+
+/// The system wall clock, read cheaply. On Linux this is the coarse clock:
+/// a read of a few nanoseconds instead of about twenty, which may lag the
+/// precise clock by one scheduler tick (a few milliseconds, nothing beside
+/// the minute of margin a token is served with). Elsewhere
+/// `SystemTime::now()`.
 #[cfg(any(target_os = "linux", target_os = "android"))]
-pub(super) fn coarse_now() -> SystemTime {
-    use std::time::{Duration, UNIX_EPOCH};
+fn coarse_system_now() -> SystemTime {
+    use std::time::UNIX_EPOCH;
     let now = rustix::time::clock_gettime(rustix::time::ClockId::RealtimeCoarse);
     let since_epoch = u64::try_from(now.tv_sec)
         .ok()
@@ -19,25 +80,39 @@ pub(super) fn coarse_now() -> SystemTime {
         .unwrap_or_else(SystemTime::now)
 }
 
-/// The wall clock (`SystemTime::now()`: no cheaper read here).
+/// The system wall clock (`SystemTime::now()`: no cheaper read here).
 #[cfg(not(any(target_os = "linux", target_os = "android")))]
-pub(super) fn coarse_now() -> SystemTime {
+fn coarse_system_now() -> SystemTime {
     SystemTime::now()
 }
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
     use super::*;
 
     #[test]
     fn the_coarse_clock_reads_the_wall_clock_within_a_tick() {
         let before = SystemTime::now();
-        let coarse = coarse_now();
+        let coarse = Clock::System.coarse_now();
         let after = SystemTime::now();
         let tick = Duration::from_millis(50);
         assert!(coarse + tick >= before, "{coarse:?} is behind {before:?}");
         assert!(coarse <= after, "{coarse:?} is ahead of {after:?}");
+    }
+
+    #[test]
+    fn a_system_instant_keeps_its_age_on_a_clock_ahead_or_behind() {
+        let hour = Duration::from_secs(3600);
+        let received = SystemTime::now() - Duration::from_secs(10);
+        for offset in [hour, Duration::ZERO] {
+            let ahead = Clock::Custom(Arc::new(move || SystemTime::now() + offset));
+            let moved = ahead.carry_over(received);
+            let age = since(ahead.now(), moved);
+            assert!(age >= Duration::from_secs(10) && age < Duration::from_secs(11));
+        }
+        let behind = Clock::Custom(Arc::new(move || SystemTime::now() - hour));
+        let age = since(behind.now(), behind.carry_over(received));
+        assert!(age >= Duration::from_secs(10) && age < Duration::from_secs(11));
+        assert_eq!(Clock::System.carry_over(received), received);
     }
 }

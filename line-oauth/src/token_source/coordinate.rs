@@ -4,12 +4,14 @@
 //! source issues for itself, and asks the store again soon.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use tokio::time::Instant;
 
 use super::cache::{Cached, Placement, Replaced, Timing, Unusable, later};
+use super::clock::Clock;
 use super::provider::DynProvider;
+use super::refresh::Refused;
 use crate::backoff;
 use crate::error::Error;
 use crate::secret::AccessToken;
@@ -31,6 +33,9 @@ pub(super) struct StoreLink {
     pub(super) timeout: Duration,
     /// How long an issuance lock lives unless released.
     pub(super) lock_ttl: Duration,
+    /// Whether a store failure makes the source issue for itself, rather
+    /// than fail the call.
+    pub(super) degrade: bool,
 }
 
 impl StoreLink {
@@ -89,9 +94,11 @@ pub(super) struct Coordinator<'a> {
     pub(super) provider: &'a dyn DynProvider,
     pub(super) link: &'a StoreLink,
     pub(super) timing: Timing,
+    pub(super) clock: &'a Clock,
     pub(super) current: Option<&'a Cached>,
-    /// A token a caller reported refused: never taken from the store.
-    pub(super) invalidated: Option<&'a AccessToken>,
+    /// A token a caller reported refused: never taken from the store, and
+    /// replaced by an issuance only once its hold is over.
+    pub(super) refused: Option<&'a Refused>,
 }
 
 impl Coordinator<'_> {
@@ -110,6 +117,9 @@ impl Coordinator<'_> {
             if let Some(entry) = self.fresh(stored) {
                 tracing::debug!("token source: took the stored token");
                 return self.adopt(entry);
+            }
+            if let Some(kept) = self.keep_refused() {
+                return kept;
             }
             match self.link.lock().await {
                 Ok(Some(lease)) => return self.rotate(lease).await,
@@ -133,21 +143,44 @@ impl Coordinator<'_> {
     /// The stored token, if it is fresh: usable, its refresh not yet due.
     fn fresh(&self, stored: Option<IssuedToken>) -> Option<Cached> {
         let stored = stored?;
-        let now = Instant::now();
+        let (now, wall) = (Instant::now(), self.clock.now());
         // The token this refresh is for: the cache's monotonic clock knows
         // its age best.
-        if self.current.is_some_and(|c| c.is(&stored) && !c.fresh(now))
-            || self
-                .invalidated
-                .is_some_and(|bad| same(bad, &stored.access_token))
+        if self
+            .current
+            .is_some_and(|c| c.is(&stored) && !c.fresh(now, wall))
+            || self.refused.is_some_and(|bad| bad.entry.is(&stored))
         {
             return None;
         }
         let entry = self
             .timing
-            .entry(stored, Placement::Stored, now, SystemTime::now())
+            .entry(stored, Placement::Stored, now, wall)
             .ok()?;
-        entry.fresh(now).then_some(entry)
+        entry.fresh(now, wall).then_some(entry)
+    }
+
+    /// The refused token again, while its hold lasts and the store has no
+    /// other: LINE refused a token issued moments ago, so a new one would
+    /// most likely be refused too, and count against LINE's budget.
+    fn keep_refused(&self) -> Option<Obtained> {
+        let refused = self.refused?;
+        if self.clock.now() >= refused.issue_from {
+            return None;
+        }
+        tracing::debug!("token source: a refused token is kept: it is younger than its hold");
+        let entry = self.rewrap(refused.entry.issued.clone(), refused.entry.placement);
+        Some(Obtained::only(entry.map(|mut entry| {
+            entry.issued_here = refused.entry.issued_here;
+            entry
+        })))
+    }
+
+    /// A new token from the provider, its receipt read on the source's clock.
+    async fn issue(&self) -> Result<IssuedToken, Error> {
+        let mut issued = self.provider.issue().await?;
+        issued.received_at = self.clock.carry_over(issued.received_at);
+        Ok(issued)
     }
 
     /// Takes the store's fresh token; a token of our own it replaces is
@@ -181,7 +214,7 @@ impl Coordinator<'_> {
         }
         let issued = match self.own_fresh() {
             Some(own) => own.issued.clone(),
-            None => match self.provider.issue().await {
+            None => match self.issue().await {
                 Ok(issued) => issued,
                 Err(error) => {
                     let _ = self.link.unlock(lease, None).await;
@@ -189,9 +222,9 @@ impl Coordinator<'_> {
                 }
             },
         };
-        let (now, wall) = (Instant::now(), SystemTime::now());
+        let (now, wall) = (Instant::now(), self.clock.now());
         let entry = match self.timing.entry(issued, Placement::Stored, now, wall) {
-            Ok(entry) => entry,
+            Ok(entry) => mine(entry),
             Err(unusable) => {
                 let _ = self.link.unlock(lease, None).await;
                 return unusable_token(unusable);
@@ -212,7 +245,7 @@ impl Coordinator<'_> {
             .filter(|s| placement == Placement::Stored && !entry.is(s))
             .map(|s| match self.current.filter(|c| c.is(&s)) {
                 Some(current) => Replaced::cached(current),
-                None => Replaced::stored(&s, now, wall),
+                None => Replaced::stored(&s, &self.timing, now, wall),
             })
             .into_iter()
             .collect();
@@ -227,7 +260,7 @@ impl Coordinator<'_> {
         }
         let outcome = match placement {
             Placement::Stored => Ok(entry),
-            Placement::Own => self.rewrap(entry.issued, Placement::Own),
+            Placement::Own => self.rewrap(entry.issued, Placement::Own).map(mine),
         };
         Obtained {
             outcome,
@@ -236,25 +269,25 @@ impl Coordinator<'_> {
         }
     }
 
-    /// Degraded mode, or the caller's error when the store refuses for
-    /// good (a wrong key): a fresh token of our own is kept; otherwise we
-    /// issue for ourselves.
+    /// Degraded mode: a fresh token of our own is kept; otherwise we issue
+    /// for ourselves. Without degraded mode, the caller gets the store's
+    /// error.
     async fn without_store(&self, error: StoreError) -> Obtained {
-        if error.kind() == StoreErrorKind::WrongKey {
+        if !self.link.degrade {
             return Obtained::only(Err(Error::Store(error)));
         }
         warn_degraded(&error);
         if let Some(own) = self.own_fresh() {
-            return Obtained::only(self.rewrap(own.issued.clone(), Placement::Own));
+            return Obtained::only(self.rewrap(own.issued.clone(), Placement::Own).map(mine));
         }
-        let issued = match self.provider.issue().await {
+        let issued = match self.issue().await {
             Ok(issued) => issued,
             Err(error) => return Obtained::only(Err(error)),
         };
-        let (now, wall) = (Instant::now(), SystemTime::now());
+        let (now, wall) = (Instant::now(), self.clock.now());
         match self.timing.entry(issued, Placement::Own, now, wall) {
             Ok(entry) => Obtained {
-                outcome: Ok(entry),
+                outcome: Ok(mine(entry)),
                 unused: Vec::new(),
                 replaced: self
                     .current
@@ -269,26 +302,27 @@ impl Coordinator<'_> {
 
     /// The cached token, if it is our own and fresh by the store's rules.
     fn own_fresh(&self) -> Option<&Cached> {
-        let now = Instant::now();
+        let (now, wall) = (Instant::now(), self.clock.now());
         let current = self.current.filter(|c| c.placement == Placement::Own)?;
         let entry = self
             .timing
-            .entry(
-                current.issued.clone(),
-                Placement::Stored,
-                now,
-                SystemTime::now(),
-            )
+            .entry(current.issued.clone(), Placement::Stored, now, wall)
             .ok()?;
-        entry.fresh(now).then_some(current)
+        entry.fresh(now, wall).then_some(current)
     }
 
     /// A cache entry for `issued` placed as `placement`.
     fn rewrap(&self, issued: IssuedToken, placement: Placement) -> Result<Cached, Error> {
         self.timing
-            .entry(issued, placement, Instant::now(), SystemTime::now())
+            .entry(issued, placement, Instant::now(), self.clock.now())
             .map_err(|unusable| unusable.error)
     }
+}
+
+/// `entry`, marked as issued by this source.
+fn mine(mut entry: Cached) -> Cached {
+    entry.issued_here = true;
+    entry
 }
 
 /// A token too short-lived to serve: the callers' error, and the token to
@@ -306,8 +340,16 @@ fn same(a: &AccessToken, b: &AccessToken) -> bool {
 }
 
 fn warn_degraded(error: &StoreError) {
-    tracing::warn!(
-        %error,
-        "token store out of reach: this process uses a token of its own until the store answers"
-    );
+    if error.kind() == StoreErrorKind::WrongKey {
+        tracing::warn!(
+            %error,
+            "token store: the stored token is sealed under a key this process was not given; \
+             it uses a token of its own until it is given that key"
+        );
+    } else {
+        tracing::warn!(
+            %error,
+            "token store out of reach: this process uses a token of its own until the store answers"
+        );
+    }
 }

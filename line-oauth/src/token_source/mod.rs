@@ -2,11 +2,11 @@
 //! cached, refreshed ahead of expiry, issued once however many callers ask.
 
 mod cache;
+mod clock;
 mod coordinate;
 mod provider;
 mod refresh;
 mod strategies;
-mod wall_clock;
 
 pub use cache::Token;
 pub use provider::{Retired, TokenProvider};
@@ -14,7 +14,7 @@ pub use strategies::{ShortLived, Stateless, V21};
 
 use std::fmt;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use arc_swap::ArcSwapOption;
 use tokio::time::Instant;
@@ -24,9 +24,10 @@ use crate::client::MAX_TIMEOUT;
 use crate::error::Error;
 use crate::store::{DynStore, MemoryStore, TokenStore};
 use cache::Timing;
+use clock::Clock;
 use coordinate::StoreLink;
 use provider::DynProvider;
-use refresh::{Core, Pending, RefreshState};
+use refresh::{Core, FIRST_REFUSAL_HOLD, Pending, RefreshState, Refused};
 
 /// Default safety margin: a token with less than this left is never returned.
 pub const DEFAULT_MARGIN: Duration = Duration::from_secs(60);
@@ -101,6 +102,17 @@ pub struct TokenSource {
     core: Arc<Core>,
 }
 
+/// What became of a token reported refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Invalidation {
+    /// Dropped: the next call gets a new token.
+    Dropped,
+    /// Already replaced by a newer token.
+    Replaced,
+    /// Kept: it replaced a refused token within its hold.
+    Held,
+}
+
 /// What a caller without a usable cached token does next.
 enum Next {
     /// A usable token arrived meanwhile.
@@ -137,6 +149,8 @@ impl TokenSource {
             store: None,
             store_timeout: DEFAULT_STORE_TIMEOUT,
             lock_ttl: DEFAULT_LOCK_TTL,
+            degrade: true,
+            clock: Clock::System,
             timing: Timing {
                 margin: DEFAULT_MARGIN,
                 refresh_before: DEFAULT_REFRESH_BEFORE,
@@ -199,7 +213,7 @@ impl TokenSource {
         let cached = pending.await.unwrap_or(Err(Error::RefreshAborted))?;
         // A waiter resumed late must not serve a token that aged meanwhile.
         let now = Instant::now();
-        if cached.usable(now, wall_clock::coarse_now()) {
+        if cached.usable(now, self.core.clock.coarse_now()) {
             return Ok(Token(cached));
         }
         Err(Error::UnusableToken {
@@ -215,6 +229,25 @@ impl TokenSource {
     /// token already replaced is left alone. The refresh will not take the
     /// same token from the store again.
     ///
+    /// Refusals cannot drive issuance without bound. A refusal of a token
+    /// this source issued in an ordinary refresh replaces it at once. The
+    /// token that replaced a refused one is then held: refusals of it
+    /// leave it in service until it is a minute old, and once that is
+    /// over, a refusal replaces it and the hold of its replacement
+    /// doubles, up to an hour. A host that refuses every token thus causes
+    /// at most 6 issuances in its first hour, then one an hour (plus the
+    /// ordinary refreshes, after which it starts again at a minute). The same
+    /// holds for a fleet sharing a store: a token another source issued
+    /// less than a minute ago is not replaced on a refusal (the refresh
+    /// takes a newer token from the store if there is one, and otherwise
+    /// keeps it), since it may be that source's replacement of a refused
+    /// token.
+    ///
+    /// Returns whether this call dropped the token: `false` when it was
+    /// already replaced (the next [`token`](Self::token) gives the newer
+    /// one) or is held. A dropped token may still come back from the next
+    /// refresh, kept as above.
+    ///
     /// ```no_run
     /// # async fn run(source: line_oauth::TokenSource, http: reqwest::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let token = source.token().await?;
@@ -225,31 +258,58 @@ impl TokenSource {
     ///     .await?;
     /// if response.status() == reqwest::StatusCode::UNAUTHORIZED {
     ///     source.invalidate(&token);
-    ///     let fresh = source.token().await?; // then send again with it
+    ///     let fresh = source.token().await?; // then send again with it, unless it is `token`
     /// }
     /// # Ok(())
     /// # }
     /// ```
-    pub fn invalidate(&self, token: &Token) {
+    pub fn invalidate(&self, token: &Token) -> bool {
+        self.report_refused(token) == Invalidation::Dropped
+    }
+
+    /// [`invalidate`](Self::invalidate), telling a held token from a
+    /// replaced one.
+    pub(crate) fn report_refused(&self, token: &Token) -> Invalidation {
         // Under the state lock, as a refresh publishes: the check and the
         // drop see one cache.
         let mut state = self.core.state();
         let cached = self.core.cache.load();
-        if cached.as_ref().is_some_and(|c| Arc::ptr_eq(c, &token.0)) {
-            self.core.cache.store(None);
-            state.invalidated = Some(token.0.issued.access_token.clone());
+        if !cached.as_ref().is_some_and(|c| Arc::ptr_eq(c, &token.0)) {
+            return Invalidation::Replaced;
         }
+        let wall = self.core.clock.now();
+        let refused = &token.0.issued;
+        let held = state
+            .hold
+            .as_ref()
+            .filter(|hold| hold.token.expose_secret() == refused.access_token.expose_secret());
+        let (streak, issue_from) = match held {
+            Some(hold) if wall < hold.until => return Invalidation::Held,
+            Some(hold) => (hold.streak.saturating_add(1), wall),
+            // Another source issued it: if it is young, it may well be that
+            // source's replacement of a refused token.
+            None if !token.0.issued_here => {
+                let from = refused.received_at;
+                (1, from.checked_add(FIRST_REFUSAL_HOLD).unwrap_or(from))
+            }
+            None => (1, wall),
+        };
+        self.core.cache.store(None);
+        state.invalidated = Some(Refused {
+            entry: Arc::clone(&token.0),
+            streak,
+            issue_from,
+        });
+        Invalidation::Dropped
     }
 
     /// The cached token if usable; starts a background refresh when it is
     /// inside the refresh window.
     pub(crate) fn cached(&self) -> Option<Token> {
-        let now = Instant::now();
+        let (now, wall) = (Instant::now(), self.core.clock.coarse_now());
         let guard = self.core.cache.load();
-        let cached = guard
-            .as_ref()
-            .filter(|c| c.usable(now, wall_clock::coarse_now()))?;
-        if now >= cached.refresh_from {
+        let cached = guard.as_ref().filter(|c| c.usable(now, wall))?;
+        if !cached.fresh(now, wall) {
             self.refresh_in_background(now);
         }
         Some(Token(Arc::clone(cached)))
@@ -281,7 +341,7 @@ impl TokenSource {
             .core
             .cache
             .load_full()
-            .filter(|c| c.usable(now, wall_clock::coarse_now()))
+            .filter(|c| c.usable(now, self.core.clock.coarse_now()))
         {
             return Ok(Next::Ready(Token(cached)));
         }
@@ -312,6 +372,8 @@ pub struct TokenSourceBuilder {
     store: Option<Arc<dyn DynStore>>,
     store_timeout: Duration,
     lock_ttl: Duration,
+    degrade: bool,
+    clock: Clock,
     timing: Timing,
 }
 
@@ -384,6 +446,60 @@ impl TokenSourceBuilder {
         self
     }
 
+    /// Whether a store failure puts the source in degraded mode (the
+    /// default): it issues a token for itself, logs a warning, and asks
+    /// the store again a few seconds later. With `false` the call fails
+    /// instead, with [`Error::Store`], and nothing is issued: for a
+    /// process that must never spend LINE's budget on a token of its own,
+    /// such as a command run once per request.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let creds = line_oauth::ChannelCredentials::new("1", line_oauth::ClientSecret::new("s"));
+    /// use line_oauth::{Client, EncryptionKey, FileStore, ShortLived, TokenSource};
+    /// let store = FileStore::new(dir.path(), &EncryptionKey::generate())?;
+    /// let source = TokenSource::builder(ShortLived::new(Client::new(), creds))
+    ///     .store(store)
+    ///     .degraded_mode(false)
+    ///     .build()?;
+    /// # Ok::<(), line_oauth::Error>(())
+    /// ```
+    pub fn degraded_mode(mut self, degrade: bool) -> Self {
+        self.degrade = degrade;
+        self
+    }
+
+    /// Reads the wall clock from `clock` instead of the system clock: for
+    /// tests, with a clock they move, such as `line_oauth_fake::FakeLine::clock`.
+    /// A token's age, its refresh and when it stops being served follow
+    /// it (the source's monotonic clock can only bring them sooner). The
+    /// provider's tokens are stamped on the system clock as they arrive;
+    /// the source carries each stamp over to `clock`, age kept. Timers (the
+    /// revoke delay, backoffs, store polling) stay on tokio's clock, which
+    /// `#[tokio::test(start_paused = true)]` pauses and `tokio::time::advance`
+    /// moves.
+    ///
+    /// Sources sharing a store need the same clock, as replicas need
+    /// clocks that agree.
+    ///
+    /// ```
+    /// # let creds = line_oauth::ChannelCredentials::new("1", line_oauth::ClientSecret::new("s"));
+    /// use std::sync::{Arc, Mutex};
+    /// use std::time::{Duration, SystemTime};
+    /// use line_oauth::{Client, Stateless, TokenSource};
+    ///
+    /// let offset = Arc::new(Mutex::new(Duration::ZERO)); // the test moves it
+    /// let moved = Arc::clone(&offset);
+    /// let source = TokenSource::builder(Stateless::by_secret(Client::new(), creds))
+    ///     .clock(move || SystemTime::now() + *moved.lock().unwrap())
+    ///     .build()?;
+    /// # Ok::<(), line_oauth::Error>(())
+    /// ```
+    pub fn clock(mut self, clock: impl Fn() -> SystemTime + Send + Sync + 'static) -> Self {
+        self.clock = Clock::Custom(Arc::new(clock));
+        self
+    }
+
     /// Checks the settings and builds the source.
     ///
     /// ```
@@ -439,6 +555,7 @@ impl TokenSourceBuilder {
                 provider: self.provider,
                 link: Arc::new(link),
                 timing: self.timing,
+                clock: self.clock,
                 cache: ArcSwapOption::empty(),
                 state: Mutex::new(RefreshState::default()),
             }),
@@ -472,6 +589,7 @@ impl TokenSourceBuilder {
             key,
             timeout: self.store_timeout,
             lock_ttl: self.lock_ttl,
+            degrade: self.degrade,
         })
     }
 }
@@ -485,6 +603,7 @@ impl fmt::Debug for TokenSource {
             .field("margin", &timing.margin)
             .field("refresh_before", &timing.refresh_before)
             .field("revoke_delay", &timing.revoke_delay)
+            .field("clock", &self.core.clock)
             .finish_non_exhaustive()
     }
 }

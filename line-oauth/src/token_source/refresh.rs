@@ -5,7 +5,7 @@
 
 use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use arc_swap::ArcSwapOption;
 use futures_util::FutureExt;
@@ -14,6 +14,7 @@ use tokio::sync::oneshot;
 use tokio::time::Instant;
 
 use super::cache::{Cached, Placement, Replaced, Timing, later};
+use super::clock::Clock;
 use super::coordinate::{Coordinator, Obtained, StoreLink};
 use super::provider::{DynProvider, Retired};
 use crate::backoff;
@@ -25,6 +26,11 @@ use crate::secret::AccessToken;
 const FIRST_BACKOFF: Duration = Duration::from_secs(1);
 /// Longest wait between refresh attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
+/// How long a token that replaced a refused one is kept however often it is
+/// refused: the first time. It doubles with each replacement in a row.
+pub(super) const FIRST_REFUSAL_HOLD: Duration = Duration::from_secs(60);
+/// The longest hold.
+pub(super) const MAX_REFUSAL_HOLD: Duration = Duration::from_secs(3600);
 
 /// What a refresh ends with, shared by every caller that waited for it.
 pub(super) type Outcome = Result<Arc<Cached>, Error>;
@@ -43,10 +49,45 @@ pub(super) struct RefreshState {
     pub(super) retry_at: Option<Instant>,
     pub(super) last_error: Option<Error>,
     /// A token a caller reported refused ([`TokenSource::invalidate`]):
-    /// the next refresh does not take it from the store again.
+    /// the next refresh does not take it from the store again, and issues
+    /// only from its `issue_from`.
     ///
     /// [`TokenSource::invalidate`]: super::TokenSource::invalidate
-    pub(super) invalidated: Option<AccessToken>,
+    pub(super) invalidated: Option<Refused>,
+    /// The token a refresh for a refused one brought, kept through
+    /// refusals until its hold ends: the bound on the issuances refusals
+    /// cause.
+    pub(super) hold: Option<Hold>,
+}
+
+/// A token reported refused.
+#[derive(Clone)]
+pub(super) struct Refused {
+    pub(super) entry: Arc<Cached>,
+    /// How many refused tokens in a row led to it, this one included.
+    pub(super) streak: u32,
+    /// Before then (wall clock), a refresh for it takes another token from
+    /// the store if there is one, but issues none: it keeps this one.
+    pub(super) issue_from: SystemTime,
+}
+
+/// The token a refresh for a refused one brought (or kept).
+pub(super) struct Hold {
+    pub(super) token: AccessToken,
+    /// Refusals before then (wall clock) leave it in service, no refresh.
+    pub(super) until: SystemTime,
+    /// How many refused tokens in a row led to it.
+    pub(super) streak: u32,
+}
+
+/// How long the replacement of the `streak`-th refused token in a row is
+/// kept through refusals, from when it was issued: a minute, doubling, at
+/// most an hour.
+pub(super) fn refusal_hold(streak: u32) -> Duration {
+    let doublings = streak.saturating_sub(1).min(16);
+    FIRST_REFUSAL_HOLD
+        .saturating_mul(1 << doublings)
+        .min(MAX_REFUSAL_HOLD)
 }
 
 /// What the handles of one source share.
@@ -54,6 +95,7 @@ pub(super) struct Core {
     pub(super) provider: Arc<dyn DynProvider>,
     pub(super) link: Arc<StoreLink>,
     pub(super) timing: Timing,
+    pub(super) clock: Clock,
     pub(super) cache: ArcSwapOption<Cached>,
     pub(super) state: Mutex<RefreshState>,
 }
@@ -81,8 +123,9 @@ impl Core {
             link: Arc::clone(&self.link),
             core: Arc::downgrade(self),
             timing: self.timing,
+            clock: self.clock.clone(),
             generation: state.generation,
-            invalidated: state.invalidated.clone(),
+            refused: state.invalidated.clone(),
         };
         runtime.spawn(refresh.run(done));
         pending
@@ -95,10 +138,23 @@ impl Core {
         // or its outcome in the cache, never neither.
         if let Ok(new) = outcome {
             self.cache.store(Some(Arc::clone(new)));
-            let replaced_it =
-                |bad: &AccessToken| bad.expose_secret() != new.issued.access_token.expose_secret();
-            if state.invalidated.as_ref().is_some_and(replaced_it) {
-                state.invalidated = None;
+            let token = &new.issued.access_token;
+            // The refresh for a refused token (whichever refresh brings a
+            // token first) ends the refusal: the token it brings is held.
+            if let Some(refused) = state.invalidated.take() {
+                let kept = new.is(&refused.entry.issued);
+                let until = if kept {
+                    refused.issue_from
+                } else {
+                    let hold = refusal_hold(refused.streak);
+                    let from = new.issued.received_at;
+                    from.checked_add(hold).unwrap_or(from)
+                };
+                state.hold = Some(Hold {
+                    token: token.clone(),
+                    until,
+                    streak: refused.streak,
+                });
             }
         }
         if state.generation == generation {
@@ -130,8 +186,9 @@ struct Refresh {
     link: Arc<StoreLink>,
     core: Weak<Core>,
     timing: Timing,
+    clock: Clock,
     generation: u64,
-    invalidated: Option<AccessToken>,
+    refused: Option<Refused>,
 }
 
 impl Refresh {
@@ -145,8 +202,9 @@ impl Refresh {
             provider: self.provider.as_ref(),
             link: &self.link,
             timing: self.timing,
+            clock: &self.clock,
             current: current.as_deref(),
-            invalidated: self.invalidated.as_ref(),
+            refused: self.refused.as_ref(),
         };
         let Obtained {
             outcome,
@@ -160,7 +218,7 @@ impl Refresh {
         let outcome: Outcome = outcome.map(Arc::new);
         match &outcome {
             Ok(entry) => tracing::info!(
-                seconds_left = entry.seconds_left(),
+                seconds_left = entry.seconds_left(self.clock.now()),
                 from_store = entry.placement == Placement::Stored && self.timing.shared,
                 "token source: new token"
             ),
@@ -189,19 +247,17 @@ impl Refresh {
         self.retire_replaced(replaced).await;
     }
 
-    /// Retires the tokens this refresh replaced once the revoke delay has
-    /// passed, but for those that expire sooner.
+    /// Retires the tokens this refresh replaced once no caller may still
+    /// use them ([`Timing::revoke_at`]), but for those that expire sooner.
     async fn retire_replaced(&self, replaced: Vec<Replaced>) {
         let now = Instant::now();
-        let due: Vec<Replaced> = replaced
+        let mut due: Vec<(Instant, Replaced)> = replaced
             .into_iter()
-            .filter(|r| self.timing.revoke_grace(r, now).is_some())
+            .filter_map(|r| Some((self.timing.revoke_at(&r, now)?, r)))
             .collect();
-        if due.is_empty() {
-            return;
-        }
-        tokio::time::sleep(self.timing.revoke_delay).await;
-        for replaced in &due {
+        due.sort_by_key(|(at, _)| *at);
+        for (at, replaced) in &due {
+            tokio::time::sleep_until(*at).await;
             self.retire(&replaced.token, Retired::Replaced).await;
         }
     }
