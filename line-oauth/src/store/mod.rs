@@ -127,7 +127,9 @@ pub enum StoreErrorKind {
     /// source degrades and tries the store again later.
     Unavailable,
     /// The stored token was encrypted under a key this store was not given:
-    /// the processes sharing the store disagree on the key. Not retried.
+    /// the processes sharing the store disagree on the key (during a key
+    /// rotation, or by mistake). The source degrades, and never overwrites
+    /// the record.
     WrongKey,
     /// The lock expired before its holder released it; nothing was saved.
     LockLost,

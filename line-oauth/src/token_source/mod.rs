@@ -408,9 +408,11 @@ impl TokenSourceBuilder {
     /// memory.
     ///
     /// Sources sharing a store should have the same margin, refresh window
-    /// and revoke delay, on hosts whose clocks agree (NTP): a source serves
-    /// the stored token from its cache only until its refresh has been due
-    /// for the revoke delay, after which another source may have revoked it.
+    /// and revoke delay, on hosts whose clocks agree (NTP) within half the
+    /// revoke delay: a source serves the stored token from its cache only
+    /// until half the revoke delay past its refresh point (which counts
+    /// from when the token was issued), and a source that replaces it
+    /// revokes it no sooner than the whole delay past that point.
     ///
     /// ```
     /// # let dir = tempfile::tempdir().unwrap();
