@@ -255,8 +255,13 @@ async fn a_damaged_token_file_is_replaced_by_a_new_token() {
     let path = store.token_path(&format!("short-lived:{CHANNEL}"));
     source(&s, store.clone()).token().await.unwrap();
     let whole = std::fs::read(&path).unwrap();
-    // Torn mid-write by something else, then garbage.
-    for damage in [whole[..whole.len() / 2].to_vec(), b"not a token".to_vec()] {
+    // Torn mid-write by something else, garbage, and a file too large to read.
+    let huge = vec![b'x'; 64 * 1024 + 1];
+    for damage in [
+        whole[..whole.len() / 2].to_vec(),
+        b"not a token".to_vec(),
+        huge,
+    ] {
         std::fs::write(&path, damage).unwrap();
         let before = s.fake.issued_count();
         source(&s, store.clone()).token().await.unwrap();

@@ -7,13 +7,20 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::sealed::Sealer;
+use tokio::sync::Semaphore;
+
+use super::sealed::{Sealer, Unsealed};
 use super::{EncryptionKey, StoreError, TokenStore};
 use crate::error::Error;
 use crate::tokens::IssuedToken;
 
 /// Largest token file read: a sealed token is well under 4 KiB.
 const RECORD_LIMIT: u64 = 64 * 1024;
+/// How many file operations of one store may be in the file system at
+/// once. On a hung file system, at most this many of tokio's blocking
+/// threads (which DNS lookups need too) wait with it; later operations wait
+/// without a thread, until the store timeout.
+const IO_THREADS: usize = 4;
 
 /// Tokens in a directory of this host, encrypted: they survive restarts,
 /// and the processes of the host share them.
@@ -25,8 +32,11 @@ const RECORD_LIMIT: u64 = 64 * 1024;
 /// is killed, so a crashed holder blocks no one. A damaged token file is
 /// logged and replaced by a new token; it never panics.
 ///
-/// The directory must be on a local file system (advisory locks are not
-/// reliable over NFS), and every process needs the same [`EncryptionKey`].
+/// The directory must belong to the process's user and be writable by no
+/// one else (a directory others can write could hold planted links); no
+/// file in it is opened through a symbolic link. It must be on a local
+/// file system (advisory locks are not reliable over NFS), and every
+/// process needs the same [`EncryptionKey`].
 ///
 /// ```no_run
 /// use line_oauth::{ChannelCredentials, Client, ClientSecret, EncryptionKey, FileStore};
@@ -48,6 +58,8 @@ pub struct FileStore {
 struct Inner {
     directory: PathBuf,
     sealer: Sealer,
+    /// Admits [`IO_THREADS`] file operations at a time.
+    io: Arc<Semaphore>,
 }
 
 impl std::fmt::Debug for Inner {
@@ -64,8 +76,9 @@ impl FileStore {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidConfig`] when the directory cannot be created or is
-    /// not a directory.
+    /// [`Error::InvalidConfig`] when the directory cannot be created, is
+    /// not a directory, belongs to another user, or can be written by
+    /// other users (the message says how to fix it).
     pub fn new(directory: impl Into<PathBuf>, key: &EncryptionKey) -> Result<Self, Error> {
         Self::build(directory.into(), Sealer::new(key, None))
     }
@@ -101,11 +114,18 @@ impl FileStore {
         #[cfg(unix)]
         std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
         builder.create(&directory).map_err(invalid)?;
-        if !fs::metadata(&directory).map_err(invalid)?.is_dir() {
+        let metadata = fs::metadata(&directory).map_err(invalid)?;
+        if !metadata.is_dir() {
             return Err(invalid(io::Error::other("not a directory")));
         }
+        #[cfg(unix)]
+        owned_by_us_alone(&metadata).map_err(invalid)?;
         Ok(Self {
-            inner: Arc::new(Inner { directory, sealer }),
+            inner: Arc::new(Inner {
+                directory,
+                sealer,
+                io: Arc::new(Semaphore::new(IO_THREADS)),
+            }),
         })
     }
 
@@ -121,6 +141,48 @@ impl FileStore {
     pub fn token_path(&self, key: &str) -> PathBuf {
         self.inner.path(key, "token")
     }
+
+    /// Runs file I/O off the async workers, at most [`IO_THREADS`] at once.
+    /// Waiting for a turn takes no thread, and ends with the caller's
+    /// timeout; a turn ends when its I/O does, however long that takes.
+    async fn blocking<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Inner) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let turn = Arc::clone(&self.inner.io)
+            .acquire_owned()
+            .await
+            .map_err(|_| StoreError::unavailable("file store closed"))?;
+        let inner = Arc::clone(&self.inner);
+        tokio::task::spawn_blocking(move || {
+            let _turn = turn;
+            work(&inner)
+        })
+        .await
+        .unwrap_or_else(|_| Err(StoreError::unavailable("file store I/O task failed")))
+    }
+}
+
+/// Refuses a directory another user owns or can write: planted links there
+/// could turn the store's writes into writes elsewhere.
+#[cfg(unix)]
+fn owned_by_us_alone(metadata: &fs::Metadata) -> io::Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let ours = rustix::process::geteuid().as_raw();
+    if metadata.uid() != ours {
+        return Err(io::Error::other(format!(
+            "belongs to user {}, not to this process's user {ours}: use a directory of your own",
+            metadata.uid()
+        )));
+    }
+    let mode = metadata.mode() & 0o7777;
+    if mode & 0o022 != 0 {
+        return Err(io::Error::other(format!(
+            "other users can write to it (mode {mode:o}): make it owner-only (chmod 700) or use \
+             another directory"
+        )));
+    }
+    Ok(())
 }
 
 /// A held [`FileStore`] lock: the open lock file. Dropping it (or the
@@ -134,25 +196,29 @@ impl TokenStore for FileStore {
     type Lease = FileLease;
 
     async fn load(&self, key: &str) -> Result<Option<IssuedToken>, StoreError> {
-        let (inner, key) = (Arc::clone(&self.inner), key.to_owned());
-        blocking(move || inner.load(&key)).await
+        let key = key.to_owned();
+        self.blocking(move |inner| inner.load(&key)).await
     }
 
     async fn lock(&self, key: &str, _ttl: Duration) -> Result<Option<FileLease>, StoreError> {
-        // Not blocking: an open and a non-blocking flock.
         let path = self.inner.path(key, "lock");
-        let file = owner_only()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
+        self.blocking(move |_| {
+            let file = no_follow(
+                owner_only()
+                    .read(true)
+                    .write(true)
+                    .create(true)
+                    .truncate(false),
+            )
             .open(&path)
             .map_err(|e| unavailable(&path, &e))?;
-        match file.try_lock() {
-            Ok(()) => Ok(Some(FileLease { _held: file })),
-            Err(TryLockError::WouldBlock) => Ok(None),
-            Err(TryLockError::Error(e)) => Err(unavailable(&path, &e)),
-        }
+            match file.try_lock() {
+                Ok(()) => Ok(Some(FileLease { _held: file })),
+                Err(TryLockError::WouldBlock) => Ok(None),
+                Err(TryLockError::Error(e)) => Err(unavailable(&path, &e)),
+            }
+        })
+        .await
     }
 
     async fn unlock(
@@ -166,9 +232,9 @@ impl TokenStore for FileStore {
             return Ok(());
         };
         let sealed = self.inner.sealer.seal(key, token)?;
-        let (inner, key) = (Arc::clone(&self.inner), key.to_owned());
+        let key = key.to_owned();
         // The lease moves along, so the lock is held until the file is in place.
-        blocking(move || {
+        self.blocking(move |inner| {
             let written = inner.write(&key, &sealed);
             drop(lease);
             written
@@ -196,12 +262,15 @@ impl Inner {
 
     fn load(&self, key: &str) -> Result<Option<IssuedToken>, StoreError> {
         let path = self.path(key, "token");
-        let Some(record) = read_record(&path).map_err(|e| unavailable(&path, &e))? else {
-            return Ok(None);
+        let name = path.display().to_string();
+        let record = match read_record(&path).map_err(|e| unavailable(&path, &e))? {
+            Record::Absent => return Ok(None),
+            Record::Damaged(why) => return Unsealed::Corrupt(why).into_store_result(&name),
+            Record::Bytes(record) => record,
         };
         match self.sealer.open(key, &record) {
             Ok(token) => Ok(Some(token)),
-            Err(unsealed) => unsealed.into_store_result(&path.display().to_string()),
+            Err(unsealed) => unsealed.into_store_result(&name),
         }
     }
 
@@ -210,8 +279,12 @@ impl Inner {
     fn write(&self, key: &str, sealed: &[u8]) -> Result<(), StoreError> {
         let path = self.path(key, "token");
         let failed = |e: io::Error| unavailable(&path, &e);
-        // Created 0600 by tempfile; removed if anything below fails.
-        let mut temporary = tempfile::NamedTempFile::new_in(&self.directory).map_err(failed)?;
+        // Owner-only, never through a link; removed if anything below fails.
+        let mut temporary = tempfile::Builder::new()
+            .make_in(&self.directory, |name| {
+                no_follow(owner_only().write(true).create_new(true)).open(name)
+            })
+            .map_err(failed)?;
         temporary.write_all(sealed).map_err(failed)?;
         temporary.as_file().sync_all().map_err(failed)?;
         temporary.persist(&path).map_err(|e| failed(e.error))?;
@@ -223,27 +296,56 @@ impl Inner {
     }
 }
 
-/// The bytes of a token file: `None` when there is none; an error when it
-/// is not a regular file or larger than [`RECORD_LIMIT`].
-fn read_record(path: &Path) -> io::Result<Option<Vec<u8>>> {
+/// What a token file holds.
+enum Record {
+    /// No file.
+    Absent,
+    /// Something a token file never is: read as no token, and replaced
+    /// (the new file is renamed over it).
+    Damaged(&'static str),
+    Bytes(Vec<u8>),
+}
+
+/// The bytes of a token file. An error when it cannot be read or is a
+/// directory (which no new token can replace).
+fn read_record(path: &Path) -> io::Result<Record> {
     let mut options = OpenOptions::new();
     options.read(true);
+    // Not waiting on a FIFO's writer, not following a planted link.
     #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
+    std::os::unix::fs::OpenOptionsExt::custom_flags(
+        &mut options,
+        libc::O_NONBLOCK | libc::O_NOFOLLOW,
+    );
     let file = match options.open(path) {
         Ok(file) => file,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Record::Absent),
+        Err(e) if is_link(&e) => return Ok(Record::Damaged("a symbolic link")),
         Err(e) => return Err(e),
     };
     let metadata = file.metadata()?;
-    if !metadata.is_file() || metadata.len() > RECORD_LIMIT {
+    if metadata.is_dir() {
         return Err(io::Error::other(
-            "not a regular file of at most 64 KiB; move it away",
+            "a directory, not a token file; move it away",
         ));
+    }
+    if !metadata.is_file() {
+        return Ok(Record::Damaged("not a regular file"));
+    }
+    if metadata.len() > RECORD_LIMIT {
+        return Ok(Record::Damaged("larger than 64 KiB"));
     }
     let mut bytes = Vec::new();
     file.take(RECORD_LIMIT).read_to_end(&mut bytes)?;
-    Ok(Some(bytes))
+    Ok(Record::Bytes(bytes))
+}
+
+/// Whether opening failed because the path is a symbolic link.
+fn is_link(error: &io::Error) -> bool {
+    #[cfg(unix)]
+    return error.raw_os_error() == Some(libc::ELOOP);
+    #[cfg(not(unix))]
+    return false;
 }
 
 /// Options that create files readable and writable by the owner only.
@@ -254,17 +356,16 @@ fn owner_only() -> OpenOptions {
     options
 }
 
-fn unavailable(path: &Path, error: &io::Error) -> StoreError {
-    StoreError::unavailable(format!("{}: {error}", path.display()))
+/// `options`, refusing to open through a symbolic link (its only custom
+/// flag).
+fn no_follow(options: &mut OpenOptions) -> &mut OpenOptions {
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(options, libc::O_NOFOLLOW);
+    options
 }
 
-/// Runs file I/O off the async workers.
-async fn blocking<T: Send + 'static>(
-    work: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
-) -> Result<T, StoreError> {
-    tokio::task::spawn_blocking(work)
-        .await
-        .unwrap_or_else(|_| Err(StoreError::unavailable("file store I/O task failed")))
+fn unavailable(path: &Path, error: &io::Error) -> StoreError {
+    StoreError::unavailable(format!("{}: {error}", path.display()))
 }
 
 #[cfg(test)]
@@ -349,5 +450,115 @@ mod tests {
         fs::create_dir(store.token_path("k")).unwrap();
         let error = store.load("k").await.unwrap_err();
         assert_eq!(error.kind(), StoreErrorKind::Unavailable);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_directory_others_can_write_or_another_user_owns_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let shared = dir.path().join("shared");
+        fs::create_dir(&shared).unwrap();
+        for mode in [0o777, 0o775, 0o1777] {
+            fs::set_permissions(&shared, fs::Permissions::from_mode(mode)).unwrap();
+            let error = FileStore::new(&shared, &EncryptionKey::generate()).unwrap_err();
+            assert!(error.to_string().contains("chmod 700"), "{mode:o}: {error}");
+        }
+        // Readable by others is fine: the files are owner-only.
+        fs::set_permissions(&shared, fs::Permissions::from_mode(0o755)).unwrap();
+        FileStore::new(&shared, &EncryptionKey::generate()).unwrap();
+        // Another user's directory, where this process may change owners.
+        let theirs = dir.path().join("theirs");
+        fs::create_dir(&theirs).unwrap();
+        if std::os::unix::fs::chown(&theirs, Some(65534), Some(65534)).is_ok() {
+            let error = FileStore::new(&theirs, &EncryptionKey::generate()).unwrap_err();
+            assert!(
+                error.to_string().contains("belongs to user 65534"),
+                "{error}"
+            );
+        }
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn planted_links_are_never_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _) = store(dir.path());
+        let victim = dir.path().join("victim");
+        // A link as the lock file: refused, and the file it names is not made.
+        std::os::unix::fs::symlink(&victim, store.inner.path("k", "lock")).unwrap();
+        let error = store.lock("k", TTL).await.unwrap_err();
+        assert_eq!(error.kind(), StoreErrorKind::Unavailable);
+        assert!(!victim.exists());
+        // A link as the token file: read as damage, and replaced by a file.
+        fs::write(&victim, b"not yours").unwrap();
+        std::os::unix::fs::symlink(&victim, store.token_path("j")).unwrap();
+        assert!(store.load("j").await.unwrap().is_none());
+        let lease = store.lock("j", TTL).await.unwrap().unwrap();
+        store.unlock("j", lease, Some(&token("t"))).await.unwrap();
+        assert!(
+            fs::symlink_metadata(store.token_path("j"))
+                .unwrap()
+                .is_file()
+        );
+        assert_eq!(fs::read(&victim).unwrap(), b"not yours");
+        assert!(store.load("j").await.unwrap().is_some());
+    }
+
+    #[tokio::test]
+    async fn a_token_file_over_the_limit_is_damage_and_is_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _) = store(dir.path());
+        fs::write(store.token_path("k"), vec![b'x'; 64 * 1024 + 1]).unwrap();
+        assert!(store.load("k").await.unwrap().is_none());
+        let lease = store.lock("k", TTL).await.unwrap().unwrap();
+        store.unlock("k", lease, Some(&token("t"))).await.unwrap();
+        assert!(store.load("k").await.unwrap().is_some());
+    }
+
+    /// File operations stuck in a hung file system hold at most
+    /// `IO_THREADS` of tokio's blocking threads; the next wait for a turn
+    /// without a thread, and give up with the caller's timeout.
+    #[tokio::test]
+    async fn stuck_file_operations_hold_a_bounded_number_of_threads() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::sync::{Condvar, Mutex};
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _) = store(dir.path());
+        let hung = Arc::new((Mutex::new(true), Condvar::new()));
+        let inside = Arc::new(AtomicUsize::new(0));
+        let stuck: Vec<_> = (0..IO_THREADS + 3)
+            .map(|_| {
+                let (store, hung, inside) = (store.clone(), Arc::clone(&hung), Arc::clone(&inside));
+                tokio::spawn(async move {
+                    let operation = store.blocking(move |_| {
+                        inside.fetch_add(1, Ordering::SeqCst);
+                        let (lock, released) = &*hung;
+                        drop(released.wait_while(lock.lock().unwrap(), |h| *h).unwrap());
+                        Ok(())
+                    });
+                    tokio::time::timeout(Duration::from_millis(300), operation).await
+                })
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert_eq!(inside.load(Ordering::SeqCst), IO_THREADS);
+        let mut timed_out = 0;
+        for operation in stuck {
+            timed_out += usize::from(operation.await.unwrap().is_err());
+        }
+        assert_eq!(timed_out, IO_THREADS + 3, "every caller gave up on time");
+        assert_eq!(
+            inside.load(Ordering::SeqCst),
+            IO_THREADS,
+            "no more threads went in"
+        );
+        *hung.0.lock().unwrap() = false;
+        hung.1.notify_all();
+        // Once the file system answers, the store works again.
+        tokio::time::timeout(Duration::from_secs(5), store.load("k"))
+            .await
+            .unwrap()
+            .unwrap();
     }
 }
