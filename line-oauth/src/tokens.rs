@@ -67,16 +67,22 @@ impl IssuedToken {
         self
     }
 
-    /// When the token expires, by the wall clock.
+    /// When the token expires, by the wall clock. A lifetime past what the
+    /// clock can represent reads as a century: never, in practice.
     ///
     /// ```
-    /// # fn f(t: line_oauth::IssuedToken) {
-    /// assert!(t.expires_at() >= t.received_at);
-    /// # }
+    /// use std::time::Duration;
+    /// use line_oauth::{AccessToken, IssuedToken};
+    /// let token = IssuedToken::new(AccessToken::new("t"), Duration::from_secs(900));
+    /// assert_eq!(token.expires_at(), token.received_at + Duration::from_secs(900));
+    /// let absurd = IssuedToken::new(AccessToken::new("t"), Duration::MAX);
+    /// assert!(absurd.expires_at() > absurd.received_at);
     /// ```
     pub fn expires_at(&self) -> SystemTime {
+        const CENTURY: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
         self.received_at
             .checked_add(self.expires_in)
+            .or_else(|| self.received_at.checked_add(CENTURY))
             .unwrap_or(self.received_at)
     }
 

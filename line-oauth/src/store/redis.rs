@@ -5,23 +5,32 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use tokio::sync::OnceCell;
+use tokio::sync::{Mutex, oneshot};
 
-use super::sealed::Sealer;
+use super::sealed::{Sealer, Unsealed};
 use super::{EncryptionKey, StoreError, TokenStore};
+use crate::assertion::MAX_TOKEN_LIFETIME;
 use crate::error::Error;
 use crate::tokens::IssuedToken;
 
 /// How long connecting, or one command, may take.
 const REDIS_TIMEOUT: Duration = Duration::from_secs(2);
+/// Largest token record read: a sealed token is well under 4 KiB.
+const RECORD_LIMIT: usize = 64 * 1024;
+/// Longest a token key lives: LINE's longest token, whatever a server says.
+const MAX_TTL: Duration = MAX_TOKEN_LIFETIME;
 
 /// Releases a lock only for its holder, first saving the sealed token
-/// (`ARGV[2]`, unless empty) to live `ARGV[3]` milliseconds.
+/// (`ARGV[2]`, unless empty) to live `ARGV[3]` milliseconds. The lock goes
+/// even when the save fails: 1 when saved (or nothing to save), 2 when the
+/// save failed, 0 when the lock was not the caller's.
 const UNLOCK: &str = r"
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-if ARGV[2] ~= '' then redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3]) end
+local saved = true
+if ARGV[2] ~= '' then saved = pcall(redis.call, 'SET', KEYS[2], ARGV[2], 'PX', ARGV[3]) end
 redis.call('DEL', KEYS[1])
-return 1
+if saved then return 1 end
+return 2
 ";
 
 /// Tokens in Redis, encrypted: one token, and one issuance at a time, for
@@ -36,7 +45,11 @@ return 1
 /// - Waiting replicas poll, with jitter and a growing interval (20 ms up to
 ///   500 ms), only while another holds the lock.
 /// - The connection is made at first use and remade after a failure;
-///   meanwhile sources issue for themselves (degraded mode).
+///   meanwhile sources issue for themselves (degraded mode). It runs on the
+///   tokio runtime that made it; once that runtime is gone, the next call
+///   makes a new one on its own runtime.
+/// - A record is read 64 KiB at most: a larger value under the token key
+///   (or a value of another type) is damage, logged and replaced.
 ///
 /// ```no_run
 /// use line_oauth::{EncryptionKey, RedisStore, ShortLived, TokenSource};
@@ -56,9 +69,17 @@ pub struct RedisStore {
 /// What clones share: the client, its connection, the keys.
 struct Shared {
     client: redis::Client,
-    connection: OnceCell<ConnectionManager>,
+    connection: Mutex<Option<Connection>>,
     sealer: Sealer,
     unlock: redis::Script,
+}
+
+/// A connection, and a sign that the runtime it runs on lives: a task of
+/// that runtime holds the other end, and is dropped with it (or ends when
+/// the store does).
+struct Connection {
+    manager: ConnectionManager,
+    runtime: oneshot::Sender<()>,
 }
 
 impl RedisStore {
@@ -100,7 +121,7 @@ impl RedisStore {
             prefix: Arc::from("line-oauth"),
             shared: Arc::new(Shared {
                 client,
-                connection: OnceCell::new(),
+                connection: Mutex::new(None),
                 sealer,
                 unlock: redis::Script::new(UNLOCK),
             }),
@@ -131,21 +152,32 @@ impl RedisStore {
         format!("{}:{key}:lock", self.prefix)
     }
 
+    /// The connection, made on the current runtime when there is none or
+    /// the runtime it ran on is gone.
     async fn connection(&self) -> Result<ConnectionManager, StoreError> {
-        self.shared
-            .connection
-            .get_or_try_init(|| {
-                let config = ConnectionManagerConfig::new()
-                    .set_connection_timeout(Some(REDIS_TIMEOUT))
-                    .set_response_timeout(Some(REDIS_TIMEOUT))
-                    .set_number_of_retries(1);
-                self.shared
-                    .client
-                    .get_connection_manager_with_config(config)
-            })
+        let mut slot = self.shared.connection.lock().await;
+        if let Some(live) = slot.as_ref().filter(|c| !c.runtime.is_closed()) {
+            return Ok(live.manager.clone());
+        }
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(REDIS_TIMEOUT))
+            .set_response_timeout(Some(REDIS_TIMEOUT))
+            .set_number_of_retries(1);
+        let manager = self
+            .shared
+            .client
+            .get_connection_manager_with_config(config)
             .await
-            .cloned()
-            .map_err(|e| unavailable(&e))
+            .map_err(|e| unavailable(&e))?;
+        let (runtime, lives) = oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let _ = lives.await;
+        });
+        *slot = Some(Connection {
+            manager: manager.clone(),
+            runtime,
+        });
+        Ok(manager)
     }
 }
 
@@ -161,14 +193,26 @@ impl TokenStore for RedisStore {
     async fn load(&self, key: &str) -> Result<Option<IssuedToken>, StoreError> {
         let name = self.token_key(key);
         let mut connection = self.connection().await?;
-        let record: Option<Vec<u8>> = redis::cmd("GET")
+        // One byte more than a record may have: a longer value is damage.
+        let read: Result<Vec<u8>, _> = redis::cmd("GETRANGE")
             .arg(&name)
+            .arg(0)
+            .arg(RECORD_LIMIT)
             .query_async(&mut connection)
-            .await
-            .map_err(|e| unavailable(&e))?;
-        let Some(record) = record else {
-            return Ok(None);
+            .await;
+        let record = match read {
+            Ok(record) => record,
+            Err(e) if e.code() == Some("WRONGTYPE") => {
+                return Unsealed::Corrupt("not a string").into_store_result(&name);
+            }
+            Err(e) => return Err(unavailable(&e)),
         };
+        if record.is_empty() {
+            return Ok(None);
+        }
+        if record.len() > RECORD_LIMIT {
+            return Unsealed::Corrupt("larger than 64 KiB").into_store_result(&name);
+        }
         match self.shared.sealer.open(key, &record) {
             Ok(token) => Ok(Some(token)),
             Err(unsealed) => unsealed.into_store_result(&name),
@@ -205,7 +249,8 @@ impl TokenStore for RedisStore {
                 let left = token
                     .expires_at()
                     .duration_since(SystemTime::now())
-                    .unwrap_or_default();
+                    .unwrap_or_default()
+                    .min(MAX_TTL);
                 let ttl_ms = u64::try_from(left.as_millis()).unwrap_or(u64::MAX).max(1);
                 (self.shared.sealer.seal(key, token)?, ttl_ms)
             }
@@ -223,10 +268,13 @@ impl TokenStore for RedisStore {
             .invoke_async(&mut connection)
             .await
             .map_err(|e| unavailable(&e))?;
-        if released == 1 {
-            Ok(())
-        } else {
-            Err(StoreError::lock_lost(&self.lock_key(key)))
+        match released {
+            1 => Ok(()),
+            2 => Err(StoreError::unavailable(format!(
+                "redis refused to save {}",
+                self.token_key(key)
+            ))),
+            _ => Err(StoreError::lock_lost(&self.lock_key(key))),
         }
     }
 }
