@@ -20,7 +20,13 @@ const MARGIN: Duration = Duration::from_millis(500);
 
 /// A short-lived token source on `store`, for tokens of a few seconds.
 fn source(s: &support::Setup, store: impl TokenStore) -> TokenSource {
-    TokenSource::builder(ShortLived::new(s.client.clone(), s.creds.clone()).revoke_replaced())
+    // An issuance bounded well inside the lock's TTL.
+    let client = Client::builder()
+        .base_url(s.fake.url())
+        .timeout(Duration::from_secs(1))
+        .build()
+        .unwrap();
+    TokenSource::builder(ShortLived::new(client, s.creds.clone()).revoke_replaced())
         .margin(MARGIN)
         .refresh_before(Duration::from_secs(3))
         .revoke_delay(Duration::from_millis(300))
@@ -310,6 +316,33 @@ async fn serve(s: &support::Setup, replicas: &[TokenSource]) -> Vec<String> {
         tokens.push(token.access_token().expose_secret().to_owned());
     }
     tokens
+}
+
+#[test]
+fn a_lock_ttl_an_issuance_could_outlast_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = FileStore::new(dir.path(), &EncryptionKey::generate()).unwrap();
+    let creds = line_oauth::ChannelCredentials::new(CHANNEL, line_oauth::ClientSecret::new("s"));
+    let client = |timeout| Client::builder().timeout(timeout).build().unwrap();
+    let build = |timeout, ttl| {
+        TokenSource::builder(ShortLived::new(client(timeout), creds.clone()))
+            .store(store.clone())
+            .store_timeout(Duration::from_secs(2))
+            .lock_ttl(ttl)
+            .build()
+    };
+    // A 30 s client and two 2 s store operations need more than 34 s.
+    let error = build(Duration::from_secs(30), Duration::from_secs(34)).unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("could run out while a source issues"),
+        "{error}"
+    );
+    build(Duration::from_secs(30), Duration::from_secs(35)).unwrap();
+    build(Duration::from_secs(10), Duration::from_secs(15)).unwrap();
+    // The longest client timeout still fits a lock.
+    build(line_oauth::MAX_TIMEOUT, line_oauth::MAX_TIMEOUT * 2).unwrap();
 }
 
 /// A provider that names no store key.

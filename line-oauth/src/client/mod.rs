@@ -84,6 +84,15 @@ impl Client {
         progenitor_client::ClientInfo::baseurl(self.raw.as_ref())
     }
 
+    /// How long one call may take, retries included.
+    ///
+    /// ```
+    /// assert_eq!(line_oauth::Client::new().timeout(), line_oauth::DEFAULT_TIMEOUT);
+    /// ```
+    pub fn timeout(&self) -> Duration {
+        self.policy.timeout
+    }
+
     /// Issues a short-lived token (valid 30 days) from the channel ID and
     /// secret. A channel holds at most 30: issuing one more revokes the oldest.
     ///

@@ -441,8 +441,11 @@ impl TokenSourceBuilder {
 
     /// How long a store's issuance lock lives unless released (default
     /// [`DEFAULT_LOCK_TTL`]): more than an issuance takes, since a holder
-    /// whose lock ran out may see another issue beside it. A source waits
-    /// at most this long for another's lock, then issues for itself.
+    /// whose lock ran out may see another issue beside it. [`build`](Self::build)
+    /// refuses a TTL not longer than the provider's
+    /// [`issue_timeout`](TokenProvider::issue_timeout) plus two store
+    /// timeouts. A source waits at most this long for another's lock, then
+    /// issues for itself.
     pub fn lock_ttl(mut self, ttl: Duration) -> Self {
         self.lock_ttl = ttl;
         self
@@ -516,7 +519,8 @@ impl TokenSourceBuilder {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidConfig`] when the margin is 30 days or more (no LINE
+    /// [`Error::InvalidConfig`] when the lock TTL could run out during an
+    /// issuance (see [`lock_ttl`](Self::lock_ttl)), when the margin is 30 days or more (no LINE
     /// token lives longer), when the refresh window is shorter than the
     /// margin, or when the provider's token lifetime is outside 1 second to
     /// 30 days or not longer than the margin plus the refresh window (each
@@ -573,8 +577,27 @@ impl TokenSourceBuilder {
         if self.store_timeout.is_zero() || self.store_timeout > MAX_TIMEOUT {
             return invalid("the store timeout must be above zero and at most an hour");
         }
-        if self.lock_ttl < Duration::from_millis(10) || self.lock_ttl > MAX_TIMEOUT {
-            return invalid("the lock TTL must be 10 ms to an hour");
+        // Room for the longest client timeout and two store operations.
+        let longest = MAX_TIMEOUT.saturating_mul(2);
+        if self.lock_ttl < Duration::from_millis(10) || self.lock_ttl > longest {
+            return invalid("the lock TTL must be 10 ms to two hours");
+        }
+        if let Some(issuance) = self
+            .provider
+            .issue_timeout()
+            .filter(|_| self.store.is_some())
+        {
+            // Under the lock: a load, the issuance, and the save.
+            let takes = issuance.saturating_add(self.store_timeout.saturating_mul(2));
+            if self.lock_ttl <= takes {
+                return Err(Error::InvalidConfig(format!(
+                    "token source: the lock TTL of {:?} could run out while a source issues \
+                     (the client's timeout of {issuance:?} and two store operations of up to \
+                     {:?}): another source could issue beside it; raise the lock TTL or lower \
+                     the client's timeout",
+                    self.lock_ttl, self.store_timeout
+                )));
+            }
         }
         let (store, key) = match &self.store {
             None => (

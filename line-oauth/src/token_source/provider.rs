@@ -52,6 +52,14 @@ pub trait TokenProvider: fmt::Debug + Send + Sync + 'static {
         None
     }
 
+    /// The longest one [`issue`](Self::issue) may take, when known: a
+    /// source given a store then refuses a lock TTL that could run out
+    /// while it issues. The crate's strategies give their client's
+    /// timeout. `None` by default.
+    fn issue_timeout(&self) -> Option<Duration> {
+        None
+    }
+
     /// The name of its tokens in a [`TokenStore`](crate::TokenStore): the
     /// sources whose providers give one name share one token there. The
     /// crate's strategies name the token kind and channel, such as
@@ -83,6 +91,7 @@ pub(super) trait DynProvider: fmt::Debug + Send + Sync {
     fn issue(&self) -> Boxed<'_, Result<IssuedToken, Error>>;
     fn retire<'a>(&'a self, token: &'a AccessToken, why: Retired) -> Boxed<'a, ()>;
     fn lifetime(&self) -> Option<Duration>;
+    fn issue_timeout(&self) -> Option<Duration>;
     fn store_key(&self) -> Option<String>;
 }
 
@@ -97,6 +106,10 @@ impl<P: TokenProvider> DynProvider for P {
 
     fn lifetime(&self) -> Option<Duration> {
         TokenProvider::lifetime(self)
+    }
+
+    fn issue_timeout(&self) -> Option<Duration> {
+        TokenProvider::issue_timeout(self)
     }
 
     fn store_key(&self) -> Option<String> {

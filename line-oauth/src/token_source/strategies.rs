@@ -66,6 +66,10 @@ impl TokenProvider for Stateless {
         Some(STATELESS_LIFETIME)
     }
 
+    fn issue_timeout(&self) -> Option<Duration> {
+        Some(self.client.timeout())
+    }
+
     fn store_key(&self) -> Option<String> {
         let channel_id = match &self.key {
             StatelessKey::Signer(signer) => signer.channel_id(),
@@ -123,6 +127,10 @@ impl TokenProvider for ShortLived {
 
     fn lifetime(&self) -> Option<Duration> {
         Some(MAX_TOKEN_LIFETIME)
+    }
+
+    fn issue_timeout(&self) -> Option<Duration> {
+        Some(self.client.timeout())
     }
 
     fn store_key(&self) -> Option<String> {
@@ -190,6 +198,10 @@ impl TokenProvider for V21 {
 
     fn lifetime(&self) -> Option<Duration> {
         Some(self.lifetime)
+    }
+
+    fn issue_timeout(&self) -> Option<Duration> {
+        Some(self.client.timeout())
     }
 
     fn store_key(&self) -> Option<String> {
