@@ -380,7 +380,8 @@ async fn json_field_names_are_stable() {
             "status",
             "code",
             "description",
-            "request_id"
+            "request_id",
+            "hint"
         ])
     );
     assert_eq!(error["kind"], "api");
@@ -495,4 +496,280 @@ async fn help_covers_every_command_and_completions_are_generated() {
             "{shell_name}"
         );
     }
+}
+
+#[tokio::test]
+async fn with_json_even_usage_errors_are_json() {
+    let shell = Shell::new().await;
+    for args in [
+        &["verify", "--json"][..],
+        &["--json", "no-such-command"],
+        &["--json", "--timeout", "soon", "kids"],
+        &["issue", "--json"],
+        &["--json", "issue", "v21", "--lifetime", "31d"],
+    ] {
+        let run = shell.run(args, &[], "").await;
+        assert_eq!(run.code, 2, "{args:?}: {run:?}");
+        let error = &run.json()["error"];
+        assert_eq!(error["kind"], "usage", "{args:?}");
+        assert_eq!(error["exit_code"], 2);
+        assert!(!error["message"].as_str().unwrap().is_empty());
+    }
+    // Asked for help, help it is, JSON or not.
+    let help = shell.run(&["--json", "--help"], &[], "").await.ok();
+    assert!(help.stdout.contains("Usage: line-oauth"));
+}
+
+#[tokio::test]
+async fn token_fails_instead_of_issuing_when_the_store_is_unusable() {
+    let shell = Shell::new().await;
+    let key = shell.run(&["store-key"], &[], "").await.ok().stdout;
+    let store = shell.path("store");
+    std::fs::create_dir(&store).unwrap();
+    #[cfg(unix)]
+    std::fs::set_permissions(&store, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
+    // Something in the way of the lock file: the store cannot be used.
+    std::fs::create_dir(store.join(format!("short-lived%3A{CHANNEL}.lock"))).unwrap();
+    let mut env = shell.secret_env();
+    env.extend([
+        ("LINE_TOKEN_STORE_KEY", key.as_str()),
+        ("LINE_TOKEN_STORE_DIR", store.to_str().unwrap()),
+    ]);
+    for _ in 0..3 {
+        let run = shell.run(&["token"], &env, "").await;
+        assert_eq!(run.code, 5, "{run:?}");
+        assert!(run.stdout.is_empty());
+        assert!(run.stderr.contains("token store unavailable"), "{run:?}");
+    }
+    assert_eq!(shell.fake.issued_count(), 0, "no run spent LINE's budget");
+}
+
+/// Runs the binary with its standard output closed before it writes.
+async fn with_stdout_closed(args: &[&str], home: &Path) -> (i32, String) {
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_line-oauth"))
+        .args(args)
+        .env_clear()
+        .env("HOME", home)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let output = child.wait_with_output().await.unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    (output.status.code().unwrap_or(-1), stderr)
+}
+
+#[tokio::test]
+async fn a_closed_standard_output_is_a_local_failure_not_a_panic() {
+    let shell = Shell::new().await;
+    let key = shell.path("closed.jwk.json");
+    for args in [
+        &["store-key"][..],
+        &["completions", "zsh"],
+        &["completions", "bash"],
+        &["--json", "store-key"],
+        &["keygen", "--out", key.to_str().unwrap()],
+    ] {
+        let (code, stderr) = with_stdout_closed(args, shell.dir.path()).await;
+        assert_eq!(code, 5, "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("cannot write to standard output"),
+            "{args:?}: {stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+}
+
+#[tokio::test]
+async fn out_of_range_arguments_are_usage_errors() {
+    let shell = Shell::new().await;
+    let (env, _) = shell.registered_key().await;
+    let mut env = borrowed(&env);
+    env.push(("LINE_CHANNEL_SECRET", SECRET));
+    for args in [
+        &["assertion", "--token-exp", "31d"][..],
+        &["assertion", "--token-exp", "0s"],
+        &["issue", "v21", "--lifetime", "31d"],
+        &["token", "--kind", "v21", "--lifetime", "31d"],
+        &["kids", "--timeout", "2h"],
+        &["kids", "--timeout", "0s"],
+    ] {
+        let run = shell.run(args, &env, "").await;
+        assert_eq!(run.code, 2, "{args:?}: {run:?}");
+    }
+    assert_eq!(shell.fake.issued_count(), 0);
+}
+
+#[tokio::test]
+async fn stateless_tokens_are_told_apart_and_never_reported_revoked() {
+    let shell = Shell::new().await;
+    let (env, _) = shell.registered_key().await;
+    let mut env = borrowed(&env);
+    env.push(("LINE_CHANNEL_SECRET", SECRET));
+    let issued = shell
+        .run(&["issue", "stateless", "--json"], &env, "")
+        .await
+        .ok();
+    let token = issued.json()["access_token"].as_str().unwrap().to_owned();
+    // Told by what `issue --json` printed, or by the flag: refused plainly.
+    for (args, stdin) in [
+        (&["revoke", "-"][..], issued.stdout.as_str()),
+        (&["verify", "-"], issued.stdout.as_str()),
+        (&["revoke", "-", "--stateless"], token.as_str()),
+    ] {
+        let run = shell.run(args, &env, stdin).await;
+        assert_eq!(run.code, 2, "{args:?}: {run:?}");
+        assert!(run.stderr.contains("stateless token"), "{run:?}");
+        assert!(!run.stdout.contains("revoked"));
+    }
+    // A bare JWT is checked as a v2.1 token first: LINE does not know it as
+    // one, so nothing is reported revoked.
+    let bare = shell.run(&["revoke", "-"], &env, &token).await;
+    assert_eq!(bare.code, 3, "{bare:?}");
+    assert!(!bare.stdout.contains("revoked"), "{bare:?}");
+    // A v2.1 token from `issue --json` is revoked, and only once it is valid.
+    let v21 = shell
+        .run(&["issue", "v21", "--lifetime", "1h", "--json"], &env, "")
+        .await
+        .ok()
+        .stdout;
+    let revoked = shell.run(&["revoke", "-"], &env, &v21).await.ok();
+    assert_eq!(revoked.stdout, "revoked (v2.1 token)");
+    let again = shell.run(&["revoke", "-"], &env, &v21).await;
+    assert_eq!(again.code, 3, "{again:?}");
+    assert!(!again.stdout.contains("revoked"));
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn bash_completes_subcommands_and_offers_no_refused_option() {
+    let shell = Shell::new().await;
+    let script = shell
+        .run(&["completions", "bash"], &[], "")
+        .await
+        .ok()
+        .stdout;
+    let file = shell.path("line-oauth.bash");
+    std::fs::write(&file, script).unwrap();
+    let complete = |words: &str| {
+        let program = format!(
+            "source {file}; complete -p line-oauth; COMP_WORDS=({words}); \
+             COMP_CWORD=$((${{#COMP_WORDS[@]}} - 1)); \
+             _line__oauth line-oauth \"${{COMP_WORDS[COMP_CWORD]}}\" \
+             \"${{COMP_WORDS[COMP_CWORD-1]}}\"; echo \"${{COMPREPLY[*]}}\"",
+            file = file.display()
+        );
+        let output = std::process::Command::new("bash")
+            .args(["--norc", "--noprofile", "-c", &program])
+            .output()
+            .expect("bash runs");
+        assert!(output.status.success(), "{output:?}");
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let issue = complete("line-oauth issue ''");
+    assert!(issue.contains("-F _line__oauth line-oauth"), "{issue}");
+    for kind in ["short-lived", "stateless", "v21"] {
+        assert!(issue.contains(kind), "issue <TAB>: {issue}");
+    }
+    let options = complete("line-oauth verify --");
+    assert!(
+        options.contains("--v21") && options.contains("--stateless"),
+        "{options}"
+    );
+    let top = complete("line-oauth --");
+    assert!(top.contains("--base-url"), "{top}");
+    for refused in ["--channel-secret", "--secret ", "--token"] {
+        assert!(!top.contains(refused), "{refused} offered: {top}");
+    }
+    assert!(complete("line-oauth store").contains("store-key"));
+}
+
+#[tokio::test]
+async fn refusals_say_what_to_do() {
+    let shell = Shell::new().await;
+    let wrong_secret = shell
+        .run(
+            &["issue", "short-lived"],
+            &[
+                ("LINE_CHANNEL_ID", CHANNEL),
+                ("LINE_CHANNEL_SECRET", "wrong"),
+            ],
+            "",
+        )
+        .await;
+    assert!(
+        wrong_secret
+            .stderr
+            .contains("hint: check the channel ID and secret"),
+        "{wrong_secret:?}"
+    );
+    let (env, _) = shell.registered_key().await;
+    let mut unregistered = borrowed(&env);
+    unregistered[1] = ("LINE_ASSERTION_KID", "no-such-kid");
+    let run = shell.run(&["kids", "--json"], &unregistered, "").await;
+    assert_eq!(run.code, 3, "{run:?}");
+    let hint = run.json()["error"]["hint"].as_str().unwrap().to_owned();
+    assert!(hint.contains("register the public key"), "{hint}");
+    // A key of its own, under the registered key's kid.
+    let other = shell.path("other.jwk.json");
+    shell
+        .run(&["keygen", "--out", other.to_str().unwrap()], &[], "")
+        .await
+        .ok();
+    let mut mismatched = borrowed(&env);
+    mismatched[2] = ("LINE_ASSERTION_KEY_FILE", other.to_str().unwrap());
+    let run = shell.run(&["kids"], &mismatched, "").await;
+    assert_eq!(run.code, 3, "{run:?}");
+    assert!(run.stderr.contains("does not belong to the kid"), "{run:?}");
+    // Things the command does not have are not named.
+    let mut remote = shell.secret_env();
+    remote.push(("LINE_API_BASE_URL", "http://api.example.com"));
+    let run = shell.run(&["issue", "short-lived"], &remote, "").await;
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("use https"), "{run:?}");
+    assert!(!run.stderr.contains("allow_plain_http"), "{run:?}");
+    let first = shell.run(&["store-key"], &[], "").await.ok().stdout;
+    let second = shell.run(&["store-key"], &[], "").await.ok().stdout;
+    let mut with_first = shell.secret_env();
+    with_first.push(("LINE_TOKEN_STORE_KEY", &first));
+    shell.run(&["token"], &with_first, "").await.ok();
+    let mut with_second = shell.secret_env();
+    with_second.push(("LINE_TOKEN_STORE_KEY", &second));
+    let run = shell.run(&["token"], &with_second, "").await;
+    assert_eq!(run.code, 5, "{run:?}");
+    assert!(
+        run.stderr
+            .contains("LINE_TOKEN_STORE_KEY it was written with"),
+        "{run:?}"
+    );
+    assert!(!run.stderr.contains("previous key"), "{run:?}");
+    assert_eq!(shell.fake.issued_count(), 1);
+}
+
+#[tokio::test]
+async fn secret_files_over_64_kib_are_refused_not_cut() {
+    let shell = Shell::new().await;
+    let big = shell.path("big-secret");
+    std::fs::write(&big, vec![b'a'; 64 * 1024 + 1]).unwrap();
+    let run = shell
+        .run(
+            &[
+                "issue",
+                "short-lived",
+                "--secret-file",
+                big.to_str().unwrap(),
+            ],
+            &[("LINE_CHANNEL_ID", CHANNEL)],
+            "",
+        )
+        .await;
+    assert_eq!(run.code, 5, "{run:?}");
+    assert!(run.stderr.contains("larger than 64 KiB"), "{run:?}");
+    let token = shell
+        .run(&["verify", "-"], &[], &"t".repeat(64 * 1024 + 1))
+        .await;
+    assert_eq!(token.code, 5, "{token:?}");
+    assert_eq!(shell.fake.issued_count(), 0);
 }

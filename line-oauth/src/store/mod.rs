@@ -151,7 +151,7 @@ impl StoreError {
             kind: StoreErrorKind::WrongKey,
             detail: format!(
                 "{name} was encrypted under another key; every process sharing the store needs \
-                 the same key (during a rotation, give the old one as the previous key)"
+                 that key (during a key rotation, the new key and the one before it)"
             ),
         }
     }

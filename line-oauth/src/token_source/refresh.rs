@@ -32,6 +32,11 @@ pub(super) const FIRST_REFUSAL_HOLD: Duration = Duration::from_secs(60);
 /// The longest hold.
 pub(super) const MAX_REFUSAL_HOLD: Duration = Duration::from_secs(3600);
 
+/// The target of the events that report a refresh's outcome: a program
+/// that reports the outcome itself (the `line-oauth` command) leaves them
+/// out by it.
+const OUTCOME_TARGET: &str = "line_oauth::refresh";
+
 /// What a refresh ends with, shared by every caller that waited for it.
 pub(super) type Outcome = Result<Arc<Cached>, Error>;
 /// A refresh in flight, as its waiters see it.
@@ -218,11 +223,14 @@ impl Refresh {
         let outcome: Outcome = outcome.map(Arc::new);
         match &outcome {
             Ok(entry) => tracing::info!(
+                target: OUTCOME_TARGET,
                 seconds_left = entry.seconds_left(self.clock.now()),
                 from_store = entry.placement == Placement::Stored && self.timing.shared,
                 "token source: new token"
             ),
-            Err(error) => tracing::warn!(%error, "token source: refresh failed"),
+            Err(error) => {
+                tracing::warn!(target: OUTCOME_TARGET, %error, "token source: refresh failed")
+            }
         }
         let Some(core) = self.core.upgrade() else {
             // Every handle is gone: no one here will use this token, nor

@@ -19,10 +19,10 @@ one JSON object per command on standard output.
 
 Exit codes:
   0  success
-  2  usage error (a missing or refused input)
+  2  usage error (a missing, malformed or refused input)
   3  LINE refused (an API error: its code, description and request ID are printed)
   4  network error or timeout (LINE not reached, or its answer unreadable)
-  5  local error (a key file, the token store)";
+  5  local error (a key file, the token store, standard output closed)";
 
 /// LINE's Channel Access Token API from a shell: assertion key pairs, signed
 /// assertions, and issuing, verifying and revoking channel access tokens.
@@ -39,35 +39,42 @@ pub struct Cli {
     )]
     pub base_url: String,
 
-    /// How long each call may take, retries included, such as 10s or 1m.
-    #[arg(long, global = true, value_parser = humantime::parse_duration, default_value = "30s")]
+    /// How long each call may take, retries included, such as 10s or 1m (at most 1h).
+    #[arg(long, global = true, value_parser = timeout, default_value = "30s")]
     pub timeout: Duration,
 
     /// One JSON object per command on standard output, with stable field names.
     #[arg(long, global = true)]
     pub json: bool,
 
-    #[command(flatten)]
-    pub refused: Refused,
-
     #[command(subcommand)]
     pub command: Command,
 }
 
-/// Options a secret might be passed by, refused with a hint.
-#[derive(Debug, Args)]
-pub struct Refused {
-    #[arg(
-        id = "refused-channel-secret",
-        long = "channel-secret",
-        global = true,
-        hide = true
-    )]
-    pub channel_secret: Option<String>,
-    #[arg(id = "refused-secret", long = "secret", global = true, hide = true)]
-    pub secret: Option<String>,
-    #[arg(id = "refused-token", long = "token", global = true, hide = true)]
-    pub token: Option<String>,
+/// The options a secret might be typed into: refused with a hint before
+/// the command line is parsed (see `inputs::refuse_secret_arguments`), so
+/// they appear in no help and no completion.
+pub const SECRET_OPTIONS: [&str; 3] = ["--channel-secret", "--secret", "--token"];
+
+/// The longest v2.1 token LINE issues, and the longest `token_exp`.
+const LONGEST_TOKEN: Duration = Duration::from_secs(30 * 24 * 3600);
+
+/// A token lifetime: 1 second to 30 days, such as 30d or 12h.
+fn lifetime(text: &str) -> Result<Duration, String> {
+    let lifetime = humantime::parse_duration(text).map_err(|e| e.to_string())?;
+    if lifetime < Duration::from_secs(1) || lifetime > LONGEST_TOKEN {
+        return Err("a token lifetime is 1 second to 30 days".to_owned());
+    }
+    Ok(lifetime)
+}
+
+/// A call's timeout: above zero, at most an hour.
+fn timeout(text: &str) -> Result<Duration, String> {
+    let timeout = humantime::parse_duration(text).map_err(|e| e.to_string())?;
+    if timeout.is_zero() || timeout > line_oauth::MAX_TIMEOUT {
+        return Err("a timeout is above zero and at most 1h".to_owned());
+    }
+    Ok(timeout)
 }
 
 /// The subcommands.
@@ -88,8 +95,8 @@ pub enum Command {
     Assertion {
         #[command(flatten)]
         creds: Creds,
-        /// Ask for a v2.1 token of this lifetime (token_exp), such as 30d or 1h.
-        #[arg(long, value_parser = humantime::parse_duration, value_name = "DURATION")]
+        /// Ask for a v2.1 token of this lifetime (token_exp), such as 30d or 1h (at most 30d).
+        #[arg(long, value_parser = lifetime, value_name = "DURATION")]
         token_exp: Option<Duration>,
     },
     /// Issue a channel access token and print it.
@@ -99,15 +106,18 @@ pub enum Command {
     },
     /// Check a token with LINE: its channel, time left and scopes.
     Verify {
-        /// Where to read the token: - (standard input), @FILE, or env:NAME.
+        /// Where to read the token: - (standard input), @FILE, or env:NAME;
+        /// the JSON `issue --json` printed also gives its kind.
         #[arg(value_name = "TOKEN-SOURCE")]
         token: String,
         #[command(flatten)]
         version: Version,
     },
-    /// Revoke a token. A v2.1 token needs the channel ID and secret.
+    /// Revoke a token, once LINE confirms it is valid. A v2.1 token needs
+    /// the channel ID and secret; a stateless token cannot be revoked.
     Revoke {
-        /// Where to read the token: - (standard input), @FILE, or env:NAME.
+        /// Where to read the token: - (standard input), @FILE, or env:NAME;
+        /// the JSON `issue --json` printed also gives its kind.
         #[arg(value_name = "TOKEN-SOURCE")]
         token: String,
         #[command(flatten)]
@@ -126,8 +136,8 @@ pub enum Command {
         /// Which kind of token.
         #[arg(long, value_enum, default_value_t = TokenKind::ShortLived)]
         kind: TokenKind,
-        /// The lifetime of v2.1 tokens, such as 30d.
-        #[arg(long, value_parser = humantime::parse_duration, default_value = "30days")]
+        /// The lifetime of v2.1 tokens, such as 30d (at most 30d).
+        #[arg(long, value_parser = lifetime, default_value = "30days")]
         lifetime: Duration,
         /// The store directory [default: $XDG_STATE_HOME/line-oauth, or ~/.local/state/line-oauth].
         #[arg(long, env = "LINE_TOKEN_STORE_DIR", value_name = "DIR")]
@@ -170,8 +180,8 @@ pub enum IssueKind {
     },
     /// A v2.1 token of a lifetime you choose, by a signed assertion.
     V21 {
-        /// How long the token lives, such as 30d or 12h (at most 30 days).
-        #[arg(long, value_parser = humantime::parse_duration, default_value = "30days")]
+        /// How long the token lives, such as 30d or 12h (at most 30d).
+        #[arg(long, value_parser = lifetime, default_value = "30days")]
         lifetime: Duration,
         #[command(flatten)]
         creds: Creds,
@@ -189,15 +199,21 @@ pub enum TokenKind {
     V21,
 }
 
-/// Which token version a token is: detected (a JWT is v2.1), or given.
+/// Which kind of token it is, when the token source does not say: a token
+/// that is not a JWT is a v2 token (short-lived or long-lived); a JWT is
+/// checked as a v2.1 token unless `--stateless` says otherwise.
 #[derive(Debug, Args)]
+#[group(multiple = false)]
 pub struct Version {
-    /// Treat the token as a v2.1 token (a JWT).
-    #[arg(long, conflicts_with = "v2")]
+    /// The token is a v2.1 token.
+    #[arg(long)]
     pub v21: bool,
-    /// Treat the token as a short-lived (v2) token.
+    /// The token is a short-lived or long-lived (v2) token.
     #[arg(long)]
     pub v2: bool,
+    /// The token is a stateless token (it can be neither verified nor revoked).
+    #[arg(long)]
+    pub stateless: bool,
 }
 
 /// Who the channel is, and its keys. Each command asks for what it needs.

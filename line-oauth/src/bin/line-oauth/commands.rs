@@ -4,8 +4,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use line_oauth::{
-    AccessToken, AssertionKeyPair, Client, FileStore, IssuedToken, ShortLived, Stateless,
-    TokenInfo, TokenSource, V21,
+    AccessToken, AssertionKeyPair, Client, DEFAULT_LOCK_TTL, DEFAULT_STORE_TIMEOUT, FileStore,
+    IssuedToken, ShortLived, Stateless, TokenInfo, TokenSource, V21,
 };
 use serde_json::{Value, json};
 
@@ -54,15 +54,46 @@ pub async fn run(cli: &Cli) -> Result<Printed, Failure> {
                 ),
             })
         }
-        Command::Completions { .. } => unreachable!("printed before the runtime starts"),
+        Command::Completions { shell } => {
+            let script = crate::completions::script(*shell);
+            Ok(Printed {
+                json: json!({ "completions": script }),
+                value: script,
+                remark: None,
+            })
+        }
     }
 }
 
 fn client(cli: &Cli) -> Result<Client, Failure> {
+    plain_http_only_to_loopback(&cli.base_url)?;
     Ok(Client::builder()
         .base_url(cli.base_url.clone())
         .timeout(cli.timeout)
         .build()?)
+}
+
+/// Refuses a plain-http base URL to another machine: secrets would cross
+/// the network in clear text. The command has no switch for it.
+fn plain_http_only_to_loopback(base_url: &str) -> Result<(), Failure> {
+    let Ok(url) = url::Url::parse(base_url) else {
+        return Ok(()); // the client's builder says what is wrong with it
+    };
+    let loopback = match url.host() {
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
+    if url.scheme() == "http" && !loopback {
+        return Err(Failure::Usage(format!(
+            "--base-url (or LINE_API_BASE_URL) is plain http to {}: secrets would cross the \
+             network in clear text; use https, or a loopback address (127.0.0.1, localhost) \
+             for a local server such as fake-line",
+            url.host_str().unwrap_or_default()
+        )));
+    }
+    Ok(())
 }
 
 fn keygen(out: &Path, force: bool) -> Result<Printed, Failure> {
@@ -174,24 +205,60 @@ fn issued_token(kind: &str, issued: &IssuedToken) -> Printed {
     }
 }
 
-/// Whether `token` is a v2.1 token: as given, else whether it is a JWT.
-fn is_v21(token: &AccessToken, version: &Version) -> bool {
-    if version.v21 || version.v2 {
-        return version.v21;
+/// The kind of token to verify or revoke: what the token source said (the
+/// JSON `issue` printed), else the flag, else by its shape: a token that is
+/// not a JWT is a v2 token; a JWT is taken for a v2.1 token (LINE then
+/// says whether it is one).
+fn kind_of(token: &AccessToken, said: Option<TokenKind>, version: &Version) -> TokenKind {
+    let flagged = [
+        (version.v21, TokenKind::V21),
+        (version.v2, TokenKind::ShortLived),
+        (version.stateless, TokenKind::Stateless),
+    ]
+    .into_iter()
+    .find_map(|(given, kind)| given.then_some(kind));
+    said.or(flagged).unwrap_or_else(|| {
+        let parts: Vec<&str> = token.expose_secret().split('.').collect();
+        if parts.len() == 3 && parts[0].starts_with("eyJ") {
+            TokenKind::V21
+        } else {
+            TokenKind::ShortLived
+        }
+    })
+}
+
+/// LINE's word on `token` as a token of `kind`. A stateless token has no
+/// verify call.
+async fn check(
+    client: &Client,
+    token: &AccessToken,
+    kind: TokenKind,
+) -> Result<TokenInfo, Failure> {
+    match kind {
+        TokenKind::V21 => Ok(client.verify_v21(token).await?),
+        TokenKind::ShortLived => Ok(client.verify(token).await?),
+        TokenKind::Stateless => Err(Failure::Usage(
+            "LINE has no call to verify a stateless token, nor to revoke one: it is valid for 15 \
+             minutes from issuance"
+                .into(),
+        )),
     }
-    let parts: Vec<&str> = token.expose_secret().split('.').collect();
-    parts.len() == 3 && parts[0].starts_with("eyJ")
+}
+
+/// How output names a kind's token version.
+fn version_name(kind: TokenKind) -> &'static str {
+    match kind {
+        TokenKind::V21 => "v2.1",
+        TokenKind::ShortLived => "v2",
+        TokenKind::Stateless => "stateless",
+    }
 }
 
 async fn verify(client: &Client, source: &str, version: &Version) -> Result<Printed, Failure> {
-    let token = inputs::token(source)?;
-    let v21 = is_v21(&token, version);
-    let info: TokenInfo = if v21 {
-        client.verify_v21(&token).await?
-    } else {
-        client.verify(&token).await?
-    };
-    let version = if v21 { "v2.1" } else { "v2" };
+    let (token, said) = inputs::token(source)?;
+    let kind = kind_of(&token, said, version);
+    let info = check(client, &token, kind).await?;
+    let version = version_name(kind);
     Ok(Printed {
         json: json!({
             "valid": true,
@@ -214,20 +281,27 @@ async fn verify(client: &Client, source: &str, version: &Version) -> Result<Prin
     })
 }
 
+/// Revokes a token LINE first confirms valid: LINE answers a revocation of
+/// an unknown token as it does a real one, and the command reports only
+/// what happened.
 async fn revoke(
     client: &Client,
     source: &str,
     version: &Version,
     creds: &Creds,
 ) -> Result<Printed, Failure> {
-    let token = inputs::token(source)?;
-    let v21 = is_v21(&token, version);
-    if v21 {
-        client.revoke_v21(&creds.credentials()?, &token).await?;
-    } else {
-        client.revoke(&token).await?;
+    let (token, said) = inputs::token(source)?;
+    let kind = kind_of(&token, said, version);
+    let creds = match kind {
+        TokenKind::V21 => Some(creds.credentials()?),
+        _ => None,
+    };
+    check(client, &token, kind).await?;
+    match &creds {
+        Some(creds) => client.revoke_v21(creds, &token).await?,
+        None => client.revoke(&token).await?,
     }
-    let version = if v21 { "v2.1" } else { "v2" };
+    let version = version_name(kind);
     Ok(Printed {
         json: json!({ "revoked": true, "version": version }),
         value: format!("revoked ({version} token)"),
@@ -279,6 +353,7 @@ async fn stored_token(
 ) -> Result<Printed, Failure> {
     // Replaced tokens are left to expire: this process ends at once, and a
     // revocation would have to wait out the revoke delay.
+    let client_timeout = client.timeout();
     let (name, source) = match kind {
         TokenKind::ShortLived => (
             "short-lived",
@@ -297,7 +372,21 @@ async fn stored_token(
             TokenSource::builder(V21::new(client, creds.signer()?, lifetime)),
         ),
     };
-    let token = source.store(store).build()?.token().await?;
+    // A store it cannot use fails the command rather than issuing: issuing
+    // on every run is what the command exists to avoid (each short-lived
+    // or v2.1 token counts against LINE's 30). The lock outlives the
+    // longest issuance the timeout allows.
+    let lock_ttl = client_timeout
+        .saturating_add(DEFAULT_STORE_TIMEOUT.saturating_mul(2))
+        .saturating_add(Duration::from_secs(1))
+        .max(DEFAULT_LOCK_TTL);
+    let token = source
+        .store(store)
+        .degraded_mode(false)
+        .lock_ttl(lock_ttl)
+        .build()?
+        .token()
+        .await?;
     let value = token.access_token().expose_secret().to_owned();
     Ok(Printed {
         json: json!({

@@ -1,6 +1,6 @@
 //! How a command fails: the exit code, and what is printed about it.
 
-use line_oauth::{Error, KeyError};
+use line_oauth::{ApiError, Error, KeyError, StoreErrorKind};
 use serde_json::{Value, json};
 
 /// A failed command.
@@ -10,7 +10,7 @@ pub enum Failure {
     Usage(String),
     /// A call failed; its kind decides the exit code.
     Call(Error),
-    /// A local file or store failed.
+    /// A local file or store failed, or standard output is closed.
     Local(String),
 }
 
@@ -43,11 +43,32 @@ impl Failure {
         }
     }
 
-    /// What a person reads: for LINE's refusals, its code, description and
-    /// request ID each on a line.
-    pub fn human(&self) -> String {
+    /// What went wrong, in a line.
+    fn message(&self) -> String {
         match self {
             Self::Usage(message) | Self::Local(message) => message.clone(),
+            Self::Call(Error::Store(e)) if e.kind() == StoreErrorKind::WrongKey => {
+                "the token store holds the token under another key: give the \
+                 LINE_TOKEN_STORE_KEY it was written with, or delete the token file from the \
+                 store directory to start afresh"
+                    .to_owned()
+            }
+            Self::Call(error) => error.to_string(),
+        }
+    }
+
+    /// What to do about it, when the failure says.
+    fn hint(&self) -> Option<&'static str> {
+        match self {
+            Self::Call(Error::Api(api)) => hint(api),
+            _ => None,
+        }
+    }
+
+    /// What a person reads: for LINE's refusals, its code, description and
+    /// request ID each on a line, and what to do.
+    pub fn human(&self) -> String {
+        let mut text = match self {
             Self::Call(Error::Api(api)) => {
                 // The summary already names the call, status and request ID;
                 // the fields follow one to a line for reading and grepping.
@@ -64,8 +85,12 @@ impl Failure {
                 }
                 text
             }
-            Self::Call(error) => error.to_string(),
+            _ => self.message(),
+        };
+        if let Some(hint) = self.hint() {
+            text.push_str(&format!("\n  hint: {hint}"));
         }
+        text
     }
 
     /// The `--json` form: `{"error": {...}}` with fixed field names.
@@ -78,17 +103,64 @@ impl Failure {
             "error": {
                 "kind": self.kind(),
                 "exit_code": self.exit_code(),
-                "message": match self {
-                    Self::Usage(m) | Self::Local(m) => m.clone(),
-                    Self::Call(e) => e.to_string(),
-                },
+                "message": self.message(),
                 "status": api.map(|a| a.status().as_u16()),
                 "code": api.and_then(|a| a.code()).map(|c| c.as_str().to_owned()),
                 "description": api.and_then(|a| a.description().or(a.message())),
                 "request_id": api.and_then(|a| a.request_id()),
+                "hint": self.hint(),
             }
         })
     }
+}
+
+/// What to do about LINE's refusal, for the refusals a user can mend.
+fn hint(api: &ApiError) -> Option<&'static str> {
+    if api.is_signing_key_not_found() {
+        return Some(
+            "LINE knows no assertion signing key with this kid for the channel: register the \
+             public key (`line-oauth keygen` prints it) in the LINE Developers Console, under \
+             the channel's Basic settings, and give the kid it shows (--kid or LINE_ASSERTION_KID)",
+        );
+    }
+    if api.is_token_limit_reached() {
+        return Some(
+            "the channel holds 30 valid v2.1 tokens: revoke one (`line-oauth kids` lists their \
+             key IDs) or wait for one to expire",
+        );
+    }
+    let text = api
+        .description()
+        .or(api.message())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    if text.contains("invalid signature") {
+        return Some(
+            "the private key does not belong to the kid: give the key file whose public key was \
+             registered under this kid (--key or LINE_ASSERTION_KEY_FILE)",
+        );
+    }
+    if text.contains("iss and clientid") {
+        return Some(
+            "the kid is registered for another channel: check the channel ID (--channel-id or \
+             LINE_CHANNEL_ID)",
+        );
+    }
+    if text.contains("invalid exp") {
+        return Some(
+            "LINE judged the assertion expired or too long-lived: check this machine's clock",
+        );
+    }
+    if text.contains("client_secret")
+        || text.contains("client_id")
+        || text.contains("client_credentials")
+    {
+        return Some(
+            "check the channel ID and secret (LINE_CHANNEL_ID, LINE_CHANNEL_SECRET or \
+             --secret-file) against the channel's Basic settings in the LINE Developers Console",
+        );
+    }
+    None
 }
 
 impl From<Error> for Failure {

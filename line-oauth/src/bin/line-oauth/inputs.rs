@@ -2,6 +2,7 @@
 //! environment; secrets from the environment, a file or standard input,
 //! never from an argument.
 
+use std::ffi::OsString;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -10,30 +11,34 @@ use line_oauth::{
 };
 use zeroize::Zeroizing;
 
-use crate::args::{Creds, Refused};
+use crate::args::{Creds, SECRET_OPTIONS, TokenKind};
 use crate::failure::Failure;
 
-/// Refuses the options a secret might have been passed by.
-pub fn refuse_secret_arguments(refused: &Refused) -> Result<(), Failure> {
-    let hint = |option: &str, instead: &str| {
-        Err(Failure::Usage(format!(
-            "{option} is refused: a secret in an argument shows in process lists and shell \
-             history. {instead}"
-        )))
+/// Refuses the options a secret might have been typed into, wherever they
+/// stand before a `--`: a secret in an argument shows in process lists and
+/// shell history. Checked before parsing, so the hint is the same for every
+/// command.
+pub fn refuse_secret_arguments(args: &[OsString]) -> Result<(), Failure> {
+    let typed = args
+        .iter()
+        .skip(1)
+        .map(|arg| arg.to_string_lossy())
+        .take_while(|arg| arg != "--")
+        .find_map(|arg| {
+            SECRET_OPTIONS.into_iter().find(|option| {
+                arg == *option || arg.strip_prefix(option).is_some_and(|v| v.starts_with('='))
+            })
+        });
+    let instead = match typed {
+        None => return Ok(()),
+        Some("--token") => "Give the token as TOKEN-SOURCE: - (standard input), @FILE or env:NAME.",
+        Some(_) => "Set LINE_CHANNEL_SECRET, or use --secret-file FILE (- for standard input).",
     };
-    if refused.channel_secret.is_some() || refused.secret.is_some() {
-        return hint(
-            "--channel-secret",
-            "Set LINE_CHANNEL_SECRET, or use --secret-file FILE (- for standard input).",
-        );
-    }
-    if refused.token.is_some() {
-        return hint(
-            "--token",
-            "Give the token as TOKEN-SOURCE: - (standard input), @FILE or env:NAME.",
-        );
-    }
-    Ok(())
+    Err(Failure::Usage(format!(
+        "{} is refused: a secret in an argument shows in process lists and shell history. \
+         {instead}",
+        typed.unwrap_or_default()
+    )))
 }
 
 impl Creds {
@@ -94,9 +99,11 @@ impl Creds {
     }
 }
 
-/// A token from its TOKEN-SOURCE: `-`, `@FILE` or `env:NAME`. Anything else
-/// is taken for a token typed on the command line, and refused.
-pub fn token(source: &str) -> Result<AccessToken, Failure> {
+/// A token from its TOKEN-SOURCE (`-`, `@FILE` or `env:NAME`), and its kind
+/// when the source says: the JSON that `issue --json` or `token --json`
+/// printed. Anything else is taken for a token typed on the command line,
+/// and refused.
+pub fn token(source: &str) -> Result<(AccessToken, Option<TokenKind>), Failure> {
     let text =
         if source == "-" {
             read_secret(Path::new("-"), "the token")?
@@ -114,11 +121,31 @@ pub fn token(source: &str) -> Result<AccessToken, Failure> {
                     .into(),
             ));
         };
+    if let Some(issued) = issued_json(&text) {
+        return Ok(issued);
+    }
     let token = text.trim();
     if token.is_empty() {
         return Err(Failure::Usage("the token is empty".into()));
     }
-    Ok(AccessToken::new(token))
+    Ok((AccessToken::new(token), None))
+}
+
+/// The token and kind in the JSON `issue --json` or `token --json` printed.
+fn issued_json(text: &str) -> Option<(AccessToken, Option<TokenKind>)> {
+    #[derive(serde::Deserialize)]
+    struct Issued {
+        access_token: AccessToken,
+        kind: Option<String>,
+    }
+    let issued: Issued = serde_json::from_str(text.trim()).ok()?;
+    let kind = match issued.kind.as_deref() {
+        Some("short-lived") => Some(TokenKind::ShortLived),
+        Some("stateless") => Some(TokenKind::Stateless),
+        Some("v21") => Some(TokenKind::V21),
+        _ => None,
+    };
+    Some((issued.access_token, kind))
 }
 
 /// The token store key: from `file` (`-` for standard input), else
@@ -137,15 +164,28 @@ pub fn store_key(file: Option<&PathBuf>) -> Result<EncryptionKey, Failure> {
     EncryptionKey::from_base64(&text).map_err(|e| Failure::Usage(e.to_string()))
 }
 
-/// The text of a secret file, or of standard input for `-`, at most 64 KiB.
+/// The text of a secret file, or of standard input for `-`: at most 64 KiB,
+/// anything longer refused rather than cut.
 fn read_secret(path: &Path, what: &str) -> Result<Zeroizing<String>, Failure> {
     const LIMIT: u64 = 64 * 1024;
+    let failed = |e: std::io::Error| Failure::Local(format!("{what}: {}: {e}", path.display()));
     let mut text = Zeroizing::new(String::new());
-    let read = if path == Path::new("-") {
-        std::io::stdin().take(LIMIT).read_to_string(&mut text)
+    if path == Path::new("-") {
+        std::io::stdin()
+            .take(LIMIT + 1)
+            .read_to_string(&mut text)
+            .map_err(failed)?;
     } else {
-        std::fs::File::open(path).and_then(|f| f.take(LIMIT).read_to_string(&mut text))
-    };
-    read.map_err(|e| Failure::Local(format!("{what}: {}: {e}", path.display())))?;
+        std::fs::File::open(path)
+            .and_then(|f| f.take(LIMIT + 1).read_to_string(&mut text))
+            .map_err(failed)?;
+    }
+    if text.len() as u64 > LIMIT {
+        return Err(Failure::Local(format!(
+            "{what}: {}: larger than 64 KiB, so not a secret of LINE's; give the file that holds \
+             only the value",
+            path.display()
+        )));
+    }
     Ok(text)
 }
