@@ -244,3 +244,35 @@ async fn refusals_replace_a_token_at_most_once_per_hold_doubling_to_an_hour() {
     );
     assert_eq!(issued_at.iter().filter(|&&at| at < 3600).count(), 6);
 }
+
+/// `fake.advance` moves the fake's clock alone; a source given the fake's
+/// clock moves with it, and never serves a token the fake has expired.
+#[tokio::test]
+async fn a_source_on_the_fakes_clock_follows_fake_advance() {
+    let s = setup().await;
+    s.fake.set_lifetime_override(Some(Duration::from_secs(600)));
+    let source = TokenSource::builder(short_lived(&s, false))
+        .clock(s.fake.clock())
+        .build()
+        .unwrap();
+    let first = source.token().await.unwrap();
+    s.fake.advance(Duration::from_secs(700));
+    let second = source.token().await.unwrap();
+    assert_ne!(
+        second.access_token().expose_secret(),
+        first.access_token().expose_secret()
+    );
+    s.client.verify(second.access_token()).await.unwrap();
+    assert!(s.client.verify(first.access_token()).await.is_err());
+    // Past the refresh point by the fake's clock: refreshed in the background.
+    s.fake.advance(Duration::from_secs(310));
+    assert_eq!(
+        source.token().await.unwrap().access_token().expose_secret(),
+        second.access_token().expose_secret()
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while s.fake.issued_count() < 3 {
+        assert!(Instant::now() < deadline, "no background refresh");
+        sleep(Duration::from_millis(5)).await;
+    }
+}

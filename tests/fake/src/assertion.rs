@@ -89,6 +89,11 @@ impl SigningKeys {
         Ok(())
     }
 
+    /// Whether a key is registered under `kid`.
+    pub fn has(&self, kid: &str) -> bool {
+        self.keys.contains_key(kid)
+    }
+
     /// Checks an assertion against `now` (UNIX seconds), with LINE's
     /// answers for each failure.
     pub fn check(&self, jwt: &str, now: i64) -> Result<Assertion, Refusal> {

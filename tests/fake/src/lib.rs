@@ -99,8 +99,26 @@ impl FakeLine {
         self.with_state(|s| s.register_key(channel_id, public_jwk))
     }
 
+    /// Registers a public assertion signing key for a channel under a `kid`
+    /// of your choosing (1 to 128 letters, digits, `-` or `_`, not taken), so
+    /// that a test or a script knows it in advance.
+    pub fn register_key_as(
+        &self,
+        channel_id: &str,
+        public_jwk: &str,
+        kid: &str,
+    ) -> Result<(), String> {
+        self.with_state(|s| s.register_key_as(channel_id, public_jwk, kid))
+    }
+
     /// Moves the fake clock forward: tokens age, assertions are judged later.
     /// It goes [`state::MAX_CLOCK_OFFSET`] (a century) forward at most in all.
+    ///
+    /// This moves the fake alone. The fake's clock also runs on tokio's, so
+    /// in a test on a paused clock (`#[tokio::test(start_paused = true)]`)
+    /// `tokio::time::advance` or a sleep moves the fake, and a
+    /// `TokenSource`, together. To move both with this call instead, give
+    /// the source [`clock`](Self::clock) (`TokenSourceBuilder::clock`).
     pub fn advance(&self, by: Duration) {
         self.with_state(|s| s.advance(by));
     }
@@ -168,8 +186,10 @@ impl FakeLine {
         self.with_state(|s| s.unix_now())
     }
 
-    /// A reading of the fake clock that stays in step with [`advance`](Self::advance),
-    /// for signers: `AssertionSigner::with_clock(fake.clock())`.
+    /// A reading of the fake clock that stays in step with [`advance`](Self::advance)
+    /// and with tokio's clock: for signers,
+    /// `AssertionSigner::with_clock(fake.clock())`, and for token sources,
+    /// `TokenSource::builder(..).clock(fake.clock())`.
     pub fn clock(&self) -> impl Fn() -> SystemTime + Send + Sync + 'static {
         let state = self.state.clone();
         move || state.lock().unwrap_or_else(|p| p.into_inner()).system_now()

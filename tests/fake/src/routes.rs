@@ -6,10 +6,10 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{RawQuery, State as Shared};
+use axum::extract::{Path, RawQuery, State as Shared};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use serde_json::{Value, json};
 
 use super::assertion::Assertion;
@@ -33,7 +33,47 @@ pub fn router(state: SharedState) -> Router {
         .route("/v2/oauth/revoke", post(revoke))
         .route("/oauth2/v2.1/revoke", post(revoke_v21))
         .route("/oauth2/v2.1/tokens/kid", get(v21_key_ids))
+        .route("/fake/channels/{channel_id}", put(add_channel))
+        .route("/fake/channels/{channel_id}/keys", post(register_key))
         .with_state(state)
+}
+
+/// `PUT /fake/channels/{id}` with the channel secret as the body: registers
+/// the channel (or changes its secret). Not LINE's: for scripts.
+async fn add_channel(
+    Shared(state): Shared<SharedState>,
+    Path(channel_id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let secret = String::from_utf8_lossy(&body).trim().to_owned();
+    if channel_id.is_empty() || secret.is_empty() {
+        return (StatusCode::BAD_REQUEST, "a channel ID and a secret, please").into_response();
+    }
+    lock(&state).add_channel(&channel_id, &secret);
+    StatusCode::NO_CONTENT.into_response()
+}
+
+/// `POST /fake/channels/{id}/keys[?kid=KID]` with a public JWK as the body:
+/// registers it as an assertion signing key of the channel, as the LINE
+/// Developers Console does, and answers `{"kid": ...}`. Not LINE's: for
+/// scripts.
+async fn register_key(
+    Shared(state): Shared<SharedState>,
+    Path(channel_id): Path<String>,
+    RawQuery(query): RawQuery,
+    body: Bytes,
+) -> Response {
+    let jwk = String::from_utf8_lossy(&body);
+    let wanted = Params::from_query(query).0.remove("kid");
+    let mut state = lock(&state);
+    let registered = match wanted {
+        Some(kid) => state.register_key_as(&channel_id, &jwk, &kid).map(|()| kid),
+        None => state.register_key(&channel_id, &jwk),
+    };
+    match registered {
+        Ok(kid) => (StatusCode::OK, axum::Json(json!({ "kid": kid }))).into_response(),
+        Err(why) => (StatusCode::BAD_REQUEST, why).into_response(),
+    }
 }
 
 /// A handler's outcome: a JSON body, an empty 200, or a refusal.

@@ -285,6 +285,27 @@ impl State {
         Ok(kid)
     }
 
+    /// Registers a public JWK for a channel under the `kid` given: 1 to 128
+    /// letters, digits, `-` or `_`, not taken by another key.
+    pub fn register_key_as(
+        &mut self,
+        channel_id: &str,
+        public_jwk: &str,
+        kid: &str,
+    ) -> Result<(), String> {
+        let well_formed = (1..=128).contains(&kid.len())
+            && kid
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if !well_formed {
+            return Err("a kid is 1 to 128 letters, digits, '-' or '_'".to_owned());
+        }
+        if self.signing_keys.has(kid) {
+            return Err(format!("the kid {kid} is taken"));
+        }
+        self.signing_keys.register(channel_id, kid, public_jwk)
+    }
+
     /// Checks an assertion as LINE does, against the fake clock.
     pub fn check_assertion(&self, jwt: &str) -> Result<Assertion, Refusal> {
         self.signing_keys.check(jwt, self.unix_now())
