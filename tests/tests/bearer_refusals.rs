@@ -78,7 +78,7 @@ async fn a_host_that_refuses_every_token_makes_two_replicas_issue_one_new_token_
         "{logs}"
     );
     assert!(
-        logs.contains("refused a token that replaced a refused one"),
+        logs.contains("refused the token again during the refusal hold"),
         "{logs}"
     );
 }

@@ -331,18 +331,60 @@ fn a_lock_ttl_an_issuance_could_outlast_is_refused() {
             .lock_ttl(ttl)
             .build()
     };
-    // A 30 s client and two 2 s store operations need more than 34 s.
-    let error = build(Duration::from_secs(30), Duration::from_secs(34)).unwrap_err();
+    // A 30 s client and three 2 s store operations need more than 36 s.
+    let error = build(Duration::from_secs(30), Duration::from_secs(36)).unwrap_err();
     assert!(
         error
             .to_string()
             .contains("could run out while a source issues"),
         "{error}"
     );
-    build(Duration::from_secs(30), Duration::from_secs(35)).unwrap();
-    build(Duration::from_secs(10), Duration::from_secs(15)).unwrap();
+    build(Duration::from_secs(30), Duration::from_secs(37)).unwrap();
+    build(Duration::from_secs(10), Duration::from_secs(17)).unwrap();
     // The longest client timeout still fits a lock.
     build(line_oauth::MAX_TIMEOUT, line_oauth::MAX_TIMEOUT * 2).unwrap();
+}
+
+/// A store that hands out its lock but cannot save.
+#[derive(Debug)]
+struct CannotSave;
+
+impl TokenStore for CannotSave {
+    type Lease = ();
+    async fn load(&self, _: &str) -> Result<Option<IssuedToken>, StoreError> {
+        Ok(None)
+    }
+    async fn lock(&self, _: &str, _: Duration) -> Result<Option<()>, StoreError> {
+        Ok(Some(()))
+    }
+    async fn unlock(&self, _: &str, _: (), save: Option<&IssuedToken>) -> Result<(), StoreError> {
+        match save {
+            Some(_) => Err(StoreError::unavailable("disk full")),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Without degraded mode, a token the store failed to keep is not served
+/// (each run of a command would issue one): the call fails, and the token
+/// is revoked as unused.
+#[tokio::test]
+async fn without_degraded_mode_a_token_the_store_cannot_keep_is_revoked_not_served() {
+    let s = setup().await;
+    let strict = TokenSource::builder(ShortLived::new(s.client.clone(), s.creds.clone()))
+        .store(CannotSave)
+        .degraded_mode(false)
+        .build()
+        .unwrap();
+    let error = strict.token().await.unwrap_err();
+    assert!(
+        matches!(&error, Error::Store(e) if e.kind() == StoreErrorKind::Unavailable),
+        "{error:?}"
+    );
+    settle().await;
+    let history = s.fake.history();
+    assert_eq!(history.len(), 1);
+    assert_eq!(history[0].revocations, 1, "the unkept token was revoked");
 }
 
 /// A provider that names no store key.

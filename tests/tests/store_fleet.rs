@@ -90,7 +90,7 @@ async fn run_replica(config: &ReplicaConfig) -> Report {
     // An issuance bounded well inside the lock's TTL.
     let client = Client::builder()
         .base_url(&config.url)
-        .timeout(Duration::from_secs(1))
+        .timeout(Duration::from_millis(900))
         .build()
         .unwrap();
     let creds = ChannelCredentials::new(CHANNEL, ClientSecret::new(SECRET));
@@ -209,7 +209,7 @@ fn config(fake: &FakeLine, store: String, callers: usize, run: Duration) -> Repl
         callers,
         run_ms: run.as_millis() as u64,
         first_call_at_ms: None,
-        lock_ttl_ms: 3500,
+        lock_ttl_ms: 4000,
         out: PathBuf::new(),
     }
 }
@@ -423,14 +423,14 @@ async fn a_killed_lock_holder_is_taken_over_in_redis_once_its_lock_expires() {
         return;
     };
     let store = format!("redis:{}", redis.url);
-    a_killed_lock_holder_is_taken_over(store, Duration::from_millis(3500), false).await;
+    a_killed_lock_holder_is_taken_over(store, Duration::from_secs(4), false).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_killed_lock_holder_frees_the_file_store_lock_at_once() {
     let dir = tempfile::tempdir().unwrap();
     let store = format!("file:{}", dir.path().display());
-    a_killed_lock_holder_is_taken_over(store, Duration::from_millis(3500), true).await;
+    a_killed_lock_holder_is_taken_over(store, Duration::from_secs(4), true).await;
 }
 
 /// The worst case for serving a revoked token: replica B reads the token

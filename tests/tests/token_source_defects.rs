@@ -276,3 +276,59 @@ async fn a_source_on_the_fakes_clock_follows_fake_advance() {
         sleep(Duration::from_millis(5)).await;
     }
 }
+
+/// The hold is not reset by ordinary refreshes: stateless tokens (15
+/// minutes, refreshed every 10) refused every 10 seconds for two hours cost
+/// the refusals' 7 issuances and the ordinary refreshes', no more.
+#[tokio::test(start_paused = true)]
+async fn ordinary_refreshes_do_not_reset_the_refusal_hold() {
+    let s = setup().await;
+    let source = TokenSource::builder(by_secret(&s))
+        .clock(s.fake.clock())
+        .build()
+        .unwrap();
+    for _ in 0..(2 * 360) {
+        let token = source.token().await.unwrap();
+        source.invalidate(&token);
+        source.token().await.unwrap();
+        s.pass(10 * SECOND).await;
+    }
+    let issued = s.fake.issued_count();
+    println!("{issued} issuances in two hours of refusals");
+    // The first token; 7 holds (1, 2, 4, 8, 16, 32, 60 minutes); and at most
+    // one ordinary refresh per 10 minutes of a token's life.
+    assert!(issued <= 1 + 7 + 12, "{issued} issuances");
+}
+
+/// Once refusals stop for as long as a hold, the streak is over: a later
+/// refusal replaces the token at once.
+#[tokio::test(start_paused = true)]
+async fn the_refusal_hold_falls_back_once_refusals_stop() {
+    let s = setup().await;
+    let source = TokenSource::builder(short_lived(&s, false))
+        .clock(s.fake.clock())
+        .build()
+        .unwrap();
+    for _ in 0..4 {
+        // Refused, replaced; refused again after each hold (1, 2, 4 minutes).
+        let token = source.token().await.unwrap();
+        assert!(source.invalidate(&token));
+        source.token().await.unwrap();
+        s.pass(Duration::from_secs(8 * 60)).await;
+    }
+    let before = s.fake.issued_count();
+    // Quiet for a whole hold past the last one: a refusal replaces at once.
+    s.pass(Duration::from_secs(20 * 60)).await;
+    let token = source.token().await.unwrap();
+    assert!(source.invalidate(&token));
+    let after = source.token().await.unwrap();
+    assert_ne!(
+        after.access_token().expose_secret(),
+        token.access_token().expose_secret()
+    );
+    assert_eq!(s.fake.issued_count(), before + 1);
+    // And the replacement is held for a minute, not the streak's 16.
+    assert!(!source.invalidate(&after));
+    s.pass(Duration::from_secs(61)).await;
+    assert!(source.invalidate(&after));
+}

@@ -139,17 +139,18 @@ impl Bearer {
     }
 
     /// Reports `refused`, which `host` answered with a 401. Whether the
-    /// source replaces it: not while it is held, since it replaced a
+    /// source replaces it: not while it holds it, since it replaced a
     /// refused token a short while ago ([`TokenSource::invalidate`] bounds
-    /// the issuances refusals cause). A held token is warned about, naming
-    /// the host.
+    /// the issuances refusals cause). The first refusal during a hold is
+    /// warned about, naming the host.
     fn report(&self, refused: &Token, host: &str) -> Invalidation {
         let outcome = self.source.report_refused(refused);
-        if outcome == Invalidation::Held {
+        if outcome == (Invalidation::Held { first: true }) {
             tracing::warn!(
                 host,
-                "bearer: the host refused a token that replaced a refused one less than its hold \
-                 ago; the 401 goes back to the caller and the token stays until the hold ends"
+                "bearer: the host refused the token again during the refusal hold (a refusal \
+                 replaced the token a short while ago); the 401s go back to the callers and the \
+                 token stays until the hold ends"
             );
         }
         outcome
@@ -162,7 +163,7 @@ impl Bearer {
         refused: &Token,
         host: &str,
     ) -> Result<Option<Token>, crate::Error> {
-        if self.report(refused, host) == Invalidation::Held {
+        if let Invalidation::Held { .. } = self.report(refused, host) {
             return Ok(None);
         }
         let fresh = self.source.token().await?;

@@ -124,6 +124,26 @@ impl Sealing {
                 .expect("a 32-byte key fits AES-256"),
         }
     }
+
+    /// The plaintext of `ciphertext`, sealed under this key and the
+    /// record's `name`.
+    fn open(
+        &self,
+        name: &str,
+        nonce: &[u8],
+        ciphertext: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, Unsealed> {
+        let nonce =
+            Nonce::try_assume_unique_for_key(nonce).map_err(|_| Unsealed::Corrupt("bad nonce"))?;
+        let mut buffer = Zeroizing::new(ciphertext.to_vec());
+        let length = self
+            .key
+            .open_in_place(nonce, Aad::from(name.as_bytes()), &mut buffer)
+            .map_err(|_| Unsealed::Corrupt("does not authenticate"))?
+            .len();
+        buffer.truncate(length);
+        Ok(buffer)
+    }
 }
 
 /// Seals records under the current key; opens records sealed under it or
@@ -191,19 +211,23 @@ impl Sealer {
         }
         let (id, rest) = record[MAGIC.len()..].split_at(KEY_ID_LEN);
         let (nonce, ciphertext) = rest.split_at(NONCE_LEN);
-        let sealing = [Some(&self.current), self.previous.as_ref()]
-            .into_iter()
-            .flatten()
-            .find(|s| s.id == id)
-            .ok_or(Unsealed::WrongKey)?;
-        let nonce =
-            Nonce::try_assume_unique_for_key(nonce).map_err(|_| Unsealed::Corrupt("bad nonce"))?;
-        let mut buffer = Zeroizing::new(ciphertext.to_vec());
-        let text = sealing
-            .key
-            .open_in_place(nonce, Aad::from(name.as_bytes()), &mut buffer)
-            .map_err(|_| Unsealed::Corrupt("does not authenticate"))?;
-        Record::from_json(text)
+        let keys = || {
+            [Some(&self.current), self.previous.as_ref()]
+                .into_iter()
+                .flatten()
+        };
+        let Some(sealing) = keys().find(|s| s.id == id) else {
+            // The key id is not authenticated: a record that opens under one
+            // of our keys all the same is ours, its id damaged.
+            let ours = keys().any(|s| s.open(name, nonce, ciphertext).is_ok());
+            return Err(if ours {
+                Unsealed::Corrupt("a damaged key id")
+            } else {
+                Unsealed::WrongKey
+            });
+        };
+        let text = sealing.open(name, nonce, ciphertext)?;
+        Record::from_json(&text)
             .map(Record::into_token)
             .ok_or(Unsealed::Corrupt("not a token record"))
     }
@@ -302,6 +326,17 @@ mod tests {
         let sealed = Sealer::new(&old, None).seal("name", &token()).unwrap();
         let rotating = Sealer::new(&new, Some(&old));
         assert!(rotating.open("name", &sealed).is_ok());
+    }
+
+    #[test]
+    fn a_record_of_ours_with_a_damaged_key_id_is_damage_not_a_wrong_key() {
+        let sealer = Sealer::new(&EncryptionKey::generate(), None);
+        let mut sealed = sealer.seal("name", &token()).unwrap();
+        sealed[MAGIC.len()] ^= 1;
+        assert!(matches!(
+            sealer.open("name", &sealed),
+            Err(Unsealed::Corrupt(_))
+        ));
     }
 
     #[test]

@@ -111,7 +111,12 @@ impl Cached {
 
     /// Whether it is the same token as `other`.
     pub(super) fn is(&self, other: &IssuedToken) -> bool {
-        self.issued.access_token.expose_secret() == other.access_token.expose_secret()
+        self.is_token(&other.access_token)
+    }
+
+    /// Whether it is `token`.
+    pub(super) fn is_token(&self, token: &AccessToken) -> bool {
+        self.issued.access_token.expose_secret() == token.expose_secret()
     }
 }
 

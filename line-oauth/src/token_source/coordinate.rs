@@ -4,6 +4,7 @@
 //! source issues for itself, and asks the store again soon.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -11,7 +12,7 @@ use tokio::time::Instant;
 use super::cache::{Cached, Placement, Replaced, Timing, Unusable, later};
 use super::clock::Clock;
 use super::provider::DynProvider;
-use super::refresh::Refused;
+use super::refusal::Refused;
 use crate::backoff;
 use crate::error::Error;
 use crate::secret::AccessToken;
@@ -36,6 +37,9 @@ pub(super) struct StoreLink {
     /// Whether a store failure makes the source issue for itself, rather
     /// than fail the call.
     pub(super) degrade: bool,
+    /// Whether the source is in degraded mode: warned about once, when it
+    /// enters it.
+    pub(super) degraded: AtomicBool,
 }
 
 impl StoreLink {
@@ -186,15 +190,27 @@ impl Coordinator<'_> {
     /// Takes the store's fresh token; a token of our own it replaces is
     /// ours to retire.
     fn adopt(&self, entry: Cached) -> Obtained {
+        self.link.answered();
         let replaced = self
-            .current
-            .filter(|c| c.placement == Placement::Own && !c.is(&entry.issued))
-            .map(Replaced::cached);
+            .own_tokens()
+            .filter(|c| !c.is(&entry.issued))
+            .map(Replaced::cached)
+            .collect();
         Obtained {
             outcome: Ok(entry),
             unused: Vec::new(),
-            replaced: replaced.into_iter().collect(),
+            replaced,
         }
+    }
+
+    /// The tokens this source issued for itself that a new token replaces:
+    /// the cached one, or the one reported refused (no longer cached).
+    fn own_tokens(&self) -> impl Iterator<Item = &Cached> {
+        let refused = self.refused.map(|r| r.entry.as_ref());
+        self.current
+            .into_iter()
+            .chain(refused)
+            .filter(|c| c.placement == Placement::Own)
     }
 
     /// Under the lock: look again, then issue (or hand the store a fresh
@@ -233,10 +249,20 @@ impl Coordinator<'_> {
         let placement = match self.link.unlock(lease, Some(&entry.issued)).await {
             Ok(()) => {
                 tracing::debug!("token source: stored the new token for the others");
+                self.link.answered();
                 Placement::Stored
             }
+            // Without degraded mode a token the store does not keep is not
+            // served: it is retired, as unused.
+            Err(error) if !self.link.degrade => {
+                return Obtained {
+                    outcome: Err(Error::Store(error)),
+                    unused: vec![entry.issued.access_token.clone()],
+                    replaced: Vec::new(),
+                };
+            }
             Err(error) => {
-                warn_degraded(&error);
+                self.link.degraded(&error);
                 Placement::Own
             }
         };
@@ -249,15 +275,12 @@ impl Coordinator<'_> {
             })
             .into_iter()
             .collect();
-        if let Some(current) = self.current.filter(|c| {
-            c.placement == Placement::Own
-                && !c.is(&entry.issued)
-                && !replaced
-                    .iter()
-                    .any(|r| same(&r.token, &c.issued.access_token))
-        }) {
-            replaced.push(Replaced::cached(current));
-        }
+        let own: Vec<Replaced> = self
+            .own_tokens()
+            .filter(|c| !c.is(&entry.issued) && !replaced.iter().any(|r| c.is_token(&r.token)))
+            .map(Replaced::cached)
+            .collect();
+        replaced.extend(own);
         let outcome = match placement {
             Placement::Stored => Ok(entry),
             Placement::Own => self.rewrap(entry.issued, Placement::Own).map(mine),
@@ -276,7 +299,7 @@ impl Coordinator<'_> {
         if !self.link.degrade {
             return Obtained::only(Err(Error::Store(error)));
         }
-        warn_degraded(&error);
+        self.link.degraded(&error);
         if let Some(own) = self.own_fresh() {
             return Obtained::only(self.rewrap(own.issued.clone(), Placement::Own).map(mine));
         }
@@ -289,12 +312,7 @@ impl Coordinator<'_> {
             Ok(entry) => Obtained {
                 outcome: Ok(mine(entry)),
                 unused: Vec::new(),
-                replaced: self
-                    .current
-                    .filter(|c| c.placement == Placement::Own)
-                    .map(Replaced::cached)
-                    .into_iter()
-                    .collect(),
+                replaced: self.own_tokens().map(Replaced::cached).collect(),
             },
             Err(unusable) => unusable_token(unusable),
         }
@@ -335,21 +353,31 @@ fn unusable_token(Unusable { error, token }: Unusable) -> Obtained {
     }
 }
 
-fn same(a: &AccessToken, b: &AccessToken) -> bool {
-    a.expose_secret() == b.expose_secret()
-}
+impl StoreLink {
+    /// Notes that the store failed and the source issues for itself: a
+    /// warning when it enters degraded mode, a debug event while it stays.
+    fn degraded(&self, error: &StoreError) {
+        if self.degraded.swap(true, Ordering::Relaxed) {
+            tracing::debug!(%error, "token store: still out of reach");
+        } else if error.kind() == StoreErrorKind::WrongKey {
+            tracing::warn!(
+                %error,
+                "token store: the stored token is sealed under a key this process was not \
+                 given; it uses a token of its own until it is given that key"
+            );
+        } else {
+            tracing::warn!(
+                %error,
+                "token store out of reach: this process uses a token of its own until the store \
+                 answers"
+            );
+        }
+    }
 
-fn warn_degraded(error: &StoreError) {
-    if error.kind() == StoreErrorKind::WrongKey {
-        tracing::warn!(
-            %error,
-            "token store: the stored token is sealed under a key this process was not given; \
-             it uses a token of its own until it is given that key"
-        );
-    } else {
-        tracing::warn!(
-            %error,
-            "token store out of reach: this process uses a token of its own until the store answers"
-        );
+    /// Notes that the store answered: out of degraded mode, if it was in it.
+    fn answered(&self) {
+        if self.degraded.swap(false, Ordering::Relaxed) {
+            tracing::info!("token store: answers again; back to the shared token");
+        }
     }
 }

@@ -6,6 +6,7 @@ mod clock;
 mod coordinate;
 mod provider;
 mod refresh;
+mod refusal;
 mod strategies;
 
 pub use cache::Token;
@@ -13,6 +14,7 @@ pub use provider::{Retired, TokenProvider};
 pub use strategies::{ShortLived, Stateless, V21};
 
 use std::fmt;
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
@@ -27,7 +29,8 @@ use cache::Timing;
 use clock::Clock;
 use coordinate::StoreLink;
 use provider::DynProvider;
-use refresh::{Core, FIRST_REFUSAL_HOLD, Pending, RefreshState, Refused};
+use refresh::{Core, Pending, RefreshState};
+use refusal::Verdict;
 
 /// Default safety margin: a token with less than this left is never returned.
 pub const DEFAULT_MARGIN: Duration = Duration::from_secs(60);
@@ -109,8 +112,9 @@ pub(crate) enum Invalidation {
     Dropped,
     /// Already replaced by a newer token.
     Replaced,
-    /// Kept: it replaced a refused token within its hold.
-    Held,
+    /// Kept, with no refresh: the source is holding it through refusals.
+    /// `first` for the first refusal of this hold.
+    Held { first: bool },
 }
 
 /// What a caller without a usable cached token does next.
@@ -229,19 +233,19 @@ impl TokenSource {
     /// token already replaced is left alone. The refresh will not take the
     /// same token from the store again.
     ///
-    /// Refusals cannot drive issuance without bound. A refusal of a token
-    /// this source issued in an ordinary refresh replaces it at once. The
-    /// token that replaced a refused one is then held: refusals of it
-    /// leave it in service until it is a minute old, and once that is
-    /// over, a refusal replaces it and the hold of its replacement
-    /// doubles, up to an hour. A host that refuses every token thus causes
-    /// at most 6 issuances in its first hour, then one an hour (plus the
-    /// ordinary refreshes, after which it starts again at a minute). The same
-    /// holds for a fleet sharing a store: a token another source issued
-    /// less than a minute ago is not replaced on a refusal (the refresh
-    /// takes a newer token from the store if there is one, and otherwise
-    /// keeps it), since it may be that source's replacement of a refused
-    /// token.
+    /// Refusals cannot drive issuance without bound. A refusal leads to a
+    /// refresh, which may always take another token from the store, but
+    /// issues only outside the source's hold. Each refresh for a refused
+    /// token that brings a new one starts a hold twice as long as the last
+    /// (1 minute, doubling to an hour), counted from when that token was
+    /// issued; during it, refusals leave the token in service, with no
+    /// refresh. Ordinary refreshes do not end a hold; once refusals stop for
+    /// as long as a hold, the streak is over. A host that refuses every
+    /// token thus causes at most 6 issuances in its first hour, then one an
+    /// hour, besides the ordinary refreshes. Sources sharing a store step
+    /// through the holds together, and a token another source issued less
+    /// than a minute ago is kept too (it may be that source's replacement
+    /// of a refused token); a process that starts anew starts at a minute.
     ///
     /// Returns whether this call dropped the token: `false` when it was
     /// already replaced (the next [`token`](Self::token) gives the newer
@@ -277,30 +281,14 @@ impl TokenSource {
         if !cached.as_ref().is_some_and(|c| Arc::ptr_eq(c, &token.0)) {
             return Invalidation::Replaced;
         }
-        let wall = self.core.clock.now();
-        let refused = &token.0.issued;
-        let held = state
-            .hold
-            .as_ref()
-            .filter(|hold| hold.token.expose_secret() == refused.access_token.expose_secret());
-        let (streak, issue_from) = match held {
-            Some(hold) if wall < hold.until => return Invalidation::Held,
-            Some(hold) => (hold.streak.saturating_add(1), wall),
-            // Another source issued it: if it is young, it may well be that
-            // source's replacement of a refused token.
-            None if !token.0.issued_here => {
-                let from = refused.received_at;
-                (1, from.checked_add(FIRST_REFUSAL_HOLD).unwrap_or(from))
+        match state.refusals.report(&token.0, self.core.clock.now()) {
+            Verdict::Hold { first } => Invalidation::Held { first },
+            Verdict::Refresh(refused) => {
+                self.core.cache.store(None);
+                state.invalidated = Some(refused);
+                Invalidation::Dropped
             }
-            None => (1, wall),
-        };
-        self.core.cache.store(None);
-        state.invalidated = Some(Refused {
-            entry: Arc::clone(&token.0),
-            streak,
-            issue_from,
-        });
-        Invalidation::Dropped
+        }
     }
 
     /// The cached token if usable; starts a background refresh when it is
@@ -443,8 +431,8 @@ impl TokenSourceBuilder {
     /// [`DEFAULT_LOCK_TTL`]): more than an issuance takes, since a holder
     /// whose lock ran out may see another issue beside it. [`build`](Self::build)
     /// refuses a TTL not longer than the provider's
-    /// [`issue_timeout`](TokenProvider::issue_timeout) plus two store
-    /// timeouts. A source waits at most this long for another's lock, then
+    /// [`issue_timeout`](TokenProvider::issue_timeout) plus three store
+    /// timeouts (the lock's own answer, the load under it, the save). A source waits at most this long for another's lock, then
     /// issues for itself.
     pub fn lock_ttl(mut self, ttl: Duration) -> Self {
         self.lock_ttl = ttl;
@@ -520,7 +508,8 @@ impl TokenSourceBuilder {
     /// # Errors
     ///
     /// [`Error::InvalidConfig`] when the lock TTL could run out during an
-    /// issuance (see [`lock_ttl`](Self::lock_ttl)), when the margin is 30 days or more (no LINE
+    /// issuance (see [`lock_ttl`](Self::lock_ttl)), when the revoke delay is
+    /// over 30 days, when the margin is 30 days or more (no LINE
     /// token lives longer), when the refresh window is shorter than the
     /// margin, or when the provider's token lifetime is outside 1 second to
     /// 30 days or not longer than the margin plus the refresh window (each
@@ -540,6 +529,9 @@ impl TokenSourceBuilder {
         }
         if refresh_before < margin {
             return invalid("refresh_before must be at least the margin".to_owned());
+        }
+        if self.timing.revoke_delay > MAX_TOKEN_LIFETIME {
+            return invalid("the revoke delay must be at most 30 days".to_owned());
         }
         if let Some(lifetime) = self.provider.lifetime() {
             let needed = margin.saturating_add(refresh_before);
@@ -587,12 +579,12 @@ impl TokenSourceBuilder {
             .issue_timeout()
             .filter(|_| self.store.is_some())
         {
-            // Under the lock: a load, the issuance, and the save.
-            let takes = issuance.saturating_add(self.store_timeout.saturating_mul(2));
+            // The lock's own answer, the load under it, the issuance, the save.
+            let takes = issuance.saturating_add(self.store_timeout.saturating_mul(3));
             if self.lock_ttl <= takes {
                 return Err(Error::InvalidConfig(format!(
                     "token source: the lock TTL of {:?} could run out while a source issues \
-                     (the client's timeout of {issuance:?} and two store operations of up to \
+                     (the client's timeout of {issuance:?} and three store operations of up to \
                      {:?}): another source could issue beside it; raise the lock TTL or lower \
                      the client's timeout",
                     self.lock_ttl, self.store_timeout
@@ -615,6 +607,7 @@ impl TokenSourceBuilder {
             timeout: self.store_timeout,
             lock_ttl: self.lock_ttl,
             degrade: self.degrade,
+            degraded: AtomicBool::new(false),
         })
     }
 }

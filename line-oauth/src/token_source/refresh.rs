@@ -5,7 +5,7 @@
 
 use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use arc_swap::ArcSwapOption;
 use futures_util::FutureExt;
@@ -17,21 +17,15 @@ use super::cache::{Cached, Placement, Replaced, Timing, later};
 use super::clock::Clock;
 use super::coordinate::{Coordinator, Obtained, StoreLink};
 use super::provider::{DynProvider, Retired};
+use super::refusal::{Refusals, Refused};
 use crate::backoff;
 use crate::error::Error;
-use crate::secret::AccessToken;
 
 /// First wait after the second failed refresh in a row; it doubles per
 /// failure. The first failure is retried by the next call at once.
 const FIRST_BACKOFF: Duration = Duration::from_secs(1);
 /// Longest wait between refresh attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
-/// How long a token that replaced a refused one is kept however often it is
-/// refused: the first time. It doubles with each replacement in a row.
-pub(super) const FIRST_REFUSAL_HOLD: Duration = Duration::from_secs(60);
-/// The longest hold.
-pub(super) const MAX_REFUSAL_HOLD: Duration = Duration::from_secs(3600);
-
 /// The target of the events that report a refresh's outcome: a program
 /// that reports the outcome itself (the `line-oauth` command) leaves them
 /// out by it.
@@ -59,40 +53,8 @@ pub(super) struct RefreshState {
     ///
     /// [`TokenSource::invalidate`]: super::TokenSource::invalidate
     pub(super) invalidated: Option<Refused>,
-    /// The token a refresh for a refused one brought, kept through
-    /// refusals until its hold ends: the bound on the issuances refusals
-    /// cause.
-    pub(super) hold: Option<Hold>,
-}
-
-/// A token reported refused.
-#[derive(Clone)]
-pub(super) struct Refused {
-    pub(super) entry: Arc<Cached>,
-    /// How many refused tokens in a row led to it, this one included.
-    pub(super) streak: u32,
-    /// Before then (wall clock), a refresh for it takes another token from
-    /// the store if there is one, but issues none: it keeps this one.
-    pub(super) issue_from: SystemTime,
-}
-
-/// The token a refresh for a refused one brought (or kept).
-pub(super) struct Hold {
-    pub(super) token: AccessToken,
-    /// Refusals before then (wall clock) leave it in service, no refresh.
-    pub(super) until: SystemTime,
-    /// How many refused tokens in a row led to it.
-    pub(super) streak: u32,
-}
-
-/// How long the replacement of the `streak`-th refused token in a row is
-/// kept through refusals, from when it was issued: a minute, doubling, at
-/// most an hour.
-pub(super) fn refusal_hold(streak: u32) -> Duration {
-    let doublings = streak.saturating_sub(1).min(16);
-    FIRST_REFUSAL_HOLD
-        .saturating_mul(1 << doublings)
-        .min(MAX_REFUSAL_HOLD)
+    /// The bound on the issuances refusals cause.
+    pub(super) refusals: Refusals,
 }
 
 /// What the handles of one source share.
@@ -143,23 +105,10 @@ impl Core {
         // or its outcome in the cache, never neither.
         if let Ok(new) = outcome {
             self.cache.store(Some(Arc::clone(new)));
-            let token = &new.issued.access_token;
             // The refresh for a refused token (whichever refresh brings a
-            // token first) ends the refusal: the token it brings is held.
+            // token first) ends the refusal.
             if let Some(refused) = state.invalidated.take() {
-                let kept = new.is(&refused.entry.issued);
-                let until = if kept {
-                    refused.issue_from
-                } else {
-                    let hold = refusal_hold(refused.streak);
-                    let from = new.issued.received_at;
-                    from.checked_add(hold).unwrap_or(from)
-                };
-                state.hold = Some(Hold {
-                    token: token.clone(),
-                    until,
-                    streak: refused.streak,
-                });
+                state.refusals.settle(&refused, new, self.clock.now());
             }
         }
         if state.generation == generation {

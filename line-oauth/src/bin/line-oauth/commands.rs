@@ -377,7 +377,7 @@ async fn stored_token(
     // or v2.1 token counts against LINE's 30). The lock outlives the
     // longest issuance the timeout allows.
     let lock_ttl = client_timeout
-        .saturating_add(DEFAULT_STORE_TIMEOUT.saturating_mul(2))
+        .saturating_add(DEFAULT_STORE_TIMEOUT.saturating_mul(3))
         .saturating_add(Duration::from_secs(1))
         .max(DEFAULT_LOCK_TTL);
     let token = source

@@ -1,18 +1,22 @@
 //! [`FileStore`]: tokens in a directory, shared by the processes of one
 //! host through advisory file locks.
 
-use std::fs::{self, File, OpenOptions, TryLockError};
-use std::io::{self, Read, Write};
+mod dir;
+
+use std::fs::{File, TryLockError};
+use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use tokio::sync::Semaphore;
 
 use super::sealed::{Sealer, Unsealed};
 use super::{EncryptionKey, StoreError, TokenStore};
+use crate::assertion::MAX_TOKEN_LIFETIME;
 use crate::error::Error;
 use crate::tokens::IssuedToken;
+use dir::{Dir, Record};
 
 /// Largest token file read: a sealed token is well under 4 KiB.
 const RECORD_LIMIT: u64 = 64 * 1024;
@@ -33,10 +37,12 @@ const IO_THREADS: usize = 4;
 /// logged and replaced by a new token; it never panics.
 ///
 /// The directory must belong to the process's user and be writable by no
-/// one else (a directory others can write could hold planted links); no
-/// file in it is opened through a symbolic link. It must be on a local
-/// file system (advisory locks are not reliable over NFS), and every
-/// process needs the same [`EncryptionKey`].
+/// one else (a directory others can write could hold planted links). It is
+/// checked once and held open: every file operation is made relative to
+/// it, and no file in it is opened through a symbolic link. It must be on a
+/// local file system (advisory locks are not reliable over NFS), and every
+/// process needs the same [`EncryptionKey`]. A record sealed under another
+/// key that is older than any token (30 days) is damage, and replaced.
 ///
 /// ```no_run
 /// use line_oauth::{ChannelCredentials, Client, ClientSecret, EncryptionKey, FileStore};
@@ -56,7 +62,7 @@ pub struct FileStore {
 }
 
 struct Inner {
-    directory: PathBuf,
+    dir: Dir,
     sealer: Sealer,
     /// Admits [`IO_THREADS`] file operations at a time.
     io: Arc<Semaphore>,
@@ -65,7 +71,7 @@ struct Inner {
 impl std::fmt::Debug for Inner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("FileStore")
-            .field("directory", &self.directory)
+            .field("directory", &self.dir.path_of(""))
             .finish_non_exhaustive()
     }
 }
@@ -107,22 +113,12 @@ impl FileStore {
     }
 
     fn build(directory: PathBuf, sealer: Sealer) -> Result<Self, Error> {
-        let invalid =
-            |e: io::Error| Error::InvalidConfig(format!("file store {}: {e}", directory.display()));
-        let mut builder = fs::DirBuilder::new();
-        builder.recursive(true);
-        #[cfg(unix)]
-        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-        builder.create(&directory).map_err(invalid)?;
-        let metadata = fs::metadata(&directory).map_err(invalid)?;
-        if !metadata.is_dir() {
-            return Err(invalid(io::Error::other("not a directory")));
-        }
-        #[cfg(unix)]
-        owned_by_us_alone(&metadata).map_err(invalid)?;
+        let dir = Dir::open(&directory).map_err(|e| {
+            Error::InvalidConfig(format!("file store {}: {e}", directory.display()))
+        })?;
         Ok(Self {
             inner: Arc::new(Inner {
-                directory,
+                dir,
                 sealer,
                 io: Arc::new(Semaphore::new(IO_THREADS)),
             }),
@@ -139,7 +135,7 @@ impl FileStore {
     /// # Ok::<(), line_oauth::Error>(())
     /// ```
     pub fn token_path(&self, key: &str) -> PathBuf {
-        self.inner.path(key, "token")
+        self.inner.dir.path_of(&file_name(key, "token"))
     }
 
     /// Runs file I/O off the async workers, at most [`IO_THREADS`] at once.
@@ -163,28 +159,6 @@ impl FileStore {
     }
 }
 
-/// Refuses a directory another user owns or can write: planted links there
-/// could turn the store's writes into writes elsewhere.
-#[cfg(unix)]
-fn owned_by_us_alone(metadata: &fs::Metadata) -> io::Result<()> {
-    use std::os::unix::fs::MetadataExt;
-    let ours = rustix::process::geteuid().as_raw();
-    if metadata.uid() != ours {
-        return Err(io::Error::other(format!(
-            "belongs to user {}, not to this process's user {ours}: use a directory of your own",
-            metadata.uid()
-        )));
-    }
-    let mode = metadata.mode() & 0o7777;
-    if mode & 0o022 != 0 {
-        return Err(io::Error::other(format!(
-            "other users can write to it (mode {mode:o}): make it owner-only (chmod 700) or use \
-             another directory"
-        )));
-    }
-    Ok(())
-}
-
 /// A held [`FileStore`] lock: the open lock file. Dropping it (or the
 /// holder's exit) frees the lock.
 #[derive(Debug)]
@@ -201,21 +175,14 @@ impl TokenStore for FileStore {
     }
 
     async fn lock(&self, key: &str, _ttl: Duration) -> Result<Option<FileLease>, StoreError> {
-        let path = self.inner.path(key, "lock");
-        self.blocking(move |_| {
-            let file = no_follow(
-                owner_only()
-                    .read(true)
-                    .write(true)
-                    .create(true)
-                    .truncate(false),
-            )
-            .open(&path)
-            .map_err(|e| unavailable(&path, &e))?;
+        let name = file_name(key, "lock");
+        self.blocking(move |inner| {
+            let failed = |e: &io::Error| unavailable(&inner.dir.path_of(&name), e);
+            let file = inner.dir.lock_file(&name).map_err(|e| failed(&e))?;
             match file.try_lock() {
                 Ok(()) => Ok(Some(FileLease { _held: file })),
                 Err(TryLockError::WouldBlock) => Ok(None),
-                Err(TryLockError::Error(e)) => Err(unavailable(&path, &e)),
+                Err(TryLockError::Error(e)) => Err(failed(&e)),
             }
         })
         .await
@@ -243,125 +210,61 @@ impl TokenStore for FileStore {
     }
 }
 
-impl Inner {
-    /// `<directory>/<key>.<extension>`, the key percent-encoded but for
-    /// letters, digits, `-`, `_` and `.`.
-    fn path(&self, key: &str, extension: &str) -> PathBuf {
-        let mut name = String::with_capacity(key.len() + extension.len() + 1);
-        for byte in key.bytes() {
-            if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.') {
-                name.push(char::from(byte));
-            } else {
-                name.push_str(&format!("%{byte:02X}"));
-            }
+/// `<key>.<extension>`, the key percent-encoded but for letters, digits,
+/// `-`, `_` and `.` (so no name starts with the `.` of temporary files).
+fn file_name(key: &str, extension: &str) -> String {
+    let mut name = String::with_capacity(key.len() + extension.len() + 1);
+    for byte in key.bytes() {
+        let kept = byte.is_ascii_alphanumeric()
+            || matches!(byte, b'-' | b'_')
+            || (byte == b'.' && !name.is_empty());
+        if kept {
+            name.push(char::from(byte));
+        } else {
+            name.push_str(&format!("%{byte:02X}"));
         }
-        name.push('.');
-        name.push_str(extension);
-        self.directory.join(name)
     }
+    name.push('.');
+    name.push_str(extension);
+    name
+}
 
+impl Inner {
     fn load(&self, key: &str) -> Result<Option<IssuedToken>, StoreError> {
-        let path = self.path(key, "token");
-        let name = path.display().to_string();
-        let record = match read_record(&path).map_err(|e| unavailable(&path, &e))? {
-            Record::Absent => return Ok(None),
-            Record::Damaged(why) => return Unsealed::Corrupt(why).into_store_result(&name),
-            Record::Bytes(record) => record,
+        let name = file_name(key, "token");
+        let path = self.dir.path_of(&name);
+        let shown = path.display().to_string();
+        let (record, written) = match self.dir.read(&name, RECORD_LIMIT) {
+            Err(e) => return Err(unavailable(&path, &e)),
+            Ok(Record::Absent) => return Ok(None),
+            Ok(Record::Damaged(why)) => return Unsealed::Corrupt(why).into_store_result(&shown),
+            Ok(Record::Bytes { bytes, written }) => (bytes, written),
         };
         match self.sealer.open(key, &record) {
             Ok(token) => Ok(Some(token)),
-            Err(unsealed) => unsealed.into_store_result(&name),
+            // No token lives longer: whoever wrote it, it is of no use.
+            Err(Unsealed::WrongKey) if older_than_any_token(written) => {
+                Unsealed::Corrupt("sealed under another key, and older than any token")
+                    .into_store_result(&shown)
+            }
+            Err(unsealed) => unsealed.into_store_result(&shown),
         }
     }
 
-    /// Writes `sealed` as the token of `key`: a temporary file, flushed,
-    /// renamed over the old one.
+    /// Writes `sealed` as the token of `key`, whole.
     fn write(&self, key: &str, sealed: &[u8]) -> Result<(), StoreError> {
-        let path = self.path(key, "token");
-        let failed = |e: io::Error| unavailable(&path, &e);
-        // Owner-only, never through a link; removed if anything below fails.
-        let mut temporary = tempfile::Builder::new()
-            .make_in(&self.directory, |name| {
-                no_follow(owner_only().write(true).create_new(true)).open(name)
-            })
-            .map_err(failed)?;
-        temporary.write_all(sealed).map_err(failed)?;
-        temporary.as_file().sync_all().map_err(failed)?;
-        temporary.persist(&path).map_err(|e| failed(e.error))?;
-        // The rename itself survives a crash once the directory is flushed.
-        if let Ok(directory) = File::open(&self.directory) {
-            let _ = directory.sync_all();
-        }
-        Ok(())
+        let name = file_name(key, "token");
+        self.dir
+            .replace(&name, sealed)
+            .map_err(|e| unavailable(&self.dir.path_of(&name), &e))
     }
 }
 
-/// What a token file holds.
-enum Record {
-    /// No file.
-    Absent,
-    /// Something a token file never is: read as no token, and replaced
-    /// (the new file is renamed over it).
-    Damaged(&'static str),
-    Bytes(Vec<u8>),
-}
-
-/// The bytes of a token file. An error when it cannot be read or is a
-/// directory (which no new token can replace).
-fn read_record(path: &Path) -> io::Result<Record> {
-    let mut options = OpenOptions::new();
-    options.read(true);
-    // Not waiting on a FIFO's writer, not following a planted link.
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::custom_flags(
-        &mut options,
-        libc::O_NONBLOCK | libc::O_NOFOLLOW,
-    );
-    let file = match options.open(path) {
-        Ok(file) => file,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Record::Absent),
-        Err(e) if is_link(&e) => return Ok(Record::Damaged("a symbolic link")),
-        Err(e) => return Err(e),
-    };
-    let metadata = file.metadata()?;
-    if metadata.is_dir() {
-        return Err(io::Error::other(
-            "a directory, not a token file; move it away",
-        ));
-    }
-    if !metadata.is_file() {
-        return Ok(Record::Damaged("not a regular file"));
-    }
-    if metadata.len() > RECORD_LIMIT {
-        return Ok(Record::Damaged("larger than 64 KiB"));
-    }
-    let mut bytes = Vec::new();
-    file.take(RECORD_LIMIT).read_to_end(&mut bytes)?;
-    Ok(Record::Bytes(bytes))
-}
-
-/// Whether opening failed because the path is a symbolic link.
-fn is_link(error: &io::Error) -> bool {
-    #[cfg(unix)]
-    return error.raw_os_error() == Some(libc::ELOOP);
-    #[cfg(not(unix))]
-    return false;
-}
-
-/// Options that create files readable and writable by the owner only.
-fn owner_only() -> OpenOptions {
-    let mut options = OpenOptions::new();
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    options
-}
-
-/// `options`, refusing to open through a symbolic link (its only custom
-/// flag).
-fn no_follow(options: &mut OpenOptions) -> &mut OpenOptions {
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::custom_flags(options, libc::O_NOFOLLOW);
-    options
+/// Whether a record written at `written` is older than LINE's longest token.
+fn older_than_any_token(written: SystemTime) -> bool {
+    SystemTime::now()
+        .duration_since(written)
+        .is_ok_and(|age| age > MAX_TOKEN_LIFETIME)
 }
 
 fn unavailable(path: &Path, error: &io::Error) -> StoreError {
@@ -370,6 +273,8 @@ fn unavailable(path: &Path, error: &io::Error) -> StoreError {
 
 #[cfg(test)]
 mod tests {
+    use std::fs;
+
     use super::*;
     use crate::secret::AccessToken;
     use crate::store::StoreErrorKind;
@@ -486,7 +391,7 @@ mod tests {
         let (store, _) = store(dir.path());
         let victim = dir.path().join("victim");
         // A link as the lock file: refused, and the file it names is not made.
-        std::os::unix::fs::symlink(&victim, store.inner.path("k", "lock")).unwrap();
+        std::os::unix::fs::symlink(&victim, dir.path().join(file_name("k", "lock"))).unwrap();
         let error = store.lock("k", TTL).await.unwrap_err();
         assert_eq!(error.kind(), StoreErrorKind::Unavailable);
         assert!(!victim.exists());
@@ -560,5 +465,53 @@ mod tests {
             .await
             .unwrap()
             .unwrap();
+    }
+
+    /// The store holds its directory: a path swapped after it was opened
+    /// (a link pointed elsewhere) redirects none of its files.
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn a_directory_swapped_after_opening_redirects_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let (ours, theirs) = (dir.path().join("ours"), dir.path().join("theirs"));
+        fs::create_dir(&ours).unwrap();
+        fs::create_dir(&theirs).unwrap();
+        let link = dir.path().join("store");
+        std::os::unix::fs::symlink(&ours, &link).unwrap();
+        let (store, _) = store(&link);
+        fs::remove_file(&link).unwrap();
+        std::os::unix::fs::symlink(&theirs, &link).unwrap();
+        let lease = store.lock("k", TTL).await.unwrap().unwrap();
+        store.unlock("k", lease, Some(&token("t"))).await.unwrap();
+        assert!(store.load("k").await.unwrap().is_some());
+        assert_eq!(fs::read_dir(&theirs).unwrap().count(), 0);
+        assert_eq!(
+            fs::read_dir(&ours).unwrap().count(),
+            2,
+            "the token and the lock"
+        );
+    }
+
+    /// A record under another key may be a rotation in progress (an error);
+    /// one older than any token is of no use to anyone, and replaced.
+    #[tokio::test]
+    async fn a_record_under_another_key_older_than_any_token_is_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let (writer, _) = store(dir.path());
+        let lease = writer.lock("k", TTL).await.unwrap().unwrap();
+        writer.unlock("k", lease, Some(&token("t"))).await.unwrap();
+        let (reader, _) = store(dir.path());
+        assert_eq!(
+            reader.load("k").await.unwrap_err().kind(),
+            StoreErrorKind::WrongKey
+        );
+        let month_ago = SystemTime::now() - MAX_TOKEN_LIFETIME - Duration::from_secs(60);
+        File::options()
+            .write(true)
+            .open(writer.token_path("k"))
+            .unwrap()
+            .set_modified(month_ago)
+            .unwrap();
+        assert!(reader.load("k").await.unwrap().is_none());
     }
 }
