@@ -5,20 +5,11 @@
 #![cfg(target_os = "linux")]
 
 use line_oauth::{AccessToken, Client, Error, RetryPolicy};
+use line_oauth_tests::peak_rss_kib;
 use line_oauth_tests::raw_server::{RawServer, Script, chunk_of};
 
 /// The most a connection streams (then it stops by itself): far past any cap.
 const STREAMED_AT_MOST: usize = 512 << 20;
-
-/// The process's peak resident memory (VmHWM), in KiB.
-fn peak_rss_kib() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").expect("procfs");
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmHWM:"))
-        .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("a VmHWM line")
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_endless_body_keeps_peak_memory_under_50_mib() {

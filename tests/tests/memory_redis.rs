@@ -7,16 +7,7 @@
 mod support;
 
 use line_oauth::{EncryptionKey, RedisStore, TokenStore};
-
-/// The process's peak resident memory (VmHWM), in KiB.
-fn peak_rss_kib() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").expect("procfs");
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmHWM:"))
-        .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("a VmHWM line")
-}
+use line_oauth_tests::peak_rss_kib;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_huge_value_under_the_token_key_keeps_peak_memory_under_50_mib() {
