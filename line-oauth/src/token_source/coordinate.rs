@@ -164,20 +164,20 @@ impl Coordinator<'_> {
         entry.fresh(now, wall).then_some(entry)
     }
 
-    /// The refused token again, while its hold lasts and the store has no
-    /// other: LINE refused a token issued moments ago, so a new one would
-    /// most likely be refused too, and count against LINE's budget.
+    /// The refused token again, while the hold lasts and the store has no
+    /// other: a new token would most likely be refused too, and count
+    /// against LINE's budget. Not a token that can no longer be served.
     fn keep_refused(&self) -> Option<Obtained> {
         let refused = self.refused?;
         if self.clock.now() >= refused.issue_from {
             return None;
         }
-        tracing::debug!("token source: a refused token is kept: it is younger than its hold");
-        let entry = self.rewrap(refused.entry.issued.clone(), refused.entry.placement);
-        Some(Obtained::only(entry.map(|mut entry| {
-            entry.issued_here = refused.entry.issued_here;
-            entry
-        })))
+        let mut entry = self
+            .rewrap(refused.entry.issued.clone(), refused.entry.placement)
+            .ok()?;
+        entry.issued_here = refused.entry.issued_here;
+        tracing::debug!("token source: a refused token is kept through the refusal hold");
+        Some(Obtained::only(Ok(entry)))
     }
 
     /// A new token from the provider, its receipt read on the source's clock.
