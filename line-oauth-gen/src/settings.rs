@@ -30,7 +30,7 @@ pub fn settings() -> GenerationSettings {
         .with_interface(InterfaceStyle::Positional)
         .with_tag(TagStyle::Merged)
         .with_hooks(HooksMode::Expected)
-        .with_inner_type(quote::quote!(crate::endpoints::Endpoints))
+        .with_inner_type(quote::quote!(crate::raw::Endpoints))
         .with_derive("schemars::JsonSchema");
     for (schema, rust_type) in SECRET_REPLACEMENTS {
         settings.with_replacement(schema, rust_type, std::iter::empty());

@@ -75,7 +75,7 @@ async fn source() -> Result<(TokenSource, Option<FakeLine>), Error> {
         return offline().await;
     };
     let base_url =
-        env("LINE_API_BASE_URL").unwrap_or_else(|| line_oauth::DEFAULT_BASE_URL.to_owned());
+        env("LINE_API_BASE_URL").unwrap_or_else(|| line_oauth::Client::DEFAULT_BASE_URL.to_owned());
     let client = Client::builder().base_url(base_url).build()?;
     let provider = match (
         env("LINE_ASSERTION_KEY_FILE"),

@@ -74,8 +74,8 @@ async fn target() -> Result<Target, Error> {
     let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
     match (env("LINE_CHANNEL_ID"), env("LINE_CHANNEL_SECRET")) {
         (Some(id), Some(secret)) => {
-            let base_url =
-                env("LINE_API_BASE_URL").unwrap_or_else(|| line_oauth::DEFAULT_BASE_URL.to_owned());
+            let base_url = env("LINE_API_BASE_URL")
+                .unwrap_or_else(|| line_oauth::Client::DEFAULT_BASE_URL.to_owned());
             println!("running against LINE with channel {id}");
             let signer = match (env("LINE_ASSERTION_KEY_FILE"), env("LINE_ASSERTION_KID")) {
                 (Some(file), Some(kid)) => {

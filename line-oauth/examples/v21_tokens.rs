@@ -68,8 +68,8 @@ async fn issue(seconds: u64) -> Result<(), String> {
     let var = |name: &str| std::env::var(name).map_err(|_| format!("set {name}\n{USAGE}"));
     let key = PrivateJwk::from_file(var("LINE_ASSERTION_KEY_FILE")?).map_err(|e| e.to_string())?;
     let signer = AssertionSigner::new(&key, var("LINE_ASSERTION_KID")?, var("LINE_CHANNEL_ID")?);
-    let base_url =
-        var("LINE_API_BASE_URL").unwrap_or_else(|_| line_oauth::DEFAULT_BASE_URL.to_owned());
+    let base_url = var("LINE_API_BASE_URL")
+        .unwrap_or_else(|_| line_oauth::Client::DEFAULT_BASE_URL.to_owned());
     let client = Client::builder()
         .base_url(base_url)
         .build()

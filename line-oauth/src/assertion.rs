@@ -9,18 +9,17 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Serialize;
 
-use crate::jwk::PrivateJwk;
+use crate::key::PrivateJwk;
 use crate::secret::ClientAssertion;
+use crate::tokens::MAX_LIFETIME as MAX_TOKEN_LIFETIME;
 
 /// The audience LINE requires in every assertion (with the trailing `/`).
-pub const AUDIENCE: &str = "https://api.line.me/";
+const AUDIENCE: &str = "https://api.line.me/";
 /// The longest an assertion may be valid: LINE refuses an `exp` further ahead.
-pub const MAX_ASSERTION_LIFETIME: Duration = Duration::from_secs(30 * 60);
+const MAX_LIFETIME: Duration = Duration::from_secs(30 * 60);
 /// How long the assertions a signer makes are valid, unless set otherwise.
 /// Well under LINE's 30 minutes, so a clock a little ahead of LINE's is fine.
-pub const DEFAULT_ASSERTION_LIFETIME: Duration = Duration::from_secs(5 * 60);
-/// The longest v2.1 token lifetime an assertion may ask for: 30 days.
-pub const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(30 * 24 * 3600);
+const DEFAULT_LIFETIME: Duration = Duration::from_secs(5 * 60);
 
 /// Where a signer reads the time. Tests inject a fixed clock.
 type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
@@ -87,7 +86,8 @@ struct Claims<'a> {
 
 /// Signs JWT client assertions for one channel with one assertion signing
 /// key: header `alg` RS256, `typ` JWT, `kid`; claims `iss` = `sub` = the
-/// channel ID, `aud` = [`AUDIENCE`], `exp`, and for v2.1 issuance `token_exp`.
+/// channel ID, `aud` = [`AUDIENCE`](Self::AUDIENCE), `exp`, and for v2.1
+/// issuance `token_exp`.
 ///
 /// ```
 /// use std::time::Duration;
@@ -111,41 +111,45 @@ pub struct AssertionSigner {
 }
 
 impl AssertionSigner {
-    /// A signer for `channel_id` with `key`, registered with LINE as `kid`.
+    /// The audience LINE requires in every assertion (with the trailing `/`).
+    pub const AUDIENCE: &str = AUDIENCE;
+    /// The longest an assertion may be valid: LINE refuses an `exp` further ahead.
+    pub const MAX_LIFETIME: Duration = MAX_LIFETIME;
+    /// How long assertions are valid unless the builder says otherwise: well
+    /// under LINE's 30 minutes, so a clock a little ahead of LINE's is fine.
+    pub const DEFAULT_LIFETIME: Duration = DEFAULT_LIFETIME;
+
+    /// A signer for `channel_id` with `key`, registered with LINE as `kid`,
+    /// with the default assertion lifetime and the system clock.
     pub fn new(key: &PrivateJwk, kid: impl Into<String>, channel_id: impl Into<String>) -> Self {
         Self {
             key: key.clone(),
             kid: kid.into(),
             channel_id: channel_id.into(),
-            assertion_lifetime: DEFAULT_ASSERTION_LIFETIME,
+            assertion_lifetime: DEFAULT_LIFETIME,
             clock: Arc::new(SystemTime::now),
         }
     }
 
-    /// How long each assertion is valid (default [`DEFAULT_ASSERTION_LIFETIME`]).
-    ///
-    /// # Errors
-    ///
-    /// [`AssertionError::AssertionLifetime`] for zero or over 30 minutes.
-    pub fn with_assertion_lifetime(mut self, lifetime: Duration) -> Result<Self, AssertionError> {
-        if lifetime.is_zero() || lifetime > MAX_ASSERTION_LIFETIME {
-            return Err(AssertionError::AssertionLifetime(lifetime));
-        }
-        self.assertion_lifetime = lifetime;
-        Ok(self)
-    }
-
-    /// Reads the time from `clock` instead of the system clock.
+    /// A builder, to set the assertion lifetime or the clock.
     ///
     /// ```
     /// # let pair = line_oauth::AssertionKeyPair::generate().unwrap();
     /// use std::time::{Duration, UNIX_EPOCH};
-    /// let signer = line_oauth::AssertionSigner::new(&pair.private, "kid", "1")
-    ///     .with_clock(|| UNIX_EPOCH + Duration::from_secs(1_800_000_000));
+    /// let signer = line_oauth::AssertionSigner::builder(&pair.private, "kid", "1")
+    ///     .assertion_lifetime(Duration::from_secs(60))
+    ///     .clock(|| UNIX_EPOCH + Duration::from_secs(1_800_000_000))
+    ///     .build()?;
+    /// # Ok::<(), line_oauth::AssertionError>(())
     /// ```
-    pub fn with_clock(mut self, clock: impl Fn() -> SystemTime + Send + Sync + 'static) -> Self {
-        self.clock = Arc::new(clock);
-        self
+    pub fn builder(
+        key: &PrivateJwk,
+        kid: impl Into<String>,
+        channel_id: impl Into<String>,
+    ) -> AssertionSignerBuilder {
+        AssertionSignerBuilder {
+            signer: Self::new(key, kid, channel_id),
+        }
     }
 
     /// The channel the assertions identify.
@@ -215,6 +219,44 @@ fn encode_json(value: &impl Serialize) -> String {
     URL_SAFE_NO_PAD.encode(serde_json::to_vec(value).expect("JWT parts serialize"))
 }
 
+/// Builds an [`AssertionSigner`]; [`build`](Self::build) checks the settings.
+#[derive(Debug)]
+#[must_use]
+pub struct AssertionSignerBuilder {
+    signer: AssertionSigner,
+}
+
+impl AssertionSignerBuilder {
+    /// How long each assertion is valid (default
+    /// [`AssertionSigner::DEFAULT_LIFETIME`]; above zero, at most
+    /// [`AssertionSigner::MAX_LIFETIME`]).
+    pub fn assertion_lifetime(mut self, lifetime: Duration) -> Self {
+        self.signer.assertion_lifetime = lifetime;
+        self
+    }
+
+    /// Reads the time from `clock` instead of the system clock (a test's
+    /// fake clock).
+    pub fn clock(mut self, clock: impl Fn() -> SystemTime + Send + Sync + 'static) -> Self {
+        self.signer.clock = Arc::new(clock);
+        self
+    }
+
+    /// Checks the settings and builds the signer.
+    ///
+    /// # Errors
+    ///
+    /// [`AssertionError::AssertionLifetime`] for an assertion lifetime of
+    /// zero or over 30 minutes.
+    pub fn build(self) -> Result<AssertionSigner, AssertionError> {
+        let lifetime = self.signer.assertion_lifetime;
+        if lifetime.is_zero() || lifetime > MAX_LIFETIME {
+            return Err(AssertionError::AssertionLifetime(lifetime));
+        }
+        Ok(self.signer)
+    }
+}
+
 impl fmt::Debug for AssertionSigner {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AssertionSigner")
@@ -228,14 +270,21 @@ impl fmt::Debug for AssertionSigner {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::jwk::AssertionKeyPair;
+    use crate::key::AssertionKeyPair;
 
     const NOW: u64 = 1_800_000_000;
 
+    fn key() -> PrivateJwk {
+        AssertionKeyPair::generate().unwrap().private
+    }
+
+    fn builder() -> AssertionSignerBuilder {
+        AssertionSigner::builder(&key(), "kid-1", "1234567890")
+            .clock(|| UNIX_EPOCH + Duration::from_secs(NOW))
+    }
+
     fn signer() -> AssertionSigner {
-        let pair = AssertionKeyPair::generate().unwrap();
-        AssertionSigner::new(&pair.private, "kid-1", "1234567890")
-            .with_clock(|| UNIX_EPOCH + Duration::from_secs(NOW))
+        builder().build().unwrap()
     }
 
     fn part(jwt: &ClientAssertion, index: usize) -> serde_json::Value {
@@ -275,17 +324,20 @@ mod tests {
             );
         }
         assert!(signer.sign_v21(MAX_TOKEN_LIFETIME).is_ok());
-        let too_long = MAX_ASSERTION_LIFETIME + Duration::from_secs(1);
-        assert!(signer.clone().with_assertion_lifetime(too_long).is_err());
-        let longest = signer
-            .with_assertion_lifetime(MAX_ASSERTION_LIFETIME)
-            .unwrap();
+        for bad in [Duration::ZERO, MAX_LIFETIME + Duration::from_secs(1)] {
+            let refused = builder().assertion_lifetime(bad).build().unwrap_err();
+            assert_eq!(refused, AssertionError::AssertionLifetime(bad));
+        }
+        let longest = builder().assertion_lifetime(MAX_LIFETIME).build().unwrap();
         assert_eq!(part(&longest.sign().unwrap(), 1)["exp"], NOW + 1800);
     }
 
     #[test]
     fn a_clock_before_1970_is_an_error_not_a_panic() {
-        let signer = signer().with_clock(|| UNIX_EPOCH - Duration::from_secs(1));
+        let signer = AssertionSigner::builder(&key(), "kid-1", "1")
+            .clock(|| UNIX_EPOCH - Duration::from_secs(1))
+            .build()
+            .unwrap();
         assert_eq!(signer.sign().unwrap_err(), AssertionError::Clock);
     }
 

@@ -57,7 +57,7 @@ pub enum Error {
         source: Arc<reqwest::Error>,
     },
     /// The response body went past
-    /// [`RESPONSE_BODY_LIMIT`](crate::RESPONSE_BODY_LIMIT); reading stopped there.
+    /// [`Client::RESPONSE_BODY_LIMIT`](crate::Client::RESPONSE_BODY_LIMIT); reading stopped there.
     #[non_exhaustive]
     ResponseTooLarge {
         /// The call, such as `verify_v21`.
@@ -268,6 +268,12 @@ impl std::error::Error for Error {
 impl From<AssertionError> for Error {
     fn from(e: AssertionError) -> Self {
         Self::Assertion(e)
+    }
+}
+
+impl From<StoreError> for Error {
+    fn from(e: StoreError) -> Self {
+        Self::Store(e)
     }
 }
 

@@ -5,7 +5,7 @@ use proptest::prelude::*;
 use reqwest::header::HeaderValue;
 
 use crate::call::{retry_after, snippet};
-use crate::jwk::{PrivateJwk, PublicJwk};
+use crate::key::{PrivateJwk, PublicJwk};
 use crate::raw::types;
 
 /// A JSON-ish byte soup: mostly JSON punctuation and field names, so the

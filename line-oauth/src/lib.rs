@@ -15,7 +15,8 @@
 //! | [`Client::revoke_v21`] | `revokeChannelTokenByJWT` |
 //! | [`Client::list_v21_key_ids`] | `getsAllValidChannelAccessTokenKeyIds` |
 //!
-//! Tokens, channel secrets and assertions are [`secret`] types: they never
+//! Tokens, channel secrets and assertions are secret types ([`AccessToken`],
+//! [`ClientSecret`], [`ClientAssertion`]): they never
 //! print their value, and no [`Error`] contains one. Underneath is a client
 //! generated from the crate's OpenAPI spec (`spec/channel-access-token.yaml`);
 //! it is sealed, so that no request bypasses those guarantees.
@@ -67,7 +68,7 @@
 //!
 //! `rustls` (default) or `native-tls` for TLS; `system-proxy` to follow the
 //! OS and `HTTPS_PROXY`; `schemars` (default) for the secret types' JSON
-//! Schemas; `redis` and `redis-tls` for [`RedisStore`](crate::store); `cli`
+//! Schemas; `redis` and `redis-tls` for `RedisStore`; `cli`
 //! for the command; `reqwest-middleware` and `tower` for the bearer layers
 //! that set `Authorization` from a [`TokenSource`] on Messaging API requests.
 //!
@@ -99,25 +100,19 @@ mod bearer;
 mod call;
 mod client;
 mod credentials;
-mod endpoints;
 mod error;
 #[cfg(test)]
 mod fuzz_props;
-mod hooks;
-mod jwk;
-mod key_file;
-mod rsa_key;
-pub mod secret;
-pub mod store;
+mod key;
+mod raw;
+mod secret;
+mod store;
 mod token_source;
 mod tokens;
 #[cfg(test)]
 mod wire_tests;
 
-pub use assertion::{
-    AUDIENCE, AssertionError, AssertionSigner, DEFAULT_ASSERTION_LIFETIME, MAX_ASSERTION_LIFETIME,
-    MAX_TOKEN_LIFETIME,
-};
+pub use assertion::{AssertionError, AssertionSigner, AssertionSignerBuilder};
 #[cfg(any(feature = "reqwest-middleware", feature = "tower"))]
 #[cfg_attr(
     docsrs,
@@ -131,44 +126,19 @@ pub use bearer::BearerMiddleware;
 #[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
 pub use bearer::{BearerError, BearerLayer, BearerService, ReplayBody};
 pub use call::RetryPolicy;
-pub use client::{
-    Client, ClientBuilder, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, MAX_TIMEOUT,
-    USER_AGENT,
-};
+pub use client::{Client, ClientBuilder};
 pub use credentials::{Assertion, ChannelCredentials, StatelessAuth};
 pub use error::{ApiError, Error, ErrorCode};
-pub use hooks::RESPONSE_BODY_LIMIT;
-pub use jwk::{AssertionKeyPair, KEY_BITS, KEY_FILE_LIMIT, KeyError, PrivateJwk, PublicJwk};
+pub use key::{AssertionKeyPair, KeyError, PrivateJwk, PublicJwk};
 pub use secret::{AccessToken, ClientAssertion, ClientSecret};
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use store::RedisStore;
 pub use store::{EncryptionKey, FileStore, MemoryStore, StoreError, StoreErrorKind, TokenStore};
 pub use token_source::{
-    DEFAULT_LOCK_TTL, DEFAULT_MARGIN, DEFAULT_REFRESH_BEFORE, DEFAULT_REVOKE_DELAY,
-    DEFAULT_STORE_TIMEOUT, Retired, ShortLived, Stateless, Token, TokenProvider, TokenSource,
-    TokenSourceBuilder, V21,
+    Retired, ShortLived, Stateless, Token, TokenProvider, TokenSource, TokenSourceBuilder, V21,
 };
 pub use tokens::{IssuedToken, TokenInfo};
-
-/// The client generated from `spec/channel-access-token.yaml` by
-/// `cargo xtask regen`: one method per operation, named after LINE's
-/// operationIds, with the wire types in `raw::types`. Sealed: only
-/// [`Client`] sends requests through it, so every request is built by the
-/// one builder (no redirects followed) and every error is scrubbed of
-/// secrets. Nothing public hands it out:
-///
-/// ```compile_fail
-/// // The generated client is not reachable from outside the crate.
-/// let raw = line_oauth::raw::Client::new("https://api.line.me");
-/// ```
-#[rustfmt::skip]
-// Field docs come from the spec, which does not describe every field;
-// progenitor marks its requests `mut` for hooks that this crate does not
-// need; and the crate uses only the parts its 8 calls need.
-#[allow(missing_docs, unused_mut, dead_code)]
-#[path = "generated.rs"]
-mod raw;
 
 /// Entry points for the cargo-fuzz targets in `fuzz/` (built with
 /// `--cfg fuzzing` only): the decoders of the sealed generated client.

@@ -4,7 +4,7 @@
 //! `expose_secret()` does. The value is overwritten with zeros when dropped.
 //!
 //! ```
-//! use line_oauth::secret::AccessToken;
+//! use line_oauth::AccessToken;
 //!
 //! let token = AccessToken::new("eyJhbGciOi...");
 //! assert_eq!(format!("{token:?}"), "AccessToken([redacted])");
@@ -16,6 +16,11 @@ use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use zeroize::Zeroize;
+
+/// The name each secret type gives itself when serialised (as a newtype
+/// struct), so that the call path finds every secret field of a request by
+/// serialising it, whatever the field is called.
+pub(crate) const SECRET: &str = "line_oauth::Secret";
 
 /// Defines a secret string type: redacted `Debug`/`Display`, explicit
 /// access, zeroized on drop, serialised as a plain string (for the wire).
@@ -65,7 +70,7 @@ macro_rules! secret_string {
                 if serializer.is_human_readable() {
                     serializer.serialize_str(&self.0)
                 } else {
-                    serializer.serialize_newtype_struct(crate::call::SECRET, &self.0)
+                    serializer.serialize_newtype_struct(SECRET, &self.0)
                 }
             }
         }
@@ -84,7 +89,7 @@ macro_rules! secret_string {
             }
 
             fn schema_id() -> std::borrow::Cow<'static, str> {
-                std::borrow::Cow::Borrowed(concat!("line_oauth::secret::", stringify!($name)))
+                std::borrow::Cow::Borrowed(concat!("line_oauth::", stringify!($name)))
             }
 
             fn json_schema(generator: &mut schemars::r#gen::SchemaGenerator) -> schemars::schema::Schema {
@@ -98,7 +103,7 @@ secret_string! {
     /// A channel access token: what the Messaging API takes as a bearer token.
     ///
     /// ```
-    /// let token = line_oauth::secret::AccessToken::new("eyJ...");
+    /// let token = line_oauth::AccessToken::new("eyJ...");
     /// assert!(!format!("{token:?}").contains("eyJ"));
     /// ```
     AccessToken
@@ -108,7 +113,7 @@ secret_string! {
     /// A channel secret, from the LINE Developers Console.
     ///
     /// ```
-    /// let secret = line_oauth::secret::ClientSecret::new("8f2d...");
+    /// let secret = line_oauth::ClientSecret::new("8f2d...");
     /// assert!(!format!("{secret:?} {secret}").contains("8f2d"));
     /// ```
     ClientSecret
@@ -118,7 +123,7 @@ secret_string! {
     /// A signed JWT client assertion (RFC 7523) that identifies a channel.
     ///
     /// ```
-    /// let assertion = line_oauth::secret::ClientAssertion::new("eyJhbGciOiJSUzI1NiJ9...");
+    /// let assertion = line_oauth::ClientAssertion::new("eyJhbGciOiJSUzI1NiJ9...");
     /// assert_eq!(assertion.to_string(), "[redacted]");
     /// ```
     ClientAssertion

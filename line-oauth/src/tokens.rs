@@ -4,6 +4,10 @@ use std::time::{Duration, SystemTime};
 
 use crate::secret::AccessToken;
 
+/// LINE's longest token lifetime: 30 days (short-lived tokens, and the
+/// longest v2.1 tokens).
+pub(crate) const MAX_LIFETIME: Duration = Duration::from_secs(30 * 24 * 3600);
+
 /// A newly issued channel access token.
 ///
 /// ```
@@ -31,6 +35,10 @@ pub struct IssuedToken {
 }
 
 impl IssuedToken {
+    /// LINE's longest token lifetime: 30 days (short-lived tokens, and the
+    /// longest v2.1 tokens an assertion may ask for).
+    pub const MAX_LIFETIME: Duration = MAX_LIFETIME;
+
     /// A token valid for `expires_in` from now, of type `Bearer`: for a
     /// [`TokenProvider`](crate::TokenProvider) that gets its tokens
     /// elsewhere.

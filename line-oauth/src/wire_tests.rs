@@ -34,7 +34,7 @@ async fn serve(verb: &str, route: &str, status: u16, body: &str) -> (MockServer,
     let client = Client::new_with_client(
         &server.uri(),
         http,
-        crate::endpoints::Endpoints::new(server.uri().parse().unwrap()),
+        crate::raw::Endpoints::new(server.uri().parse().unwrap()),
     );
     (server, client)
 }
@@ -105,7 +105,7 @@ fn assert_only_headers(request: &Request, allowed: &[&str]) {
     names.sort_unstable();
     assert_eq!(names, allowed, "headers sent");
     assert_eq!(request.headers["accept"], "application/json");
-    assert_eq!(request.headers["user-agent"], crate::USER_AGENT);
+    assert_eq!(request.headers["user-agent"], crate::Client::USER_AGENT);
 }
 
 fn body_text(request: &Request) -> &str {

@@ -8,7 +8,7 @@ mod support;
 use std::time::{Duration, UNIX_EPOCH};
 
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
-use line_oauth::{AUDIENCE, AssertionError, AssertionSigner, ClientAssertion, Error, ErrorCode};
+use line_oauth::{AssertionError, AssertionSigner, ClientAssertion, Error, ErrorCode};
 use line_oauth_fake::Kind;
 use proptest::prelude::*;
 use rsa::pkcs1::EncodeRsaPrivateKey;
@@ -64,7 +64,7 @@ fn base64_url(text: &str) -> Vec<u8> {
 /// The claims a good v2.1 assertion carries now, by the fake clock.
 fn good_claims(s: &Setup) -> Value {
     let now = s.fake.unix_now();
-    json!({ "iss": CHANNEL, "sub": CHANNEL, "aud": AUDIENCE, "exp": now + 300, "token_exp": 3600 })
+    json!({ "iss": CHANNEL, "sub": CHANNEL, "aud": AssertionSigner::AUDIENCE, "exp": now + 300, "token_exp": 3600 })
 }
 
 #[tokio::test]
@@ -142,8 +142,10 @@ async fn a_tampered_signature_is_refused() {
 #[tokio::test]
 async fn an_unknown_kid_is_signing_key_not_found() {
     let s = setup().await;
-    let signer = AssertionSigner::new(&key_pair().private, "never-registered", CHANNEL)
-        .with_clock(s.fake.clock());
+    let signer = AssertionSigner::builder(&key_pair().private, "never-registered", CHANNEL)
+        .clock(s.fake.clock())
+        .build()
+        .unwrap();
     let error = s.client.issue_v21(&signer, HOUR).await.unwrap_err();
     assert!(error.is_signing_key_not_found(), "{error}");
     let error = s.client.list_v21_key_ids(&signer).await.unwrap_err();
@@ -156,8 +158,10 @@ async fn an_unknown_kid_is_signing_key_not_found() {
 async fn another_channels_iss_is_invalid_client() {
     let s = setup().await;
     s.fake.add_channel("2222222222", "other-secret");
-    let signer = AssertionSigner::new(&key_pair().private, s.kid.clone(), "2222222222")
-        .with_clock(s.fake.clock());
+    let signer = AssertionSigner::builder(&key_pair().private, s.kid.clone(), "2222222222")
+        .clock(s.fake.clock())
+        .build()
+        .unwrap();
     let outcome = s.client.issue_v21(&signer, HOUR).await;
     assert_refused(
         outcome,
@@ -199,9 +203,9 @@ async fn an_exp_more_than_30_minutes_ahead_is_invalid_client() {
     assert_refused(outcome, ErrorCode::InvalidClient, "Invalid exp");
     // The signer cannot make one: its longest assertion lifetime is 30 minutes.
     assert!(
-        s.signer
-            .clone()
-            .with_assertion_lifetime(Duration::from_secs(31 * 60))
+        AssertionSigner::builder(&key_pair().private, s.kid.clone(), CHANNEL)
+            .assertion_lifetime(Duration::from_secs(31 * 60))
+            .build()
             .is_err()
     );
 }
@@ -272,16 +276,17 @@ proptest! {
         token_exp in 1u64..=30 * 24 * 3600,
         assertion_minutes in 1u64..=30,
     ) {
-        let signer = AssertionSigner::new(&key_pair().private, kid.clone(), channel_id.clone())
-            .with_clock(|| UNIX_EPOCH + Duration::from_secs(SIGNED_AT))
-            .with_assertion_lifetime(Duration::from_secs(assertion_minutes * 60))
+        let signer = AssertionSigner::builder(&key_pair().private, kid.clone(), channel_id.clone())
+            .clock(|| UNIX_EPOCH + Duration::from_secs(SIGNED_AT))
+            .assertion_lifetime(Duration::from_secs(assertion_minutes * 60))
+            .build()
             .unwrap();
         let jwt = signer.sign_v21(Duration::from_secs(token_exp)).unwrap();
 
         let public = &key_pair().public;
         let key = DecodingKey::from_rsa_components(&public.n(), &public.e()).unwrap();
         let mut validation = Validation::new(Algorithm::RS256);
-        validation.set_audience(&[AUDIENCE]);
+        validation.set_audience(&[AssertionSigner::AUDIENCE]);
         validation.validate_exp = false;
         let decoded = jsonwebtoken::decode::<Value>(jwt.expose_secret(), &key, &validation).unwrap();
 
@@ -290,7 +295,7 @@ proptest! {
         prop_assert_eq!(
             decoded.claims,
             json!({
-                "iss": channel_id, "sub": channel_id, "aud": AUDIENCE,
+                "iss": channel_id, "sub": channel_id, "aud": AssertionSigner::AUDIENCE,
                 "exp": SIGNED_AT + assertion_minutes * 60, "token_exp": token_exp,
             })
         );

@@ -166,8 +166,11 @@ async fn user_agent_names_the_crate_and_version() {
     let (server, client) = answering(ResponseTemplate::new(200)).await;
     client.revoke(&AccessToken::new(TOKEN)).await.unwrap();
     let request = &server.received_requests().await.unwrap()[0];
-    assert_eq!(request.headers["user-agent"], line_oauth::USER_AGENT);
-    assert!(line_oauth::USER_AGENT.starts_with("line-oauth/0."));
+    assert_eq!(
+        request.headers["user-agent"],
+        line_oauth::Client::USER_AGENT
+    );
+    assert!(line_oauth::Client::USER_AGENT.starts_with("line-oauth/0."));
 }
 
 #[tokio::test]
@@ -294,7 +297,7 @@ async fn an_endless_chunked_body_stops_at_the_limit() {
         .await
         .unwrap_err();
     assert!(
-        matches!(error, Error::ResponseTooLarge { limit, .. } if limit == line_oauth::RESPONSE_BODY_LIMIT),
+        matches!(error, Error::ResponseTooLarge { limit, .. } if limit == line_oauth::Client::RESPONSE_BODY_LIMIT),
         "{error:?}"
     );
 }

@@ -255,7 +255,7 @@ fn an_absurd_timeout_is_refused_at_build() {
 }
 
 #[tokio::test]
-async fn an_endless_retry_after_with_an_unbounded_policy_ends_the_call() {
+async fn an_endless_retry_after_with_the_most_patient_policy_ends_the_call() {
     let script = Script::Send(
         format!(
             "HTTP/1.1 429 Too Many Requests\r\nretry-after: {}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
@@ -267,7 +267,7 @@ async fn an_endless_retry_after_with_an_unbounded_policy_ends_the_call() {
     let client = Client::builder()
         .base_url(server.url())
         .timeout(TIMEOUT)
-        .retry(RetryPolicy::default().max_retry_after(Duration::MAX))
+        .retry(RetryPolicy::default().max_retry_after(RetryPolicy::MAX_WAIT))
         .build()
         .unwrap();
     let error = client.verify(&AccessToken::new(TOKEN)).await.unwrap_err();
@@ -275,17 +275,23 @@ async fn an_endless_retry_after_with_an_unbounded_policy_ends_the_call() {
 }
 
 #[tokio::test]
-async fn endless_backoff_settings_with_a_refused_connection_end_the_call() {
+async fn the_longest_backoff_settings_with_a_refused_connection_end_the_call() {
+    let longest = RetryPolicy::default()
+        .first_backoff(RetryPolicy::MAX_WAIT)
+        .max_backoff(RetryPolicy::MAX_WAIT);
     let client = Client::builder()
         .base_url(refused_url())
         .timeout(TIMEOUT)
-        .retry(
-            RetryPolicy::default()
-                .first_backoff(Duration::MAX)
-                .max_backoff(Duration::MAX),
-        )
+        .retry(longest)
         .build()
         .unwrap();
+    let endless = Client::builder()
+        .retry(RetryPolicy::default().first_backoff(Duration::MAX))
+        .build();
+    assert!(
+        endless.is_err(),
+        "an endless wait is refused when the client is built"
+    );
     let error = client.verify(&AccessToken::new(TOKEN)).await.unwrap_err();
     assert!(matches!(error, Error::Connect { .. }), "{error:?}");
 }

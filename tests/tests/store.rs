@@ -7,7 +7,6 @@ mod support;
 use std::collections::HashSet;
 use std::time::Duration;
 
-use line_oauth::DEFAULT_MARGIN;
 use line_oauth::{
     Client, EncryptionKey, Error, FileStore, IssuedToken, RedisStore, ShortLived, StoreError,
     StoreErrorKind, TokenProvider, TokenSource, TokenStore,
@@ -312,7 +311,7 @@ async fn serve(s: &support::Setup, replicas: &[TokenSource]) -> Vec<String> {
     let mut tokens = Vec::new();
     for replica in replicas {
         let token = replica.token().await.expect("every call gets a token");
-        assert!(s.time_left(&token) > DEFAULT_MARGIN);
+        assert!(s.time_left(&token) > TokenSource::DEFAULT_MARGIN);
         tokens.push(token.access_token().expose_secret().to_owned());
     }
     tokens
@@ -342,7 +341,11 @@ fn a_lock_ttl_an_issuance_could_outlast_is_refused() {
     build(Duration::from_secs(30), Duration::from_secs(37)).unwrap();
     build(Duration::from_secs(10), Duration::from_secs(17)).unwrap();
     // The longest client timeout still fits a lock.
-    build(line_oauth::MAX_TIMEOUT, line_oauth::MAX_TIMEOUT * 2).unwrap();
+    build(
+        line_oauth::Client::MAX_TIMEOUT,
+        line_oauth::Client::MAX_TIMEOUT * 2,
+    )
+    .unwrap();
 }
 
 /// A store that hands out its lock but cannot save.

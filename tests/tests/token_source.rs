@@ -14,7 +14,7 @@ use line_oauth::{
 use line_oauth_fake::Kind;
 use support::{CHANNEL, SECRET, Setup, setup};
 
-const MARGIN: Duration = line_oauth::DEFAULT_MARGIN;
+const MARGIN: Duration = line_oauth::TokenSource::DEFAULT_MARGIN;
 const MINUTE: Duration = Duration::from_secs(60);
 
 fn stateless(s: &Setup) -> TokenSource {

@@ -10,9 +10,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use line_oauth::{ClientSecret, ShortLived, Stateless, TokenSource, V21};
+use line_oauth::{AssertionSigner, ClientSecret, ShortLived, Stateless, TokenSource, V21};
 use line_oauth_fake::Kind;
-use support::{Setup, setup};
+use support::{CHANNEL, Setup, setup};
 use tokio::time::{Instant, sleep, timeout};
 
 const SECOND: Duration = Duration::from_secs(1);
@@ -72,7 +72,7 @@ async fn a_replaced_token_stays_valid_for_the_revoke_delay() {
         2,
         "the token just handed out was revoked at once"
     );
-    let delay = line_oauth::DEFAULT_REVOKE_DELAY + SECOND;
+    let delay = line_oauth::TokenSource::DEFAULT_REVOKE_DELAY + SECOND;
     s.pass(delay).await;
     support::settle().await;
     assert_eq!(
@@ -87,13 +87,16 @@ async fn a_panicking_refresh_is_cleared_and_the_next_call_tries_again() {
     let s = setup().await;
     let armed = Arc::new(AtomicBool::new(true));
     let fake_clock = s.fake.clock();
-    let signer = s.signer.clone().with_clock({
-        let armed = Arc::clone(&armed);
-        move || {
-            assert!(!armed.swap(false, Ordering::SeqCst), "the clock broke");
-            fake_clock()
-        }
-    });
+    let signer = AssertionSigner::builder(&support::key_pair().private, s.kid.clone(), CHANNEL)
+        .clock({
+            let armed = Arc::clone(&armed);
+            move || {
+                assert!(!armed.swap(false, Ordering::SeqCst), "the clock broke");
+                fake_clock()
+            }
+        })
+        .build()
+        .unwrap();
     let source =
         TokenSource::new(Stateless::by_signer(s.client_without_retries(), signer)).unwrap();
     let first = tokio::spawn({
@@ -174,7 +177,7 @@ async fn a_token_just_over_the_margin_is_refreshed_without_blocking_callers() {
             started.elapsed() < answer_time,
             "call {call} waited for an issuance"
         );
-        assert!(s.time_left(&token) > line_oauth::DEFAULT_MARGIN);
+        assert!(s.time_left(&token) > line_oauth::TokenSource::DEFAULT_MARGIN);
     }
     let issued = s.fake.issued_count();
     assert!((3..=10).contains(&issued), "{issued} issuances in 3 s");
@@ -194,7 +197,7 @@ async fn attempts_in_three_seconds_of_failures(s: &Setup) -> usize {
 async fn tokens_no_longer_than_the_margin_back_off() {
     let s = setup().await;
     s.fake
-        .set_lifetime_override(Some(line_oauth::DEFAULT_MARGIN));
+        .set_lifetime_override(Some(line_oauth::TokenSource::DEFAULT_MARGIN));
     let attempts = attempts_in_three_seconds_of_failures(&s).await;
     assert!(attempts <= 5, "{attempts} issuances in 3 s");
 }

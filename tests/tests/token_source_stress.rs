@@ -13,7 +13,7 @@ mod support;
 
 use std::time::Duration;
 
-use line_oauth::{Client, DEFAULT_MARGIN, RetryPolicy, Stateless, TokenSource};
+use line_oauth::{Client, RetryPolicy, Stateless, TokenSource};
 use line_oauth_fake::FakeLine;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -103,7 +103,7 @@ impl Behaviour {
         fake.set_malformed_issuance(matches!(self, Self::Undecodable));
         fake.set_lifetime_override(match self {
             Self::Healthy(lifetime) => Some(lifetime),
-            Self::TooShortLived => Some(DEFAULT_MARGIN),
+            Self::TooShortLived => Some(TokenSource::DEFAULT_MARGIN),
             Self::Down | Self::Undecodable => None,
         });
     }
@@ -142,7 +142,10 @@ async fn caller(s: std::sync::Arc<Setup>, source: TokenSource, seed: u64) {
                 .expiry(token.access_token().expose_secret())
                 .expect("the fake issued it");
             let left = expiry.saturating_duration_since(now);
-            assert!(left > DEFAULT_MARGIN, "served a token with {left:?} left");
+            assert!(
+                left > TokenSource::DEFAULT_MARGIN,
+                "served a token with {left:?} left"
+            );
         }
         sleep(Duration::from_millis(rng.random_range(0..3000))).await;
     }

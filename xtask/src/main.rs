@@ -1,6 +1,6 @@
 //! Maintainer tasks for line-oauth, run as `cargo xtask <task>`.
 //!
-//! - `cargo xtask regen`: regenerate `line-oauth/src/generated.rs` from the spec.
+//! - `cargo xtask regen`: regenerate `line-oauth/src/raw/generated.rs` from the spec.
 //! - `cargo xtask regen --check`: fail, with a short diff, when that file is stale.
 //! - `cargo xtask package-check [--clean]`: publish dry-run of the two
 //!   published crates, then build, run and test them from their packages in

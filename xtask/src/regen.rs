@@ -8,7 +8,7 @@ use similar::TextDiff;
 /// The spec, relative to the workspace root.
 const SPEC: &str = "spec/channel-access-token.yaml";
 /// The generated client, relative to the workspace root.
-const GENERATED: &str = "line-oauth/src/generated.rs";
+const GENERATED: &str = "line-oauth/src/raw/generated.rs";
 /// The most diff lines a failed check prints.
 const DIFF_LINES: usize = 40;
 

@@ -11,8 +11,8 @@ use reqwest::header::{HeaderMap, HeaderValue, RETRY_AFTER};
 
 use super::redact::{clean, scrub, snippet, without_secrets};
 use crate::error::{ApiError, Error, ErrorCode};
-use crate::hooks::{REQUEST_ID_HEADER, RESPONSE_BODY_LIMIT};
 use crate::raw::{self, types::ErrorResponse};
+use crate::raw::{REQUEST_ID_HEADER, RESPONSE_BODY_LIMIT};
 
 /// The failed call: its name, and the secrets it sent.
 #[derive(Clone, Copy)]

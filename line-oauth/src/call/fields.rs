@@ -9,7 +9,7 @@ use std::fmt;
 use serde::ser::{self, Impossible, Serialize};
 
 /// The newtype name under which the secret types serialize themselves.
-pub(crate) const SECRET: &str = "line_oauth::Secret";
+use crate::secret::SECRET;
 
 /// One field of a request, as it goes on the wire.
 pub(crate) struct Field<'a> {

@@ -25,7 +25,6 @@ mod retry;
 pub use retry::RetryPolicy;
 
 pub(crate) use classify::decode_error;
-pub(crate) use fields::SECRET;
 pub(crate) use retry::Idempotency;
 
 use std::future::Future;
@@ -37,7 +36,7 @@ use tokio::time::Instant;
 use tracing::Instrument;
 
 use crate::error::Error;
-use crate::raw;
+use crate::raw::{self, CALL_SPAN};
 use classify::Context;
 
 /// One of the 8 operations with its arguments: what the call path needs to
@@ -57,9 +56,6 @@ pub(crate) trait Request: Serialize + Sync {
         raw: &'a raw::Client,
     ) -> impl Future<Output = Result<ResponseValue<Self::Answer>, raw::Error<()>>> + Send + 'a;
 }
-
-/// The name of the span of each call; the exec hook fills in its fields.
-pub(crate) const CALL_SPAN: &str = "line_oauth.call";
 
 /// How a client sends: its deadline per call and its retry policy.
 #[derive(Debug, Clone, Copy)]

@@ -8,7 +8,8 @@
 //! Waits double from the first backoff up to the longest, less up to a
 //! quarter at random; attempts are bounded, and all of them together stay
 //! within the client's timeout (a wait that would pass it is not taken).
-//! Every wait setting is capped at [`RetryPolicy::MAX_WAIT`].
+//! Every wait setting is at most [`RetryPolicy::MAX_WAIT`]; the client's
+//! builder refuses a policy that is not.
 
 use std::time::Duration;
 
@@ -58,12 +59,14 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
-    /// The longest any wait setting may be: longer ones are cut to this.
+    /// The longest any wait setting may be: [`ClientBuilder::build`](crate::ClientBuilder::build)
+    /// refuses a policy with a longer one.
     ///
     /// ```
     /// use std::time::Duration;
-    /// let policy = line_oauth::RetryPolicy::default().max_retry_after(Duration::MAX);
-    /// assert_eq!(policy, line_oauth::RetryPolicy::default().max_retry_after(line_oauth::RetryPolicy::MAX_WAIT));
+    /// use line_oauth::{Client, RetryPolicy};
+    /// let absurd = RetryPolicy::default().max_retry_after(Duration::MAX);
+    /// assert!(Client::builder().retry(absurd).build().is_err());
     /// ```
     pub const MAX_WAIT: Duration = Duration::from_secs(3600);
 
@@ -74,28 +77,41 @@ impl RetryPolicy {
 
     /// At most this many attempts per call, the first included (at least 1).
     pub fn max_attempts(mut self, attempts: u32) -> Self {
-        self.max_attempts = attempts.max(1);
+        self.max_attempts = attempts;
         self
     }
 
     /// The first wait; each further one doubles it (at most [`Self::MAX_WAIT`]).
     pub fn first_backoff(mut self, wait: Duration) -> Self {
-        self.first_backoff = wait.min(Self::MAX_WAIT);
+        self.first_backoff = wait;
         self
     }
 
     /// The longest wait between attempts without `Retry-After` (at most
     /// [`Self::MAX_WAIT`]).
     pub fn max_backoff(mut self, wait: Duration) -> Self {
-        self.max_backoff = wait.min(Self::MAX_WAIT);
+        self.max_backoff = wait;
         self
     }
 
     /// The longest `Retry-After` honoured; a longer one ends the call with
     /// its error (see [`Error::retry_after`]). At most [`Self::MAX_WAIT`].
     pub fn max_retry_after(mut self, wait: Duration) -> Self {
-        self.max_retry_after = wait.min(Self::MAX_WAIT);
+        self.max_retry_after = wait;
         self
+    }
+
+    /// What is wrong with the policy, if anything: checked when a client is
+    /// built.
+    pub(crate) fn problem(&self) -> Option<String> {
+        if self.max_attempts == 0 {
+            return Some("a retry policy needs at least 1 attempt".to_owned());
+        }
+        let waits = [self.first_backoff, self.max_backoff, self.max_retry_after];
+        waits
+            .into_iter()
+            .find(|wait| *wait > Self::MAX_WAIT)
+            .map(|wait| format!("a retry wait of {wait:?} is over RetryPolicy::MAX_WAIT (1 hour)"))
     }
 
     /// How long to wait before attempt `attempts + 1`, or `None` to give up
@@ -210,17 +226,21 @@ mod tests {
     }
 
     #[test]
-    fn absurd_waits_are_capped() {
-        let policy = RetryPolicy::default()
-            .first_backoff(Duration::MAX)
-            .max_backoff(Duration::MAX)
-            .max_retry_after(Duration::MAX);
-        let wait = policy.wait(Idempotency::Safe, 1, &api(503, None)).unwrap();
-        assert!(wait <= RetryPolicy::MAX_WAIT, "{wait:?}");
+    fn absurd_settings_are_refused_and_absurd_retry_afters_end_the_call() {
+        for absurd in [
+            RetryPolicy::default().first_backoff(Duration::MAX),
+            RetryPolicy::default().max_backoff(RetryPolicy::MAX_WAIT + Duration::from_nanos(1)),
+            RetryPolicy::default().max_retry_after(Duration::MAX),
+            RetryPolicy::default().max_attempts(0),
+        ] {
+            assert!(absurd.problem().is_some(), "{absurd:?}");
+        }
+        assert_eq!(RetryPolicy::default().problem(), None);
+        assert_eq!(RetryPolicy::none().problem(), None);
         assert_eq!(
-            policy.wait(Idempotency::Safe, 1, &api(429, Some(u64::MAX))),
+            RetryPolicy::default().wait(Idempotency::Safe, 1, &api(429, Some(u64::MAX))),
             None,
-            "a Retry-After past the cap ends the call"
+            "a Retry-After past the policy's longest ends the call"
         );
     }
 }

@@ -9,20 +9,20 @@ use reqwest::redirect;
 
 use super::Client;
 use crate::call::{Policy, RetryPolicy};
-use crate::endpoints::Endpoints;
 use crate::error::Error;
 use crate::raw;
+use crate::raw::Endpoints;
 
 /// LINE's API host.
-pub const DEFAULT_BASE_URL: &str = "https://api.line.me";
+pub(crate) const DEFAULT_BASE_URL: &str = "https://api.line.me";
 /// How long to wait for a connection (TCP and TLS) by default.
-pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a whole call (connect, send, answer, body) may take by default.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// The longest timeout a builder accepts: a token call that takes longer has failed.
-pub const MAX_TIMEOUT: Duration = Duration::from_secs(3600);
+pub(crate) const MAX_TIMEOUT: Duration = Duration::from_secs(3600);
 /// The `User-Agent` of requests from a client this crate builds.
-pub const USER_AGENT: &str = concat!("line-oauth/", env!("CARGO_PKG_VERSION"));
+pub(crate) const USER_AGENT: &str = concat!("line-oauth/", env!("CARGO_PKG_VERSION"));
 
 /// Builds a [`Client`].
 ///
@@ -74,22 +74,22 @@ impl Default for ClientBuilder {
 }
 
 impl ClientBuilder {
-    /// Where to send requests (default [`DEFAULT_BASE_URL`]). A path prefix
+    /// Where to send requests (default [`Client::DEFAULT_BASE_URL`]). A path prefix
     /// is kept; a trailing `/` is not needed.
     pub fn base_url(mut self, url: impl Into<String>) -> Self {
         self.base_url = url.into();
         self
     }
 
-    /// How long to wait for a connection (default [`DEFAULT_CONNECT_TIMEOUT`],
-    /// at most [`MAX_TIMEOUT`]).
+    /// How long to wait for a connection (default [`Client::DEFAULT_CONNECT_TIMEOUT`],
+    /// at most [`Client::MAX_TIMEOUT`]).
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
         self
     }
 
     /// How long a whole call may take, from sending to the end of the answer
-    /// (default [`DEFAULT_TIMEOUT`], at most [`MAX_TIMEOUT`]).
+    /// (default [`Client::DEFAULT_TIMEOUT`], at most [`Client::MAX_TIMEOUT`]).
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
@@ -135,7 +135,8 @@ impl ClientBuilder {
     /// [`Error::InvalidConfig`] for a base URL that does not parse, is not
     /// `http(s)`, carries credentials, a query or a fragment, or is plain
     /// `http` to a non-loopback host without [`allow_plain_http`](Self::allow_plain_http);
-    /// for a timeout of zero or over [`MAX_TIMEOUT`]; for a proxy URL that
+    /// for a timeout of zero or over [`Client::MAX_TIMEOUT`]; for a retry
+    /// policy with no attempt or a wait over [`RetryPolicy::MAX_WAIT`]; for a proxy URL that
     /// does not parse; for an `https` base URL in a build with neither the
     /// `rustls` nor the `native-tls` feature; or when the HTTP client cannot
     /// be built.
@@ -147,6 +148,9 @@ impl ClientBuilder {
                     "timeouts must be above zero and at most {MAX_TIMEOUT:?}, not {timeout:?}"
                 )));
             }
+        }
+        if let Some(problem) = self.retry.problem() {
+            return Err(Error::InvalidConfig(problem));
         }
         let proxy = match &self.proxy {
             Some(ProxyUrl(url)) => Some(

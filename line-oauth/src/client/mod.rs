@@ -5,12 +5,11 @@ mod requests;
 #[cfg(test)]
 mod secret_tests;
 
+pub use builder::ClientBuilder;
+pub(crate) use builder::MAX_TIMEOUT;
 #[cfg(test)]
 pub(crate) use builder::http_client;
-pub use builder::{
-    ClientBuilder, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, MAX_TIMEOUT,
-    USER_AGENT,
-};
+use builder::{DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, USER_AGENT};
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -57,6 +56,21 @@ impl Default for Client {
 }
 
 impl Client {
+    /// LINE's API host, where calls go unless the builder says otherwise.
+    pub const DEFAULT_BASE_URL: &str = DEFAULT_BASE_URL;
+    /// How long to wait for a connection (TCP and TLS) by default.
+    pub const DEFAULT_CONNECT_TIMEOUT: Duration = DEFAULT_CONNECT_TIMEOUT;
+    /// How long a whole call (connect, send, answer, body) may take by default.
+    pub const DEFAULT_TIMEOUT: Duration = DEFAULT_TIMEOUT;
+    /// The longest timeout a builder accepts: a token call that takes longer has failed.
+    pub const MAX_TIMEOUT: Duration = MAX_TIMEOUT;
+    /// The `User-Agent` of its requests.
+    pub const USER_AGENT: &str = USER_AGENT;
+    /// The largest response body read. LINE's bodies are under 1 KiB; a
+    /// longer one is [`Error::ResponseTooLarge`], and reading stops there,
+    /// however much the server sends.
+    pub const RESPONSE_BODY_LIMIT: usize = crate::raw::RESPONSE_BODY_LIMIT;
+
     /// A client for `https://api.line.me` with the default timeouts.
     ///
     /// # Panics
@@ -87,7 +101,7 @@ impl Client {
     /// How long one call may take, retries included.
     ///
     /// ```
-    /// assert_eq!(line_oauth::Client::new().timeout(), line_oauth::DEFAULT_TIMEOUT);
+    /// assert_eq!(line_oauth::Client::new().timeout(), line_oauth::Client::DEFAULT_TIMEOUT);
     /// ```
     pub fn timeout(&self) -> Duration {
         self.policy.timeout

@@ -17,12 +17,11 @@ mod memory;
 mod redis;
 mod sealed;
 
-pub use file::FileLease;
 pub use file::FileStore;
-pub use memory::{MemoryLease, MemoryStore};
+pub use memory::MemoryStore;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
-pub use redis::{RedisLease, RedisStore};
+pub use redis::RedisStore;
 pub use sealed::EncryptionKey;
 
 use std::any::Any;
@@ -133,6 +132,10 @@ pub enum StoreErrorKind {
     WrongKey,
     /// The lock expired before its holder released it; nothing was saved.
     LockLost,
+    /// The store cannot be set up as given: a directory others can write,
+    /// a URL that is not a Redis URL, an encryption key that is not one.
+    /// Fix the setting; retrying does not help.
+    Setup,
 }
 
 impl StoreError {
@@ -156,6 +159,19 @@ impl StoreError {
         }
     }
 
+    /// The store cannot be set up as given. `detail` must hold no secret.
+    ///
+    /// ```
+    /// let error = line_oauth::StoreError::setup("not a directory");
+    /// assert_eq!(error.kind(), line_oauth::StoreErrorKind::Setup);
+    /// ```
+    pub fn setup(detail: impl Into<String>) -> Self {
+        Self {
+            kind: StoreErrorKind::Setup,
+            detail: detail.into(),
+        }
+    }
+
     /// The lock of `name` expired before its holder released it.
     pub fn lock_lost(name: &str) -> Self {
         Self {
@@ -176,6 +192,7 @@ impl fmt::Display for StoreError {
             StoreErrorKind::Unavailable => "token store unavailable",
             StoreErrorKind::WrongKey => "token store: wrong encryption key",
             StoreErrorKind::LockLost => "token store: lock lost",
+            StoreErrorKind::Setup => "token store cannot be set up",
         };
         write!(f, "{what}: {}", self.detail)
     }

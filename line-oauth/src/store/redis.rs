@@ -9,16 +9,14 @@ use tokio::sync::{Mutex, oneshot};
 
 use super::sealed::{Sealer, Unsealed};
 use super::{EncryptionKey, StoreError, TokenStore};
-use crate::assertion::MAX_TOKEN_LIFETIME;
-use crate::error::Error;
-use crate::tokens::IssuedToken;
+use crate::tokens::{IssuedToken, MAX_LIFETIME};
 
 /// How long connecting, or one command, may take.
 const REDIS_TIMEOUT: Duration = Duration::from_secs(2);
 /// Largest token record read: a sealed token is well under 4 KiB.
 const RECORD_LIMIT: usize = 64 * 1024;
 /// Longest a token key lives: LINE's longest token, whatever a server says.
-const MAX_TTL: Duration = MAX_TOKEN_LIFETIME;
+const MAX_TTL: Duration = MAX_LIFETIME;
 
 /// Releases a lock only for its holder, first saving the sealed token
 /// (`ARGV[2]`, unless empty) to live `ARGV[3]` milliseconds. The lock goes
@@ -89,9 +87,10 @@ impl RedisStore {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidConfig`] when the URL is not a Redis URL; the
-    /// message does not repeat it (it may hold a password).
-    pub fn new(url: &str, key: &EncryptionKey) -> Result<Self, Error> {
+    /// [`StoreErrorKind::Setup`](crate::StoreErrorKind::Setup) when the URL
+    /// is not a Redis URL; the message does not repeat it (it may hold a
+    /// password).
+    pub fn new(url: &str, key: &EncryptionKey) -> Result<Self, StoreError> {
         Self::build(url, Sealer::new(key, None))
     }
 
@@ -106,17 +105,13 @@ impl RedisStore {
         url: &str,
         key: &EncryptionKey,
         previous: &EncryptionKey,
-    ) -> Result<Self, Error> {
+    ) -> Result<Self, StoreError> {
         Self::build(url, Sealer::new(key, Some(previous)))
     }
 
-    fn build(url: &str, sealer: Sealer) -> Result<Self, Error> {
-        let client = redis::Client::open(url).map_err(|e| {
-            Error::InvalidConfig(format!(
-                "redis store: not a usable Redis URL ({:?})",
-                e.kind()
-            ))
-        })?;
+    fn build(url: &str, sealer: Sealer) -> Result<Self, StoreError> {
+        let client = redis::Client::open(url)
+            .map_err(|e| StoreError::setup(format!("not a usable Redis URL ({:?})", e.kind())))?;
         Ok(Self {
             prefix: Arc::from("line-oauth"),
             shared: Arc::new(Shared {

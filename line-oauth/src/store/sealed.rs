@@ -19,7 +19,6 @@ use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use super::StoreError;
-use crate::error::Error;
 use crate::secret::AccessToken;
 use crate::tokens::IssuedToken;
 
@@ -62,14 +61,17 @@ impl EncryptionKey {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidConfig`] when the text is not base64 of 32 bytes; the
+    /// [`StoreErrorKind::Setup`](crate::StoreErrorKind::Setup) when the text
+    /// is not base64 of 32 bytes; the
     /// message does not repeat the text.
-    pub fn from_base64(text: &str) -> Result<Self, Error> {
-        let decoded = Zeroizing::new(STANDARD.decode(text.trim()).map_err(|_| {
-            Error::InvalidConfig("store encryption key: not standard base64".into())
-        })?);
+    pub fn from_base64(text: &str) -> Result<Self, StoreError> {
+        let decoded = Zeroizing::new(
+            STANDARD
+                .decode(text.trim())
+                .map_err(|_| StoreError::setup("store encryption key: not standard base64"))?,
+        );
         let bytes: [u8; 32] = decoded.as_slice().try_into().map_err(|_| {
-            Error::InvalidConfig(format!(
+            StoreError::setup(format!(
                 "store encryption key: {} bytes, not 32",
                 decoded.len()
             ))

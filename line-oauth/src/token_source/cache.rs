@@ -10,10 +10,10 @@ use reqwest::header::HeaderValue;
 use tokio::time::Instant;
 
 use super::clock;
-use crate::assertion::MAX_TOKEN_LIFETIME;
 use crate::error::Error;
 use crate::secret::AccessToken;
 use crate::tokens::IssuedToken;
+use crate::tokens::MAX_LIFETIME;
 
 /// A token from a [`TokenSource`](super::TokenSource): cheap to clone,
 /// redacted in `Debug`.
@@ -160,7 +160,7 @@ impl Timing {
     /// is later. It counts from when the token was received, so every
     /// source that reads the token from a store finds the same instant.
     pub(super) fn refresh_due(&self, issued: &IssuedToken) -> SystemTime {
-        let lifetime = issued.expires_in.min(MAX_TOKEN_LIFETIME);
+        let lifetime = issued.expires_in.min(MAX_LIFETIME);
         let usable = lifetime.saturating_sub(self.margin);
         let after = lifetime.saturating_sub(self.refresh_before).max(usable / 2);
         issued
@@ -187,7 +187,7 @@ impl Timing {
         now: Instant,
         wall: SystemTime,
     ) -> Result<Cached, Unusable> {
-        let lifetime = issued.expires_in.min(MAX_TOKEN_LIFETIME);
+        let lifetime = issued.expires_in.min(MAX_LIFETIME);
         // Already gone by when it reached the cache (a token received
         // earlier, or elsewhere); a receipt in the future counts as now.
         let aged = clock::since(wall, issued.received_at);
@@ -375,7 +375,7 @@ mod tests {
             .entry(issued(u64::MAX), STORED, now, wall())
             .ok()
             .unwrap();
-        assert_eq!(entry.expires_at, now + MAX_TOKEN_LIFETIME);
+        assert_eq!(entry.expires_at, now + MAX_LIFETIME);
     }
 
     #[test]

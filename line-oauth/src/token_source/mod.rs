@@ -21,10 +21,10 @@ use std::time::{Duration, SystemTime};
 use arc_swap::ArcSwapOption;
 use tokio::time::Instant;
 
-use crate::assertion::MAX_TOKEN_LIFETIME;
 use crate::client::MAX_TIMEOUT;
 use crate::error::Error;
 use crate::store::{DynStore, MemoryStore, TokenStore};
+use crate::tokens::MAX_LIFETIME;
 use cache::Timing;
 use clock::Clock;
 use coordinate::StoreLink;
@@ -33,21 +33,21 @@ use refresh::{Core, Pending, RefreshState};
 use refusal::Verdict;
 
 /// Default safety margin: a token with less than this left is never returned.
-pub const DEFAULT_MARGIN: Duration = Duration::from_secs(60);
+const DEFAULT_MARGIN: Duration = Duration::from_secs(60);
 /// Default refresh window: a background refresh starts when this much is
 /// left (or halfway through the token's usable life, if that is later).
-pub const DEFAULT_REFRESH_BEFORE: Duration = Duration::from_secs(5 * 60);
+const DEFAULT_REFRESH_BEFORE: Duration = Duration::from_secs(5 * 60);
 /// Default revoke delay: how long a replaced token stays unrevoked (when the
 /// provider revokes replaced tokens), so that a caller handed it just before
 /// it was replaced can still use it for the margin.
-pub const DEFAULT_REVOKE_DELAY: Duration = DEFAULT_MARGIN;
+const DEFAULT_REVOKE_DELAY: Duration = DEFAULT_MARGIN;
 /// Default store timeout: how long one store operation may take before the
 /// source issues for itself (degraded mode).
-pub const DEFAULT_STORE_TIMEOUT: Duration = Duration::from_secs(2);
+const DEFAULT_STORE_TIMEOUT: Duration = Duration::from_secs(2);
 /// Default lifetime of a store's issuance lock: longer than an issuance
 /// takes with the client's default timeout, so that only a crashed holder's
 /// lock runs out.
-pub const DEFAULT_LOCK_TTL: Duration = Duration::from_secs(60);
+const DEFAULT_LOCK_TTL: Duration = Duration::from_secs(60);
 
 /// An always-valid channel access token for one channel. Clones share the
 /// cache.
@@ -76,7 +76,7 @@ pub const DEFAULT_LOCK_TTL: Duration = Duration::from_secs(60);
 ///   a still-usable token stays in service meanwhile.
 /// - A replaced token is retired ([`TokenProvider::retire`]: revoked, when
 ///   the provider is set to) only after the revoke delay (default
-///   [`DEFAULT_REVOKE_DELAY`]), and not at all if it expires first. A token
+///   [`TokenSource::DEFAULT_REVOKE_DELAY`]), and not at all if it expires first. A token
 ///   the source cannot serve is retired at once.
 /// - Dropping the last handle frees the source. A refresh then in flight
 ///   runs on, detached, until its answer (within the client's timeout), and
@@ -126,6 +126,23 @@ enum Next {
 }
 
 impl TokenSource {
+    /// Default safety margin: a token with less than this left is never returned.
+    pub const DEFAULT_MARGIN: Duration = DEFAULT_MARGIN;
+    /// Default refresh window: a background refresh starts when this much
+    /// is left (or halfway through the token's usable life, if that is later).
+    pub const DEFAULT_REFRESH_BEFORE: Duration = DEFAULT_REFRESH_BEFORE;
+    /// Default revoke delay: how long a replaced token stays unrevoked (when
+    /// the provider revokes replaced tokens), so that a caller handed it just
+    /// before it was replaced can still use it for the margin.
+    pub const DEFAULT_REVOKE_DELAY: Duration = DEFAULT_REVOKE_DELAY;
+    /// Default store timeout: how long one store operation may take before
+    /// the source issues for itself (degraded mode).
+    pub const DEFAULT_STORE_TIMEOUT: Duration = DEFAULT_STORE_TIMEOUT;
+    /// Default lifetime of a store's issuance lock: longer than an issuance
+    /// takes with the client's default timeout, so that only a crashed
+    /// holder's lock runs out.
+    pub const DEFAULT_LOCK_TTL: Duration = DEFAULT_LOCK_TTL;
+
     /// A source with the default margin, refresh window and revoke delay.
     ///
     /// # Errors
@@ -367,21 +384,21 @@ pub struct TokenSourceBuilder {
 
 impl TokenSourceBuilder {
     /// A token with less than this left is never returned (default
-    /// [`DEFAULT_MARGIN`]; under 30 days).
+    /// [`TokenSource::DEFAULT_MARGIN`]; under 30 days).
     pub fn margin(mut self, margin: Duration) -> Self {
         self.timing.margin = margin;
         self
     }
 
     /// A background refresh starts when this much is left (default
-    /// [`DEFAULT_REFRESH_BEFORE`]; at least the margin).
+    /// [`TokenSource::DEFAULT_REFRESH_BEFORE`]; at least the margin).
     pub fn refresh_before(mut self, refresh_before: Duration) -> Self {
         self.timing.refresh_before = refresh_before;
         self
     }
 
     /// How long a replaced token stays unrevoked, for strategies that revoke
-    /// replaced tokens (default [`DEFAULT_REVOKE_DELAY`]). A token that
+    /// replaced tokens (default [`TokenSource::DEFAULT_REVOKE_DELAY`]). A token that
     /// expires sooner is not revoked at all.
     pub fn revoke_delay(mut self, delay: Duration) -> Self {
         self.timing.revoke_delay = delay;
@@ -419,7 +436,7 @@ impl TokenSourceBuilder {
     }
 
     /// How long one store operation may take (default
-    /// [`DEFAULT_STORE_TIMEOUT`]). A store that fails or takes longer puts
+    /// [`TokenSource::DEFAULT_STORE_TIMEOUT`]). A store that fails or takes longer puts
     /// the source in degraded mode: it issues a token for itself, logs a
     /// warning, and asks the store again a few seconds later.
     pub fn store_timeout(mut self, timeout: Duration) -> Self {
@@ -428,7 +445,7 @@ impl TokenSourceBuilder {
     }
 
     /// How long a store's issuance lock lives unless released (default
-    /// [`DEFAULT_LOCK_TTL`]): more than an issuance takes, since a holder
+    /// [`TokenSource::DEFAULT_LOCK_TTL`]): more than an issuance takes, since a holder
     /// whose lock ran out may see another issue beside it. [`build`](Self::build)
     /// refuses a TTL not longer than the provider's
     /// [`issue_timeout`](TokenProvider::issue_timeout) plus three store
@@ -522,7 +539,7 @@ impl TokenSourceBuilder {
             ..
         } = self.timing;
         let invalid = |why: String| Err(Error::InvalidConfig(format!("token source: {why}")));
-        if margin >= MAX_TOKEN_LIFETIME {
+        if margin >= MAX_LIFETIME {
             return invalid(format!(
                 "a margin of {margin:?} leaves nothing of a 30-day token"
             ));
@@ -530,12 +547,12 @@ impl TokenSourceBuilder {
         if refresh_before < margin {
             return invalid("refresh_before must be at least the margin".to_owned());
         }
-        if self.timing.revoke_delay > MAX_TOKEN_LIFETIME {
+        if self.timing.revoke_delay > MAX_LIFETIME {
             return invalid("the revoke delay must be at most 30 days".to_owned());
         }
         if let Some(lifetime) = self.provider.lifetime() {
             let needed = margin.saturating_add(refresh_before);
-            if lifetime < Duration::from_secs(1) || lifetime > MAX_TOKEN_LIFETIME {
+            if lifetime < Duration::from_secs(1) || lifetime > MAX_LIFETIME {
                 return invalid(format!(
                     "a token lifetime must be 1 second to 30 days, not {lifetime:?}"
                 ));

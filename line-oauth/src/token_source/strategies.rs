@@ -3,12 +3,13 @@
 use std::time::Duration;
 
 use super::provider::{Retired, TokenProvider};
-use crate::assertion::{AssertionSigner, MAX_TOKEN_LIFETIME};
+use crate::assertion::AssertionSigner;
 use crate::client::Client;
 use crate::credentials::ChannelCredentials;
 use crate::error::Error;
 use crate::secret::{AccessToken, ClientSecret};
 use crate::tokens::IssuedToken;
+use crate::tokens::MAX_LIFETIME;
 
 /// How long LINE's stateless tokens live.
 const STATELESS_LIFETIME: Duration = Duration::from_secs(15 * 60);
@@ -126,7 +127,7 @@ impl TokenProvider for ShortLived {
     }
 
     fn lifetime(&self) -> Option<Duration> {
-        Some(MAX_TOKEN_LIFETIME)
+        Some(MAX_LIFETIME)
     }
 
     fn issue_timeout(&self) -> Option<Duration> {

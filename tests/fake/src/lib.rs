@@ -188,7 +188,7 @@ impl FakeLine {
 
     /// A reading of the fake clock that stays in step with [`advance`](Self::advance)
     /// and with tokio's clock: for signers,
-    /// `AssertionSigner::with_clock(fake.clock())`, and for token sources,
+    /// `AssertionSigner::builder(..).clock(fake.clock())`, and for token sources,
     /// `TokenSource::builder(..).clock(fake.clock())`.
     pub fn clock(&self) -> impl Fn() -> SystemTime + Send + Sync + 'static {
         let state = self.state.clone();

@@ -48,8 +48,10 @@ pub async fn setup() -> Setup {
     let kid = fake
         .register_key(CHANNEL, &key_pair().public.to_json())
         .expect("a valid key");
-    let signer =
-        AssertionSigner::new(&key_pair().private, kid.clone(), CHANNEL).with_clock(fake.clock());
+    let signer = AssertionSigner::builder(&key_pair().private, kid.clone(), CHANNEL)
+        .clock(fake.clock())
+        .build()
+        .expect("a valid signer");
     Setup {
         fake,
         client,

@@ -34,7 +34,7 @@ pub struct Cli {
         long,
         global = true,
         env = "LINE_API_BASE_URL",
-        default_value = line_oauth::DEFAULT_BASE_URL,
+        default_value = line_oauth::Client::DEFAULT_BASE_URL,
         value_name = "URL"
     )]
     pub base_url: String,
@@ -71,7 +71,7 @@ fn lifetime(text: &str) -> Result<Duration, String> {
 /// A call's timeout: above zero, at most an hour.
 fn timeout(text: &str) -> Result<Duration, String> {
     let timeout = humantime::parse_duration(text).map_err(|e| e.to_string())?;
-    if timeout.is_zero() || timeout > line_oauth::MAX_TIMEOUT {
+    if timeout.is_zero() || timeout > line_oauth::Client::MAX_TIMEOUT {
         return Err("a timeout is above zero and at most 1h".to_owned());
     }
     Ok(timeout)

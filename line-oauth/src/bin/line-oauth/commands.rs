@@ -4,8 +4,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use line_oauth::{
-    AccessToken, AssertionKeyPair, Client, DEFAULT_LOCK_TTL, DEFAULT_STORE_TIMEOUT, FileStore,
-    IssuedToken, ShortLived, Stateless, TokenInfo, TokenSource, V21,
+    AccessToken, AssertionKeyPair, Client, FileStore, IssuedToken, ShortLived, Stateless,
+    TokenInfo, TokenSource, V21,
 };
 use serde_json::{Value, json};
 
@@ -377,9 +377,9 @@ async fn stored_token(
     // or v2.1 token counts against LINE's 30). The lock outlives the
     // longest issuance the timeout allows.
     let lock_ttl = client_timeout
-        .saturating_add(DEFAULT_STORE_TIMEOUT.saturating_mul(3))
+        .saturating_add(TokenSource::DEFAULT_STORE_TIMEOUT.saturating_mul(3))
         .saturating_add(Duration::from_secs(1))
-        .max(DEFAULT_LOCK_TTL);
+        .max(TokenSource::DEFAULT_LOCK_TTL);
     let token = source
         .store(store)
         .degraded_mode(false)

@@ -13,9 +13,7 @@ use tokio::sync::Semaphore;
 
 use super::sealed::{Sealer, Unsealed};
 use super::{EncryptionKey, StoreError, TokenStore};
-use crate::assertion::MAX_TOKEN_LIFETIME;
-use crate::error::Error;
-use crate::tokens::IssuedToken;
+use crate::tokens::{IssuedToken, MAX_LIFETIME};
 use dir::{Dir, Record};
 
 /// Largest token file read: a sealed token is well under 4 KiB.
@@ -82,10 +80,11 @@ impl FileStore {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidConfig`] when the directory cannot be created, is
+    /// [`StoreErrorKind::Setup`](crate::StoreErrorKind::Setup) when the
+    /// directory cannot be created, is
     /// not a directory, belongs to another user, or can be written by
     /// other users (the message says how to fix it).
-    pub fn new(directory: impl Into<PathBuf>, key: &EncryptionKey) -> Result<Self, Error> {
+    pub fn new(directory: impl Into<PathBuf>, key: &EncryptionKey) -> Result<Self, StoreError> {
         Self::build(directory.into(), Sealer::new(key, None))
     }
 
@@ -108,14 +107,13 @@ impl FileStore {
         directory: impl Into<PathBuf>,
         key: &EncryptionKey,
         previous: &EncryptionKey,
-    ) -> Result<Self, Error> {
+    ) -> Result<Self, StoreError> {
         Self::build(directory.into(), Sealer::new(key, Some(previous)))
     }
 
-    fn build(directory: PathBuf, sealer: Sealer) -> Result<Self, Error> {
-        let dir = Dir::open(&directory).map_err(|e| {
-            Error::InvalidConfig(format!("file store {}: {e}", directory.display()))
-        })?;
+    fn build(directory: PathBuf, sealer: Sealer) -> Result<Self, StoreError> {
+        let dir = Dir::open(&directory)
+            .map_err(|e| StoreError::setup(format!("file store {}: {e}", directory.display())))?;
         Ok(Self {
             inner: Arc::new(Inner {
                 dir,
@@ -264,7 +262,7 @@ impl Inner {
 fn older_than_any_token(written: SystemTime) -> bool {
     SystemTime::now()
         .duration_since(written)
-        .is_ok_and(|age| age > MAX_TOKEN_LIFETIME)
+        .is_ok_and(|age| age > MAX_LIFETIME)
 }
 
 fn unavailable(path: &Path, error: &io::Error) -> StoreError {
@@ -505,7 +503,7 @@ mod tests {
             reader.load("k").await.unwrap_err().kind(),
             StoreErrorKind::WrongKey
         );
-        let month_ago = SystemTime::now() - MAX_TOKEN_LIFETIME - Duration::from_secs(60);
+        let month_ago = SystemTime::now() - MAX_LIFETIME - Duration::from_secs(60);
         File::options()
             .write(true)
             .open(writer.token_path("k"))

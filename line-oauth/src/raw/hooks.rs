@@ -6,13 +6,16 @@ use http_body_util::Limited;
 use progenitor_client::{ClientHooks, ClientInfo, OperationInfo};
 use reqwest::header::CONTENT_LENGTH;
 
-use crate::call::CALL_SPAN;
-use crate::endpoints::Endpoints;
-use crate::raw::Client;
+use super::endpoints::Endpoints;
+use super::generated::Client;
 
 /// The largest response body read. LINE's bodies are under 1 KiB; a longer
 /// one is an error, and reading stops there, however much the server sends.
-pub const RESPONSE_BODY_LIMIT: usize = 64 * 1024;
+pub(crate) const RESPONSE_BODY_LIMIT: usize = 64 * 1024;
+
+/// The name of the span each call runs in (`call::send` opens it); the hook
+/// records into that span only.
+pub(crate) const CALL_SPAN: &str = "line_oauth.call";
 
 /// The header in which LINE identifies a response for its support.
 pub(crate) const REQUEST_ID_HEADER: &str = "x-line-request-id";

@@ -12,7 +12,7 @@ use aws_lc_rs::rsa::{KeyPair, KeyPairComponents, KeySize, PublicKeyComponents};
 use aws_lc_rs::signature::{RSA_PKCS1_2048_8192_SHA256, RSA_PKCS1_SHA256};
 use zeroize::Zeroizing;
 
-use crate::jwk::KeyError;
+use super::error::KeyError;
 
 /// A number of the key: big-endian, zeroed when dropped.
 pub(crate) type Number = Zeroizing<Vec<u8>>;

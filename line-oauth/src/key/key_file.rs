@@ -7,9 +7,9 @@ use std::path::Path;
 
 use zeroize::Zeroizing;
 
-use crate::jwk::{KEY_FILE_LIMIT, KeyError};
+use super::error::{FILE_LIMIT, KeyError};
 
-/// The text of a key file: a regular file of at most [`KEY_FILE_LIMIT`]
+/// The text of a key file: a regular file of at most [`FILE_LIMIT`]
 /// bytes, read into memory that is zeroed when dropped.
 pub(crate) fn read_key_file(path: &Path) -> Result<Zeroizing<String>, KeyError> {
     let file_error = |e: io::Error| KeyError::File(format!("{}: {e}", path.display()));
@@ -26,17 +26,15 @@ pub(crate) fn read_key_file(path: &Path) -> Result<Zeroizing<String>, KeyError> 
     if !metadata.is_file() {
         return Err(KeyError::NotRegularFile(path.display().to_string()));
     }
-    let too_large = KeyError::FileTooLarge {
-        limit: KEY_FILE_LIMIT,
-    };
-    if metadata.len() > KEY_FILE_LIMIT {
+    let too_large = KeyError::FileTooLarge { limit: FILE_LIMIT };
+    if metadata.len() > FILE_LIMIT {
         return Err(too_large);
     }
     let mut bytes = Zeroizing::new(Vec::new());
-    file.take(KEY_FILE_LIMIT + 1)
+    file.take(FILE_LIMIT + 1)
         .read_to_end(&mut bytes)
         .map_err(file_error)?;
-    if bytes.len() as u64 > KEY_FILE_LIMIT {
+    if bytes.len() as u64 > FILE_LIMIT {
         return Err(too_large);
     }
     match String::from_utf8(std::mem::take(&mut *bytes)) {
@@ -105,9 +103,7 @@ mod tests {
         File::create(&sparse).unwrap().set_len(1 << 30).unwrap();
         assert_eq!(
             read_key_file(&sparse).unwrap_err(),
-            KeyError::FileTooLarge {
-                limit: KEY_FILE_LIMIT
-            }
+            KeyError::FileTooLarge { limit: FILE_LIMIT }
         );
     }
 

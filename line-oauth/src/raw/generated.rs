@@ -349,7 +349,7 @@ Version: 1.0.0*/
 pub struct Client {
     pub(crate) baseurl: String,
     pub(crate) client: reqwest::Client,
-    pub(crate) inner: crate::endpoints::Endpoints,
+    pub(crate) inner: crate::raw::Endpoints,
 }
 impl Client {
     /// Create a new client.
@@ -357,7 +357,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
-    pub fn new(baseurl: &str, inner: crate::endpoints::Endpoints) -> Self {
+    pub fn new(baseurl: &str, inner: crate::raw::Endpoints) -> Self {
         #[cfg(not(target_arch = "wasm32"))]
         let client = {
             let dur = ::std::time::Duration::from_secs(15u64);
@@ -376,7 +376,7 @@ impl Client {
     pub fn new_with_client(
         baseurl: &str,
         client: reqwest::Client,
-        inner: crate::endpoints::Endpoints,
+        inner: crate::raw::Endpoints,
     ) -> Self {
         Self {
             baseurl: baseurl.to_string(),
@@ -385,7 +385,7 @@ impl Client {
         }
     }
 }
-impl ClientInfo<crate::endpoints::Endpoints> for Client {
+impl ClientInfo<crate::raw::Endpoints> for Client {
     fn api_version() -> &'static str {
         "1.0.0"
     }
@@ -395,7 +395,7 @@ impl ClientInfo<crate::endpoints::Endpoints> for Client {
     fn client(&self) -> &reqwest::Client {
         &self.client
     }
-    fn inner(&self) -> &crate::endpoints::Endpoints {
+    fn inner(&self) -> &crate::raw::Endpoints {
         &self.inner
     }
 }
@@ -403,7 +403,7 @@ const _: () = {
     #[allow(dead_code)]
     fn assert_client_hooks()
     where
-        Client: ClientHooks<crate::endpoints::Endpoints>,
+        Client: ClientHooks<crate::raw::Endpoints>,
     {}
 };
 #[allow(clippy::all)]

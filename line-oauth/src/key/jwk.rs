@@ -11,14 +11,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
-use crate::key_file::{read_key_file, write_new_secret_file};
-use crate::rsa_key::{Number, Numbers, RsaKey};
-
-/// The key size LINE requires, and the size [`AssertionKeyPair::generate`] makes.
-pub const KEY_BITS: usize = 2048;
-/// The largest key file [`PrivateJwk::from_file`] reads: a 2048-bit private
-/// JWK takes under 2 KiB.
-pub const KEY_FILE_LIMIT: u64 = 64 * 1024;
+use super::error::{FILE_LIMIT, KEY_BITS, KeyError};
+use super::key_file::{read_key_file, write_new_secret_file};
+use super::rsa_key::{Number, Numbers, RsaKey};
 
 /// A new assertion signing key pair: keep [`private`](Self::private) secret,
 /// register [`public`](Self::public) in the LINE Developers Console (channel
@@ -40,6 +35,9 @@ pub struct AssertionKeyPair {
 }
 
 impl AssertionKeyPair {
+    /// The key size LINE requires, and the size [`generate`](Self::generate) makes.
+    pub const BITS: usize = KEY_BITS;
+
     /// Generates an RSA-2048 key pair from the operating system's randomness.
     ///
     /// # Errors
@@ -53,73 +51,6 @@ impl AssertionKeyPair {
         Ok(Self { private, public })
     }
 }
-
-/// Why a key could not be read or made.
-///
-/// ```
-/// let err = line_oauth::PrivateJwk::from_json("{").unwrap_err();
-/// assert!(matches!(err, line_oauth::KeyError::Json(_)));
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum KeyError {
-    /// The text is not a JSON object with the JWK fields.
-    Json(String),
-    /// `kty` is not `RSA` (LINE takes only RSA keys).
-    WrongKeyType(String),
-    /// `alg` is present and is not `RS256`.
-    WrongAlgorithm(String),
-    /// The JWK holds only a public key (no `d`, `p`, `q`).
-    PublicOnly,
-    /// The JWK has `d`, `p` and `q` but not the CRT values `dp`, `dq` and
-    /// `qi`, which signing needs: export the key again with them.
-    MissingCrt,
-    /// The key is shorter than LINE's 2048 bits.
-    TooShort {
-        /// The key's size.
-        bits: usize,
-    },
-    /// The fields do not form a valid RSA key (bad base64url, inconsistent
-    /// numbers).
-    Invalid(String),
-    /// The key file could not be read or written.
-    File(String),
-    /// The key path is not a regular file (a directory, FIFO or device).
-    NotRegularFile(String),
-    /// The key file is larger than [`KEY_FILE_LIMIT`].
-    FileTooLarge {
-        /// The limit, in bytes.
-        limit: u64,
-    },
-    /// The key pair could not be generated.
-    Generation(String),
-}
-
-impl fmt::Display for KeyError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Json(e) => write!(f, "not a JWK: {e}"),
-            Self::WrongKeyType(kty) => write!(f, "key type {kty:?} is not RSA"),
-            Self::WrongAlgorithm(alg) => write!(f, "key algorithm {alg:?} is not RS256"),
-            Self::PublicOnly => f.write_str(
-                "the JWK holds only a public key; a private key (with d, p, q) is needed",
-            ),
-            Self::MissingCrt => f.write_str(
-                "the JWK lacks the CRT values dp, dq and qi; export the private key with them",
-            ),
-            Self::TooShort { bits } => write!(f, "the key has {bits} bits; LINE needs {KEY_BITS}"),
-            Self::Invalid(e) => write!(f, "not a valid RSA key: {e}"),
-            Self::File(e) => write!(f, "key file: {e}"),
-            Self::NotRegularFile(path) => write!(f, "key file {path}: not a regular file"),
-            Self::FileTooLarge { limit } => {
-                write!(f, "the key file is larger than {limit} bytes: not a JWK")
-            }
-            Self::Generation(e) => write!(f, "cannot generate a key pair: {e}"),
-        }
-    }
-}
-
-impl std::error::Error for KeyError {}
 
 /// The fields of an RSA JWK that line-oauth reads and writes. Other fields
 /// (`kid`, `key_ops`, ...) are ignored on reading.
@@ -229,7 +160,7 @@ fn bit_length(bytes: &[u8]) -> usize {
     })
 }
 
-/// `n`, checked to be at least [`KEY_BITS`] long.
+/// `n`, checked to be at least [`AssertionKeyPair::BITS`] long.
 fn modulus(fields: &JwkFields) -> Result<Number, KeyError> {
     let n = minimal(number("n", &fields.n)?);
     let bits = bit_length(&n);
@@ -262,6 +193,10 @@ pub struct PrivateJwk {
 }
 
 impl PrivateJwk {
+    /// The largest key file [`from_file`](Self::from_file) reads: a 2048-bit
+    /// private JWK takes under 2 KiB.
+    pub const FILE_LIMIT: u64 = FILE_LIMIT;
+
     /// Reads a private RSA JWK: the format [`AssertionKeyPair::generate`]
     /// writes, and the one other JWK tools write (`kty`, `n`, `e`, `d`, `p`,
     /// `q`, `dp`, `dq`, `qi`, optionally `alg`, `use`, `kid`, `key_ops`).
@@ -296,7 +231,7 @@ impl PrivateJwk {
     }
 
     /// Reads a private RSA JWK from a file (see [`from_json`](Self::from_json)).
-    /// Only a regular file of at most [`KEY_FILE_LIMIT`] bytes is read: a
+    /// Only a regular file of at most [`FILE_LIMIT`](Self::FILE_LIMIT) bytes is read: a
     /// FIFO, device or huge file is refused at once, never waited on.
     ///
     /// ```no_run
