@@ -128,12 +128,12 @@ async fn short_lived(t: &Target) -> Result<(), Error> {
     println!("\n== short-lived token (30 days, at most 30 per channel) ==");
     let issued = t.client.issue_short_lived(&t.creds).await?;
     show_issued("issue_short_lived", &issued);
-    show_info("verify", &t.client.verify(&issued.access_token).await?);
-    t.client.revoke(&issued.access_token).await?;
+    show_info("verify", &t.client.verify(issued.access_token()).await?);
+    t.client.revoke(issued.access_token()).await?;
     println!("revoke: done");
     show_refusal(
         "verify after revoke",
-        t.client.verify(&issued.access_token).await,
+        t.client.verify(issued.access_token()).await,
     );
     Ok(())
 }
@@ -154,7 +154,7 @@ async fn v21(t: &Target, signer: &AssertionSigner) -> Result<(), Error> {
     show_issued("issue_v21 with a signer (1 hour)", &issued);
     show_info(
         "verify_v21",
-        &t.client.verify_v21(&issued.access_token).await?,
+        &t.client.verify_v21(issued.access_token()).await?,
     );
     let key_ids = t.client.list_v21_key_ids(signer).await?;
     println!(
@@ -162,11 +162,11 @@ async fn v21(t: &Target, signer: &AssertionSigner) -> Result<(), Error> {
         key_ids.len(),
         key_ids.join(", ")
     );
-    t.client.revoke_v21(&t.creds, &issued.access_token).await?;
+    t.client.revoke_v21(&t.creds, issued.access_token()).await?;
     println!("revoke_v21: done");
     show_refusal(
         "verify_v21 after revoke",
-        t.client.verify_v21(&issued.access_token).await,
+        t.client.verify_v21(issued.access_token()).await,
     );
 
     println!("\n== stateless token by JWT assertion ==");
@@ -221,28 +221,27 @@ async fn typed_errors(t: &Target) -> Result<(), Error> {
 
 fn show_issued(call: &str, issued: &IssuedToken) {
     let key_id = issued
-        .key_id
-        .as_deref()
+        .key_id()
         .map(|k| format!(", key id {k}"))
         .unwrap_or_default();
     println!(
         "{call}: {} {} token valid for {}{key_id}",
-        issued.access_token,
-        issued.token_type,
-        human(issued.expires_in)
+        issued.access_token(),
+        issued.token_type(),
+        human(issued.expires_in())
     );
 }
 
 fn show_info(call: &str, info: &TokenInfo) {
-    let scopes = if info.scopes.is_empty() {
+    let scopes = if info.scopes().is_empty() {
         "none".to_owned()
     } else {
-        info.scopes.join(" ")
+        info.scopes().join(" ")
     };
     println!(
         "{call}: channel {}, {} left, scopes: {scopes}",
-        info.client_id,
-        human(info.expires_in)
+        info.client_id(),
+        human(info.expires_in())
     );
 }
 

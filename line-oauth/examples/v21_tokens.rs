@@ -81,8 +81,8 @@ async fn issue(seconds: u64) -> Result<(), String> {
         .map_err(|e| explain(&e))?;
     println!(
         "issued a v2.1 token valid for {:?}, key id {}",
-        issued.expires_in,
-        issued.key_id.as_deref().unwrap_or("?")
+        issued.expires_in(),
+        issued.key_id().unwrap_or("?")
     );
     println!("send it as: Authorization: Bearer <issued.access_token.expose_secret()>");
     let key_ids = client

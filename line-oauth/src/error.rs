@@ -1,17 +1,24 @@
-//! The one error type of [`Client`](crate::Client) calls.
+//! The one error type of every call, and what it says: which call failed
+//! ([`Operation`]), what LINE answered ([`ApiError`]), what broke on the way
+//! ([`TransportError`]), and what to do about it ([`Remedy`]). It names no
+//! type of another crate, so it can outlive today's dependencies.
 
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use reqwest::StatusCode;
-
 use crate::assertion::AssertionError;
-use crate::store::StoreError;
+use crate::key::KeyError;
+use crate::store::{StoreError, StoreErrorKind};
 
-/// What went wrong in a call. Never contains a secret: tokens, channel
-/// secrets and assertions are scrubbed from every text it holds, and URLs
-/// lose their query string (where the GET calls put tokens and assertions).
+/// What went wrong. Never contains a secret: tokens, channel secrets and
+/// assertions are scrubbed from every text it holds, and URLs lose their
+/// query string (where the GET calls put tokens and assertions).
+///
+/// Its `Display` says what failed at its own level; the cause, when there
+/// is one, is its [`source`](std::error::Error::source) (so error reporters
+/// such as anyhow's print each once). [`remedy`](Self::remedy) answers the
+/// question every caller asks: retry later, or fix something first?
 ///
 /// Cheap to clone (its large parts are shared), and the same whether it
 /// came from a [`Client`](crate::Client) call or a
@@ -20,10 +27,12 @@ use crate::store::StoreError;
 ///
 /// ```
 /// # async fn run(client: line_oauth::Client, token: line_oauth::AccessToken) {
+/// use line_oauth::{Error, Remedy};
 /// match client.verify(&token).await {
-///     Ok(info) => println!("valid for {:?}", info.expires_in),
-///     Err(line_oauth::Error::Api(e)) if e.status() == 400 => println!("not valid: {e}"),
-///     Err(e) => eprintln!("could not ask LINE: {e}"),
+///     Ok(info) => println!("valid for {:?}", info.expires_in()),
+///     Err(Error::Api(e)) if e.status() == 400 => println!("not valid: {e}"),
+///     Err(e) if e.remedy() == Remedy::RetryLater => eprintln!("try again later: {e}"),
+///     Err(e) => eprintln!("fix this first: {e}"),
 /// }
 /// # }
 /// ```
@@ -31,58 +40,61 @@ use crate::store::StoreError;
 #[non_exhaustive]
 pub enum Error {
     /// LINE (or something between) answered with an error status.
-    Api(Arc<ApiError>),
+    Api(ApiError),
     /// No complete answer within the configured timeout.
     #[non_exhaustive]
     Timeout {
-        /// The call, such as `verify_v21`.
-        operation: &'static str,
+        /// The call.
+        operation: Operation,
         /// The timeout that ran out.
         after: Duration,
     },
     /// The connection could not be made (refused, DNS, TLS handshake).
     #[non_exhaustive]
     Connect {
-        /// The call, such as `verify_v21`.
-        operation: &'static str,
-        /// The transport's error, its URL stripped of the query string.
-        source: Arc<reqwest::Error>,
+        /// The call.
+        operation: Operation,
+        /// What the transport said, its URL stripped of the query string.
+        source: TransportError,
     },
     /// The connection broke while sending or receiving.
     #[non_exhaustive]
     Transport {
-        /// The call, such as `verify_v21`.
-        operation: &'static str,
-        /// The transport's error, its URL stripped of the query string.
-        source: Arc<reqwest::Error>,
+        /// The call.
+        operation: Operation,
+        /// What the transport said, its URL stripped of the query string.
+        source: TransportError,
     },
     /// The response body went past
-    /// [`Client::RESPONSE_BODY_LIMIT`](crate::Client::RESPONSE_BODY_LIMIT); reading stopped there.
+    /// [`Client::RESPONSE_BODY_LIMIT`](crate::Client::RESPONSE_BODY_LIMIT);
+    /// reading stopped there.
     #[non_exhaustive]
     ResponseTooLarge {
-        /// The call, such as `verify_v21`.
-        operation: &'static str,
+        /// The call.
+        operation: Operation,
         /// The limit, in bytes.
         limit: usize,
     },
     /// A success status with a body that is not what LINE documents.
     #[non_exhaustive]
     Decode {
-        /// The call, such as `verify_v21`.
-        operation: &'static str,
-        /// The status of the response.
-        status: StatusCode,
+        /// The call.
+        operation: Operation,
+        /// The HTTP status of the response.
+        status: u16,
         /// Why the body was refused.
         reason: String,
         /// The start of the body, secrets scrubbed.
         snippet: String,
     },
-    /// The request could not be built: an empty argument, or a token too
-    /// long to fit in a URL. Nothing was sent, and it is not retried.
+    /// An argument the call cannot be made with: an empty one, or a token
+    /// too long to fit in a URL. Nothing was sent, and it is not retried.
+    /// (LINE's own `invalid_request` is [`ErrorCode::InvalidRequest`], in
+    /// an [`Error::Api`].)
     #[non_exhaustive]
-    InvalidRequest {
-        /// The call, such as `verify_v21`.
-        operation: &'static str,
+    InvalidArgument {
+        /// The call.
+        operation: Operation,
         /// What was wrong, secrets scrubbed.
         reason: String,
     },
@@ -93,9 +105,17 @@ pub enum Error {
     /// An assertion could not be signed (a token lifetime out of bounds, a
     /// clock before 1970). Nothing was sent.
     Assertion(AssertionError),
-    /// A [`TokenSource`](crate::TokenSource) got a token from LINE that
-    /// lives no longer than its margin, so it could never be served. The
-    /// token was revoked where its kind allows.
+    /// An assertion signing key could not be read or made.
+    Key(KeyError),
+    /// A token store failed for good (a token under another key, a store
+    /// set up wrongly) or, for a source without degraded mode, for now.
+    Store(StoreError),
+    /// A [`TokenProvider`](crate::TokenProvider) of your own failed with
+    /// its own error: reach it through [`source`](std::error::Error::source).
+    Provider(ProviderError),
+    /// A [`TokenSource`](crate::TokenSource) got a token that lives no
+    /// longer than its margin, so it could never be served. The token was
+    /// revoked where its kind allows.
     #[non_exhaustive]
     UnusableToken {
         /// How long the token had left when the source got it.
@@ -107,13 +127,85 @@ pub enum Error {
     /// outcome: it panicked, or its runtime shut down. The next call tries
     /// again.
     RefreshAborted,
-    /// A [`TokenSource`](crate::TokenSource)'s store refused for good: it
-    /// holds a token encrypted under another key. (A store out of reach is
-    /// not an error: the source issues for itself meanwhile.)
-    Store(StoreError),
+}
+
+/// What a caller can do about an [`Error`]: the same answer for the same
+/// failure, whatever the token kind.
+///
+/// ```
+/// # fn f(e: line_oauth::Error) {
+/// if e.remedy() == line_oauth::Remedy::Fix {
+///     eprintln!("retrying will not help: {e}");
+/// }
+/// # }
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Remedy {
+    /// Try again later: the network, LINE or a store failed for now (a
+    /// timeout, a refused or broken connection, a 429 or 5xx, a store out
+    /// of reach, an aborted refresh).
+    RetryLater,
+    /// Retrying will not help until something changes: the credentials, a
+    /// key, an argument or a setting (every other 4xx, such as a wrong
+    /// channel secret; a body that is not LINE's, as from a wrong base URL;
+    /// a bad configuration).
+    Fix,
 }
 
 impl Error {
+    /// A failure of a [`TokenProvider`](crate::TokenProvider) of your own,
+    /// wrapping its error: callers get it back through
+    /// [`source`](std::error::Error::source) and can downcast it.
+    ///
+    /// ```
+    /// use std::error::Error as _;
+    /// use line_oauth::{Error, Remedy};
+    /// let missing = std::io::Error::new(std::io::ErrorKind::NotFound, "no token file");
+    /// let error = Error::provider(Remedy::Fix, missing);
+    /// let cause = error.source().and_then(|e| e.downcast_ref::<std::io::Error>());
+    /// assert_eq!(cause.map(|e| e.kind()), Some(std::io::ErrorKind::NotFound));
+    /// assert_eq!(error.remedy(), Remedy::Fix);
+    /// ```
+    pub fn provider(remedy: Remedy, error: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self::Provider(ProviderError {
+            remedy,
+            error: Arc::new(error),
+        })
+    }
+
+    /// Retry later, or fix something first?
+    ///
+    /// ```
+    /// # fn f(e: line_oauth::Error) {
+    /// match e.remedy() {
+    ///     line_oauth::Remedy::RetryLater => { /* back off, try again */ }
+    ///     _ => { /* alert: a credential, key or setting needs a human */ }
+    /// }
+    /// # }
+    /// ```
+    pub fn remedy(&self) -> Remedy {
+        match self {
+            Self::Api(api) => api.remedy(),
+            Self::Timeout { .. }
+            | Self::Connect { .. }
+            | Self::Transport { .. }
+            | Self::RefreshAborted => Remedy::RetryLater,
+            Self::Store(store) => match store.kind() {
+                StoreErrorKind::Unavailable | StoreErrorKind::LockLost => Remedy::RetryLater,
+                _ => Remedy::Fix,
+            },
+            Self::Provider(provider) => provider.remedy,
+            Self::ResponseTooLarge { .. }
+            | Self::Decode { .. }
+            | Self::InvalidArgument { .. }
+            | Self::InvalidConfig(_)
+            | Self::Assertion(_)
+            | Self::Key(_)
+            | Self::UnusableToken { .. } => Remedy::Fix,
+        }
+    }
+
     /// The error LINE (or a proxy) answered with, if it was an error status.
     ///
     /// ```
@@ -123,9 +215,40 @@ impl Error {
     /// ```
     pub fn api(&self) -> Option<&ApiError> {
         match self {
-            Self::Api(e) => Some(e.as_ref()),
+            Self::Api(e) => Some(e),
             _ => None,
         }
+    }
+
+    /// The HTTP status LINE answered with, for an error status or a body
+    /// that is not LINE's.
+    ///
+    /// ```
+    /// # fn f(e: line_oauth::Error) {
+    /// if e.status() == Some(429) { /* LINE asks to slow down */ }
+    /// # }
+    /// ```
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Self::Api(e) => Some(e.status()),
+            Self::Decode { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// Whether LINE refused the channel's credentials: a wrong channel ID
+    /// or secret, or an assertion its key or claims do not back. The same
+    /// answer for every token kind, though LINE's codes differ between its
+    /// endpoints (`invalid_client` for short-lived tokens, `invalid_request`
+    /// for stateless tokens by secret, a 404 for an unregistered `kid`).
+    ///
+    /// ```
+    /// # fn f(e: line_oauth::Error) {
+    /// if e.is_credentials_refused() { eprintln!("check the channel ID, secret and key") }
+    /// # }
+    /// ```
+    pub fn is_credentials_refused(&self) -> bool {
+        self.api().is_some_and(ApiError::is_credentials_refused)
     }
 
     /// Whether LINE refused to issue a v2.1 token because the channel already
@@ -172,28 +295,31 @@ impl Error {
         matches!(self, Self::Timeout { .. })
     }
 
-    /// The call that failed, such as `verify_v21`; `None` for errors of no
-    /// one call (a configuration, a token source's own checks).
+    /// The call that failed; `None` for errors of no one call (a
+    /// configuration, a token source's own checks).
     ///
     /// ```
     /// # fn f(e: line_oauth::Error) {
-    /// eprintln!("{} failed: {e}", e.operation().unwrap_or("line-oauth"));
+    /// let call = e.operation().map_or("line-oauth", |op| op.as_str());
+    /// eprintln!("{call} failed: {e}");
     /// # }
     /// ```
-    pub fn operation(&self) -> Option<&'static str> {
+    pub fn operation(&self) -> Option<Operation> {
         match self {
-            Self::Api(e) => Some(e.operation),
+            Self::Api(e) => Some(e.operation()),
             Self::Timeout { operation, .. }
             | Self::Connect { operation, .. }
             | Self::Transport { operation, .. }
             | Self::ResponseTooLarge { operation, .. }
             | Self::Decode { operation, .. }
-            | Self::InvalidRequest { operation, .. } => Some(operation),
+            | Self::InvalidArgument { operation, .. } => Some(*operation),
             Self::InvalidConfig(_)
             | Self::Assertion(_)
+            | Self::Key(_)
+            | Self::Store(_)
+            | Self::Provider(_)
             | Self::UnusableToken { .. }
-            | Self::RefreshAborted
-            | Self::Store(_) => None,
+            | Self::RefreshAborted => None,
         }
     }
 }
@@ -205,19 +331,9 @@ impl fmt::Display for Error {
             Self::Timeout { operation, after } => {
                 write!(f, "{operation}: no answer from LINE within {after:?}")
             }
-            Self::Connect { operation, source } => {
-                write!(
-                    f,
-                    "{operation}: cannot connect to LINE: {}",
-                    source_chain(source)
-                )
-            }
-            Self::Transport { operation, source } => {
-                write!(
-                    f,
-                    "{operation}: connection to LINE failed: {}",
-                    source_chain(source)
-                )
+            Self::Connect { operation, .. } => write!(f, "{operation}: cannot connect to LINE"),
+            Self::Transport { operation, .. } => {
+                write!(f, "{operation}: the connection to LINE failed")
             }
             Self::ResponseTooLarge { operation, limit } => {
                 write!(f, "{operation}: LINE's answer is larger than {limit} bytes")
@@ -232,14 +348,17 @@ impl fmt::Display for Error {
                 "{operation}: LINE answered {status} with a body that is not what LINE documents \
                  ({reason}): {snippet:?}"
             ),
-            Self::InvalidRequest { operation, reason } => {
+            Self::InvalidArgument { operation, reason } => {
                 write!(
                     f,
                     "{operation}: the request cannot be built ({reason}); nothing was sent"
                 )
             }
             Self::InvalidConfig(detail) => write!(f, "invalid configuration: {detail}"),
-            Self::Assertion(e) => write!(f, "cannot sign the assertion: {e}"),
+            Self::Assertion(e) => e.fmt(f),
+            Self::Key(e) => e.fmt(f),
+            Self::Store(e) => e.fmt(f),
+            Self::Provider(_) => f.write_str("the token provider failed"),
             Self::UnusableToken { lifetime, margin } => write!(
                 f,
                 "token source: LINE issued a token valid for {lifetime:?}, no longer than the \
@@ -249,7 +368,6 @@ impl fmt::Display for Error {
                 "token source: the refresh ended without an outcome (it panicked, or its runtime \
                  shut down); the next call tries again",
             ),
-            Self::Store(e) => e.fmt(f),
         }
     }
 }
@@ -257,9 +375,12 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Self::Connect { source, .. } | Self::Transport { source, .. } => Some(source.as_ref()),
-            Self::Assertion(e) => Some(e),
-            Self::Store(e) => Some(e),
+            Self::Connect { source, .. } | Self::Transport { source, .. } => Some(source),
+            // Shown as themselves (their Display is this error's): their causes.
+            Self::Assertion(e) => e.source(),
+            Self::Key(e) => e.source(),
+            Self::Store(e) => e.source(),
+            Self::Provider(e) => Some(e.error.as_ref()),
             _ => None,
         }
     }
@@ -271,22 +392,118 @@ impl From<AssertionError> for Error {
     }
 }
 
+impl From<KeyError> for Error {
+    fn from(e: KeyError) -> Self {
+        Self::Key(e)
+    }
+}
+
 impl From<StoreError> for Error {
     fn from(e: StoreError) -> Self {
         Self::Store(e)
     }
 }
 
-/// An error's message followed by its causes, as one line.
-fn source_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut cause = error.source();
-    while let Some(e) = cause {
-        text.push_str(": ");
-        text.push_str(&e.to_string());
-        cause = e.source();
+/// One of LINE's 8 token calls, as errors name it.
+///
+/// ```
+/// assert_eq!(line_oauth::Operation::VerifyV21.to_string(), "verify_v21");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Operation {
+    /// [`Client::issue_short_lived`](crate::Client::issue_short_lived).
+    IssueShortLived,
+    /// [`Client::issue_v21`](crate::Client::issue_v21).
+    IssueV21,
+    /// [`Client::issue_stateless`](crate::Client::issue_stateless).
+    IssueStateless,
+    /// [`Client::verify`](crate::Client::verify).
+    Verify,
+    /// [`Client::verify_v21`](crate::Client::verify_v21).
+    VerifyV21,
+    /// [`Client::revoke`](crate::Client::revoke).
+    Revoke,
+    /// [`Client::revoke_v21`](crate::Client::revoke_v21).
+    RevokeV21,
+    /// [`Client::list_v21_key_ids`](crate::Client::list_v21_key_ids).
+    ListV21KeyIds,
+}
+
+impl Operation {
+    /// The call's name, as the client's method is named.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::IssueShortLived => "issue_short_lived",
+            Self::IssueV21 => "issue_v21",
+            Self::IssueStateless => "issue_stateless",
+            Self::Verify => "verify",
+            Self::VerifyV21 => "verify_v21",
+            Self::Revoke => "revoke",
+            Self::RevokeV21 => "revoke_v21",
+            Self::ListV21KeyIds => "list_v21_key_ids",
+        }
     }
-    text
+}
+
+impl fmt::Display for Operation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What the HTTP transport said when a connection could not be made or
+/// broke, its URL stripped of the query string. Its
+/// [`source`](std::error::Error::source) chain says why, down to the
+/// operating system's error.
+#[derive(Clone)]
+pub struct TransportError(Arc<reqwest::Error>);
+
+impl TransportError {
+    pub(crate) fn new(error: reqwest::Error) -> Self {
+        Self(Arc::new(error))
+    }
+
+    /// Whether the connection could not be made.
+    pub(crate) fn is_connect(&self) -> bool {
+        self.0.is_connect()
+    }
+}
+
+impl fmt::Display for TransportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl fmt::Debug for TransportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for TransportError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
+}
+
+/// The error a [`TokenProvider`](crate::TokenProvider) of your own failed
+/// with ([`Error::provider`]); [`Error::source`](std::error::Error::source)
+/// hands it back.
+#[derive(Clone)]
+pub struct ProviderError {
+    remedy: Remedy,
+    error: Arc<dyn std::error::Error + Send + Sync>,
+}
+
+impl fmt::Debug for ProviderError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ProviderError")
+            .field("remedy", &self.remedy)
+            .field("error", &self.error)
+            .finish()
+    }
 }
 
 /// LINE's `error` code (the OAuth error shape).
@@ -353,9 +570,13 @@ impl fmt::Display for ErrorCode {
 /// # }
 /// ```
 #[derive(Debug, Clone)]
-pub struct ApiError {
-    pub(crate) operation: &'static str,
-    pub(crate) status: StatusCode,
+pub struct ApiError(Arc<ApiDetails>);
+
+/// What an [`ApiError`] holds, shared by its clones.
+#[derive(Debug)]
+pub(crate) struct ApiDetails {
+    pub(crate) operation: Operation,
+    pub(crate) status: u16,
     pub(crate) code: Option<ErrorCode>,
     pub(crate) description: Option<String>,
     pub(crate) message: Option<String>,
@@ -370,88 +591,123 @@ const TOKEN_LIMIT_MESSAGE: &str = "The maximum number of access tokens has alrea
 const SIGNING_KEY_NOT_FOUND_MESSAGE: &str = "Cannot find channel key";
 
 impl ApiError {
-    /// The call that failed, such as `issue_v21`.
-    pub fn operation(&self) -> &'static str {
-        self.operation
+    pub(crate) fn new(details: ApiDetails) -> Self {
+        Self(Arc::new(details))
+    }
+
+    /// The call that failed.
+    pub fn operation(&self) -> Operation {
+        self.0.operation
     }
 
     /// The HTTP status.
-    pub fn status(&self) -> StatusCode {
-        self.status
+    pub fn status(&self) -> u16 {
+        self.0.status
     }
 
     /// LINE's `error` code, when the body had the OAuth shape.
     pub fn code(&self) -> Option<&ErrorCode> {
-        self.code.as_ref()
+        self.0.code.as_ref()
     }
 
     /// LINE's `error_description`, when present.
     pub fn description(&self) -> Option<&str> {
-        self.description.as_deref()
+        self.0.description.as_deref()
     }
 
     /// LINE's `message`, when the body had the Messaging API shape.
     pub fn message(&self) -> Option<&str> {
-        self.message.as_deref()
+        self.0.message.as_deref()
     }
 
     /// The `X-Line-Request-Id` header: quote it to LINE support.
     pub fn request_id(&self) -> Option<&str> {
-        self.request_id.as_deref()
+        self.0.request_id.as_deref()
     }
 
     /// How long to wait before trying again, from `Retry-After`.
     pub fn retry_after(&self) -> Option<Duration> {
-        self.retry_after
+        self.0.retry_after
     }
 
     /// The start of a body that was in neither of LINE's error shapes.
     pub fn body_snippet(&self) -> Option<&str> {
-        self.body_snippet.as_deref()
+        self.0.body_snippet.as_deref()
+    }
+
+    /// See [`Error::remedy`]: a 408, a 429 or a 5xx passes; any other
+    /// status needs a fix.
+    pub fn remedy(&self) -> Remedy {
+        match self.0.status {
+            408 | 429 | 500..=599 => Remedy::RetryLater,
+            _ => Remedy::Fix,
+        }
+    }
+
+    /// See [`Error::is_credentials_refused`].
+    pub fn is_credentials_refused(&self) -> bool {
+        let code = self.0.code.as_ref();
+        self.is_signing_key_not_found()
+            || self.0.status == 400
+                && (code == Some(&ErrorCode::InvalidClient)
+                    || self.0.operation == Operation::IssueStateless
+                        && code == Some(&ErrorCode::InvalidRequest))
     }
 
     /// See [`Error::is_token_limit_reached`].
     pub fn is_token_limit_reached(&self) -> bool {
-        self.status == StatusCode::BAD_REQUEST
+        self.0.status == 400
             && self
-                .message
-                .as_deref()
+                .message()
                 .is_some_and(|m| m.starts_with(TOKEN_LIMIT_MESSAGE))
     }
 
     /// See [`Error::is_signing_key_not_found`].
     pub fn is_signing_key_not_found(&self) -> bool {
-        self.status == StatusCode::NOT_FOUND
+        self.0.status == 404
             && self
-                .message
-                .as_deref()
+                .message()
                 .is_some_and(|m| m.starts_with(SIGNING_KEY_NOT_FOUND_MESSAGE))
     }
 }
 
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: LINE answered {}", self.operation, self.status)?;
-        if let Some(code) = &self.code {
+        let details = &self.0;
+        write!(
+            f,
+            "{}: LINE answered {}",
+            details.operation,
+            status_text(details.status)
+        )?;
+        if let Some(code) = &details.code {
             write!(f, ": {code}")?;
         }
-        if let Some(description) = &self.description {
+        if let Some(description) = &details.description {
             write!(f, " ({description})")?;
         }
-        if let Some(message) = &self.message {
+        if let Some(message) = &details.message {
             write!(f, ": {message}")?;
         }
-        if let Some(snippet) = &self.body_snippet {
+        if let Some(snippet) = &details.body_snippet {
             if snippet.is_empty() {
                 f.write_str(" with an empty body")?;
             } else {
                 write!(f, " with a body that is not a LINE error: {snippet:?}")?;
             }
         }
-        if let Some(id) = &self.request_id {
+        if let Some(id) = &details.request_id {
             write!(f, " [request id {id}]")?;
         }
         Ok(())
+    }
+}
+
+/// `400 Bad Request`: a status and its reason phrase, as HTTP names it.
+pub(crate) fn status_text(status: u16) -> String {
+    match http::StatusCode::from_u16(status) {
+        Ok(known) => known.to_string(),
+        Err(_) => status.to_string(),
     }
 }
 
@@ -461,10 +717,10 @@ impl std::error::Error for ApiError {}
 mod tests {
     use super::*;
 
-    fn api(status: u16, message: Option<&str>) -> ApiError {
-        ApiError {
-            operation: "issue_v21",
-            status: StatusCode::from_u16(status).unwrap(),
+    fn details(status: u16, message: Option<&str>) -> ApiDetails {
+        ApiDetails {
+            operation: Operation::IssueV21,
+            status,
             code: None,
             description: None,
             message: message.map(str::to_owned),
@@ -472,6 +728,10 @@ mod tests {
             retry_after: None,
             body_snippet: None,
         }
+    }
+
+    fn api(status: u16, message: Option<&str>) -> ApiError {
+        ApiError::new(details(status, message))
     }
 
     #[test]
@@ -492,18 +752,18 @@ mod tests {
 
     #[test]
     fn display_says_status_code_description_and_request_id() {
-        let mut e = api(400, None);
+        let mut e = details(400, None);
         e.code = Some(ErrorCode::InvalidClient);
         e.description = Some("invalid client_secret".into());
         e.request_id = Some("req-1".into());
         assert_eq!(
-            e.to_string(),
+            ApiError::new(e).to_string(),
             "issue_v21: LINE answered 400 Bad Request: invalid_client (invalid client_secret) [request id req-1]"
         );
-        let mut empty = api(502, None);
+        let mut empty = details(502, None);
         empty.body_snippet = Some(String::new());
         assert_eq!(
-            empty.to_string(),
+            ApiError::new(empty).to_string(),
             "issue_v21: LINE answered 502 Bad Gateway with an empty body"
         );
     }

@@ -28,7 +28,7 @@
 //! let client = Client::new();
 //! let creds = ChannelCredentials::new("1234567890", ClientSecret::new("channel secret"));
 //! let issued = client.issue_stateless(&creds).await?;
-//! println!("valid for {:?}", issued.expires_in);
+//! println!("valid for {:?}", issued.expires_in());
 //! # Ok(())
 //! # }
 //! ```
@@ -128,7 +128,7 @@ pub use bearer::{BearerError, BearerLayer, BearerService, ReplayBody};
 pub use call::RetryPolicy;
 pub use client::{Client, ClientBuilder};
 pub use credentials::{Assertion, ChannelCredentials, StatelessAuth};
-pub use error::{ApiError, Error, ErrorCode};
+pub use error::{ApiError, Error, ErrorCode, Operation, ProviderError, Remedy, TransportError};
 pub use key::{AssertionKeyPair, KeyError, PrivateJwk, PublicJwk};
 pub use secret::{AccessToken, ClientAssertion, ClientSecret};
 #[cfg(feature = "redis")]

@@ -13,25 +13,19 @@ pub(crate) const MAX_LIFETIME: Duration = Duration::from_secs(30 * 24 * 3600);
 /// ```
 /// # async fn run(client: line_oauth::Client, creds: line_oauth::ChannelCredentials) -> Result<(), line_oauth::Error> {
 /// let issued = client.issue_short_lived(&creds).await?;
-/// println!("{} token, valid for {:?}", issued.token_type, issued.expires_in);
-/// let header = format!("Bearer {}", issued.access_token.expose_secret());
+/// println!("{} token, valid for {:?}", issued.token_type(), issued.expires_in());
+/// let header = format!("Bearer {}", issued.access_token().expose_secret());
 /// # Ok(())
 /// # }
 /// ```
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct IssuedToken {
-    /// The token to send as `Authorization: Bearer ...` to the Messaging API.
-    pub access_token: AccessToken,
-    /// How long the token was valid for when LINE answered.
-    pub expires_in: Duration,
-    /// The token type; LINE always says `Bearer`.
-    pub token_type: String,
-    /// The token's key ID, for v2.1 tokens (what the key ID listing returns).
-    pub key_id: Option<String>,
-    /// When the answer arrived: the start of `expires_in`, by the wall clock,
-    /// so that it means the same in another process.
-    pub received_at: SystemTime,
+    pub(crate) access_token: AccessToken,
+    pub(crate) expires_in: Duration,
+    pub(crate) token_type: String,
+    pub(crate) key_id: Option<String>,
+    pub(crate) received_at: SystemTime,
 }
 
 impl IssuedToken {
@@ -75,6 +69,32 @@ impl IssuedToken {
         self
     }
 
+    /// The token to send as `Authorization: Bearer ...` to the Messaging API.
+    pub fn access_token(&self) -> &AccessToken {
+        &self.access_token
+    }
+
+    /// How long the token was valid for when LINE answered.
+    pub fn expires_in(&self) -> Duration {
+        self.expires_in
+    }
+
+    /// The token type; LINE always says `Bearer`.
+    pub fn token_type(&self) -> &str {
+        &self.token_type
+    }
+
+    /// The token's key ID, for v2.1 tokens (what the key ID listing returns).
+    pub fn key_id(&self) -> Option<&str> {
+        self.key_id.as_deref()
+    }
+
+    /// When the answer arrived: the start of `expires_in`, by the wall clock,
+    /// so that it means the same in another process.
+    pub fn received_at(&self) -> SystemTime {
+        self.received_at
+    }
+
     /// When the token expires, by the wall clock. A lifetime past what the
     /// clock can represent reads as a century: never, in practice.
     ///
@@ -82,9 +102,9 @@ impl IssuedToken {
     /// use std::time::Duration;
     /// use line_oauth::{AccessToken, IssuedToken};
     /// let token = IssuedToken::new(AccessToken::new("t"), Duration::from_secs(900));
-    /// assert_eq!(token.expires_at(), token.received_at + Duration::from_secs(900));
+    /// assert_eq!(token.expires_at(), token.received_at() + Duration::from_secs(900));
     /// let absurd = IssuedToken::new(AccessToken::new("t"), Duration::MAX);
-    /// assert!(absurd.expires_at() > absurd.received_at);
+    /// assert!(absurd.expires_at() > absurd.received_at());
     /// ```
     pub fn expires_at(&self) -> SystemTime {
         const CENTURY: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
@@ -113,17 +133,31 @@ impl IssuedToken {
 /// ```
 /// # async fn run(client: line_oauth::Client, token: line_oauth::AccessToken) -> Result<(), line_oauth::Error> {
 /// let info = client.verify(&token).await?;
-/// println!("channel {} for {:?}, scopes {:?}", info.client_id, info.expires_in, info.scopes);
+/// println!("channel {} for {:?}, scopes {:?}", info.client_id(), info.expires_in(), info.scopes());
 /// # Ok(())
 /// # }
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct TokenInfo {
+    pub(crate) client_id: String,
+    pub(crate) expires_in: Duration,
+    pub(crate) scopes: Vec<String>,
+}
+
+impl TokenInfo {
     /// The channel ID the token belongs to.
-    pub client_id: String,
+    pub fn client_id(&self) -> &str {
+        &self.client_id
+    }
+
     /// How long the token stays valid.
-    pub expires_in: Duration,
+    pub fn expires_in(&self) -> Duration {
+        self.expires_in
+    }
+
     /// The token's permissions; empty when LINE sends none.
-    pub scopes: Vec<String>,
+    pub fn scopes(&self) -> &[String] {
+        &self.scopes
+    }
 }

@@ -17,9 +17,7 @@ const HOUR: Duration = Duration::from_secs(3600);
 const MINUTE: Duration = Duration::from_secs(60);
 
 /// The API error of a failed call, or a panic naming what came instead.
-fn api_error<T: std::fmt::Debug>(
-    outcome: Result<T, Error>,
-) -> std::sync::Arc<line_oauth::ApiError> {
+fn api_error<T: std::fmt::Debug>(outcome: Result<T, Error>) -> line_oauth::ApiError {
     match outcome {
         Err(Error::Api(e)) => e,
         other => panic!("expected an API error, got {other:?}"),
@@ -45,22 +43,22 @@ fn assert_oauth_error<T: std::fmt::Debug>(
 async fn short_lived_token_issue_verify_revoke() {
     let s = setup().await;
     let issued = s.client.issue_short_lived(&s.creds).await.unwrap();
-    assert_eq!(issued.expires_in, 30 * DAY);
-    assert_eq!(issued.token_type, "Bearer");
-    assert_eq!(issued.key_id, None);
+    assert_eq!(issued.expires_in(), 30 * DAY);
+    assert_eq!(issued.token_type(), "Bearer");
+    assert_eq!(issued.key_id(), None);
     assert!(issued.remaining() > 29 * DAY);
 
     s.fake.advance(DAY);
-    let info = s.client.verify(&issued.access_token).await.unwrap();
-    assert_eq!(info.client_id, CHANNEL);
+    let info = s.client.verify(issued.access_token()).await.unwrap();
+    assert_eq!(info.client_id(), CHANNEL);
     assert!(
-        info.expires_in <= 29 * DAY && info.expires_in > 29 * DAY - Duration::from_secs(5),
+        info.expires_in() <= 29 * DAY && info.expires_in() > 29 * DAY - Duration::from_secs(5),
         "{info:?}"
     );
-    assert!(info.scopes.is_empty());
+    assert!(info.scopes().is_empty());
 
-    s.client.revoke(&issued.access_token).await.unwrap();
-    let outcome = s.client.verify(&issued.access_token).await;
+    s.client.revoke(issued.access_token()).await.unwrap();
+    let outcome = s.client.verify(issued.access_token()).await;
     assert_oauth_error(
         outcome,
         ErrorCode::InvalidRequest,
@@ -73,7 +71,7 @@ async fn short_lived_token_expires_after_30_days() {
     let s = setup().await;
     let issued = s.client.issue_short_lived(&s.creds).await.unwrap();
     s.fake.advance(30 * DAY);
-    let outcome = s.client.verify(&issued.access_token).await;
+    let outcome = s.client.verify(issued.access_token()).await;
     assert_oauth_error(
         outcome,
         ErrorCode::InvalidRequest,
@@ -89,7 +87,7 @@ async fn the_31st_short_lived_token_revokes_the_oldest() {
         s.client.issue_short_lived(&s.creds).await.unwrap();
     }
     assert_eq!(s.fake.active_count(CHANNEL, Kind::ShortLived), 30);
-    assert!(s.client.verify(&first.access_token).await.is_err());
+    assert!(s.client.verify(first.access_token()).await.is_err());
 }
 
 #[tokio::test]
@@ -133,8 +131,8 @@ async fn verifying_a_malformed_token_says_so() {
 async fn stateless_token_by_client_secret() {
     let s = setup().await;
     let issued = s.client.issue_stateless(&s.creds).await.unwrap();
-    assert_eq!(issued.expires_in, Duration::from_secs(900));
-    assert_eq!(issued.key_id, None);
+    assert_eq!(issued.expires_in(), Duration::from_secs(900));
+    assert_eq!(issued.key_id(), None);
     let wrong = ChannelCredentials::new(CHANNEL, ClientSecret::new("wrong"));
     let outcome = s.client.issue_stateless(&wrong).await;
     assert_oauth_error(
@@ -149,7 +147,7 @@ async fn stateless_token_by_assertion() {
     let s = setup().await;
     let assertion = s.assertion(None);
     let issued = s.client.issue_stateless(&assertion).await.unwrap();
-    assert_eq!(issued.expires_in, Duration::from_secs(900));
+    assert_eq!(issued.expires_in(), Duration::from_secs(900));
     assert_eq!(s.fake.issued_count(), 1);
 }
 
@@ -161,21 +159,21 @@ async fn v21_token_issue_list_verify_revoke() {
         .issue_v21(&s.assertion(Some(3600)), HOUR)
         .await
         .unwrap();
-    assert_eq!(issued.expires_in, Duration::from_secs(3600));
-    let key_id = issued.key_id.clone().expect("a v2.1 token has a key id");
+    assert_eq!(issued.expires_in(), Duration::from_secs(3600));
+    let key_id = issued.key_id().expect("a v2.1 token has a key id");
 
     let kids = s.client.list_v21_key_ids(&s.assertion(None)).await.unwrap();
     assert_eq!(kids, [key_id]);
 
-    let info = s.client.verify_v21(&issued.access_token).await.unwrap();
-    assert_eq!(info.client_id, CHANNEL);
+    let info = s.client.verify_v21(issued.access_token()).await.unwrap();
+    assert_eq!(info.client_id(), CHANNEL);
     assert!(
-        info.expires_in <= Duration::from_secs(3600)
-            && info.expires_in >= Duration::from_secs(3595)
+        info.expires_in() <= Duration::from_secs(3600)
+            && info.expires_in() >= Duration::from_secs(3595)
     );
 
     s.client
-        .revoke_v21(&s.creds, &issued.access_token)
+        .revoke_v21(&s.creds, issued.access_token())
         .await
         .unwrap();
     assert!(
@@ -185,7 +183,7 @@ async fn v21_token_issue_list_verify_revoke() {
             .unwrap()
             .is_empty()
     );
-    let outcome = s.client.verify_v21(&issued.access_token).await;
+    let outcome = s.client.verify_v21(issued.access_token()).await;
     assert_oauth_error(
         outcome,
         ErrorCode::InvalidRequest,
@@ -202,7 +200,7 @@ async fn an_expired_v21_token_says_so() {
         .await
         .unwrap();
     s.fake.advance(Duration::from_secs(61));
-    let outcome = s.client.verify_v21(&issued.access_token).await;
+    let outcome = s.client.verify_v21(issued.access_token()).await;
     assert_oauth_error(
         outcome,
         ErrorCode::InvalidRequest,
@@ -262,7 +260,7 @@ async fn empty_arguments_are_refused_before_anything_is_sent() {
         s.client.verify_v21(&empty).await,
     ] {
         assert!(
-            matches!(outcome, Err(Error::InvalidRequest { .. })),
+            matches!(outcome, Err(Error::InvalidArgument { .. })),
             "{outcome:?}"
         );
     }
@@ -277,7 +275,7 @@ async fn empty_arguments_are_refused_before_anything_is_sent() {
         .issue_v21(&ClientAssertion::new(""), HOUR)
         .await
         .unwrap_err();
-    assert!(matches!(error, Error::InvalidRequest { .. }), "{error:?}");
+    assert!(matches!(error, Error::InvalidArgument { .. }), "{error:?}");
     assert_eq!(s.fake.issued_count(), 0);
 }
 
@@ -301,7 +299,7 @@ async fn an_explicit_proxy_carries_every_request() {
     };
     let proxied = through(Some(s.fake.url()));
     let issued = proxied.issue_short_lived(&s.creds).await.unwrap();
-    proxied.verify(&issued.access_token).await.unwrap();
+    proxied.verify(issued.access_token()).await.unwrap();
     let direct = through(None).issue_short_lived(&s.creds).await;
     assert!(matches!(direct, Err(Error::Connect { .. })), "{direct:?}");
 }

@@ -186,7 +186,7 @@ async fn a_stalled_server_gives_a_timeout_within_the_configured_time() {
         .unwrap_err();
     let took = started.elapsed();
     assert!(
-        matches!(error, Error::Timeout { after, operation: "verify_v21", .. } if after == timeout),
+        matches!(error, Error::Timeout { after, operation: line_oauth::Operation::VerifyV21, .. } if after == timeout),
         "{error:?}"
     );
     assert!(error.is_timeout());
@@ -209,7 +209,7 @@ async fn a_refused_connection_is_a_connect_error_without_the_query_string() {
         matches!(
             error,
             Error::Connect {
-                operation: "verify_v21",
+                operation: line_oauth::Operation::VerifyV21,
                 ..
             }
         ),
@@ -326,5 +326,5 @@ async fn a_small_chunked_body_still_decodes() {
         .verify(&AccessToken::new(TOKEN))
         .await
         .unwrap();
-    assert_eq!(info.expires_in, Duration::from_secs(5));
+    assert_eq!(info.expires_in(), Duration::from_secs(5));
 }

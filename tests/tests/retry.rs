@@ -68,7 +68,7 @@ async fn a_429_with_retry_after_is_waited_out_on_a_retryable_call() {
         .verify(&AccessToken::new(TOKEN))
         .await
         .unwrap();
-    assert_eq!(info.client_id, "1");
+    assert_eq!(info.client_id(), "1");
     assert!(
         started.elapsed() >= Duration::from_secs(1),
         "waited {:?}",

@@ -95,20 +95,20 @@ async fn run_everything() -> Vec<String> {
     let listing = s.assertion(None);
     secrets.push(listing.expose_secret().to_owned());
     client.list_v21_key_ids(&listing).await.unwrap();
-    client.verify_v21(&v21.access_token).await.unwrap();
+    client.verify_v21(v21.access_token()).await.unwrap();
     client
-        .revoke_v21(&s.creds, &v21.access_token)
+        .revoke_v21(&s.creds, v21.access_token())
         .await
         .unwrap();
     let short = client.issue_short_lived(&s.creds).await.unwrap();
-    client.verify(&short.access_token).await.unwrap();
-    client.revoke(&short.access_token).await.unwrap();
+    client.verify(short.access_token()).await.unwrap();
+    client.revoke(short.access_token()).await.unwrap();
     let stateless_assertion = s.assertion(None);
     secrets.push(stateless_assertion.expose_secret().to_owned());
     let stateless = client.issue_stateless(&stateless_assertion).await.unwrap();
     let by_secret = client.issue_stateless(&s.creds).await.unwrap();
     for token in [&v21, &short, &stateless, &by_secret] {
-        secrets.push(token.access_token.expose_secret().to_owned());
+        secrets.push(token.access_token().expose_secret().to_owned());
     }
 
     // LINE's refusals.
@@ -122,9 +122,9 @@ async fn run_everything() -> Vec<String> {
             .await
             .is_err()
     );
-    assert!(client.verify(&short.access_token).await.is_err());
-    assert!(client.verify_v21(&v21.access_token).await.is_err());
-    assert!(client.revoke_v21(&wrong, &v21.access_token).await.is_err());
+    assert!(client.verify(short.access_token()).await.is_err());
+    assert!(client.verify_v21(v21.access_token()).await.is_err());
+    assert!(client.revoke_v21(&wrong, v21.access_token()).await.is_err());
     let unknown_kid = line_oauth::AssertionSigner::new(&key_pair().private, "no-such-kid", CHANNEL)
         .sign()
         .unwrap();
@@ -137,7 +137,7 @@ async fn run_everything() -> Vec<String> {
         .retry(RetryPolicy::none())
         .build()
         .unwrap();
-    let token = AccessToken::new(short.access_token.expose_secret());
+    let token = AccessToken::new(short.access_token().expose_secret());
     assert!(nowhere.issue_short_lived(&s.creds).await.is_err());
     assert!(
         nowhere

@@ -133,6 +133,7 @@ pub struct BearerService<S> {
 
 /// A [`BearerService`] failure: no token, or the inner service's error.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum BearerError<E> {
     /// The token source could not give a token.
     Token(Error),

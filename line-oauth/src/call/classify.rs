@@ -2,22 +2,20 @@
 //! body, read together in one place), a body that is not LINE's, or a
 //! transport failure, each as an [`Error`] with the call's secrets scrubbed.
 
-use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use http_body_util::LengthLimitError;
-use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, HeaderValue, RETRY_AFTER};
 
 use super::redact::{clean, scrub, snippet, without_secrets};
-use crate::error::{ApiError, Error, ErrorCode};
+use crate::error::{ApiDetails, ApiError, Error, ErrorCode, Operation, TransportError};
 use crate::raw::{self, types::ErrorResponse};
 use crate::raw::{REQUEST_ID_HEADER, RESPONSE_BODY_LIMIT};
 
 /// The failed call: its name, and the secrets it sent.
 #[derive(Clone, Copy)]
 pub(super) struct Context<'a> {
-    pub(super) operation: &'static str,
+    pub(super) operation: Operation,
     pub(super) secrets: &'a [&'a str],
 }
 
@@ -29,11 +27,12 @@ impl Context<'_> {
         match error {
             raw::Error::UnexpectedResponse(response) => self.error_response(response).await,
             raw::Error::ErrorResponse(response) => {
-                ErrorHeaders::of(response.headers()).api_error(self, response.status(), b"")
+                let status = response.status().as_u16();
+                ErrorHeaders::of(response.headers()).api_error(self, status, b"")
             }
             raw::Error::InvalidResponsePayload(body, reason) => decode_error(
                 self.operation,
-                StatusCode::OK,
+                200,
                 &reason.to_string(),
                 &body,
                 self.secrets,
@@ -42,7 +41,7 @@ impl Context<'_> {
             | raw::Error::ResponseBodyError(e)
             | raw::Error::InvalidUpgrade(e) => self.transport(e),
             raw::Error::InvalidRequest(reason) | raw::Error::Custom(reason) => {
-                Error::InvalidRequest {
+                Error::InvalidArgument {
                     operation: self.operation,
                     reason: clean(&reason, self.secrets),
                 }
@@ -55,14 +54,17 @@ impl Context<'_> {
     /// its body; a success status other than the documented one is a decode
     /// error.
     async fn error_response(self, response: reqwest::Response) -> Error {
-        let status = response.status();
+        let status = response.status().as_u16();
         let headers = ErrorHeaders::of(response.headers());
         let body = match response.bytes().await {
             Ok(body) => body,
             Err(e) => return self.transport(e),
         };
-        if status.is_success() {
-            let reason = format!("LINE documents no {status} here");
+        if (200..300).contains(&status) {
+            let reason = format!(
+                "LINE documents no {} here",
+                crate::error::status_text(status)
+            );
             return decode_error(self.operation, status, &reason, &body, self.secrets);
         }
         headers.api_error(self, status, &body)
@@ -70,10 +72,10 @@ impl Context<'_> {
 
     /// A transport failure, its URL stripped of the query string. A request
     /// that could not be built (nothing left this process) is
-    /// [`Error::InvalidRequest`].
+    /// [`Error::InvalidArgument`].
     fn transport(self, error: reqwest::Error) -> Error {
         if error.is_builder() {
-            return Error::InvalidRequest {
+            return Error::InvalidArgument {
                 operation: self.operation,
                 reason: clean(&innermost_cause(&error), self.secrets),
             };
@@ -84,7 +86,7 @@ impl Context<'_> {
                 limit: RESPONSE_BODY_LIMIT,
             };
         }
-        let source = Arc::new(without_secrets(error));
+        let source = TransportError::new(without_secrets(error));
         if source.is_connect() {
             Error::Connect {
                 operation: self.operation,
@@ -115,7 +117,7 @@ impl ErrorHeaders {
 
     /// An [`ApiError`]: the body decoded in either of LINE's shapes, or,
     /// in neither, kept as a short scrubbed snippet.
-    fn api_error(self, call: Context<'_>, status: StatusCode, body: &[u8]) -> Error {
+    fn api_error(self, call: Context<'_>, status: u16, body: &[u8]) -> Error {
         let parsed = serde_json::from_slice::<ErrorResponse>(body).ok();
         let in_lines_shape = parsed
             .as_ref()
@@ -124,7 +126,7 @@ impl ErrorHeaders {
         let text = |value: Option<String>| value.map(|v| clean(&v, call.secrets));
         // Short identifiers: scrubbed of the call's secrets, not masked.
         let identifier = |value: &str| scrub(value, call.secrets);
-        Error::Api(Arc::new(ApiError {
+        Error::Api(ApiError::new(ApiDetails {
             operation: call.operation,
             status,
             code: parsed
@@ -145,8 +147,8 @@ impl ErrorHeaders {
 
 /// A success status whose body is not what LINE documents.
 pub(crate) fn decode_error(
-    operation: &'static str,
-    status: StatusCode,
+    operation: Operation,
+    status: u16,
     reason: &str,
     body: &[u8],
     secrets: &[&str],

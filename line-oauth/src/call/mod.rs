@@ -35,7 +35,7 @@ use serde::Serialize;
 use tokio::time::Instant;
 use tracing::Instrument;
 
-use crate::error::Error;
+use crate::error::{Error, Operation};
 use crate::raw::{self, CALL_SPAN};
 use classify::Context;
 
@@ -43,8 +43,8 @@ use classify::Context;
 /// send it. Its fields are what goes on the wire; those of a secret type
 /// are scrubbed from any error of the call.
 pub(crate) trait Request: Serialize + Sync {
-    /// The call's name in errors and logs, such as `verify_v21`.
-    const OPERATION: &'static str;
+    /// The call, as errors and logs name it.
+    const OPERATION: Operation;
     /// Whether it may be sent again once it may have reached LINE.
     const IDEMPOTENCY: Idempotency;
     /// LINE's answer, as the generated client decodes it.
@@ -72,7 +72,7 @@ pub(crate) async fn send<R: Request>(
     request: &R,
 ) -> Result<R::Answer, Error> {
     if let Some(field) = fields::first_empty(request) {
-        return Err(Error::InvalidRequest {
+        return Err(Error::InvalidArgument {
             operation: R::OPERATION,
             reason: format!("{field} is empty"),
         });
@@ -80,7 +80,7 @@ pub(crate) async fn send<R: Request>(
     // One span per call; the hook fills in what went on the wire.
     let span = tracing::debug_span!(
         CALL_SPAN,
-        operation = R::OPERATION,
+        operation = R::OPERATION.as_str(),
         method = tracing::field::Empty,
         path = tracing::field::Empty,
         attempt = tracing::field::Empty,
@@ -128,7 +128,7 @@ async fn attempts<R: Request>(
             return Err(error);
         };
         tracing::debug!(
-            operation = R::OPERATION,
+            operation = R::OPERATION.as_str(),
             attempt,
             wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
             reason = %retry::reason(&error),

@@ -13,8 +13,6 @@
 
 use std::time::Duration;
 
-use reqwest::StatusCode;
-
 use crate::backoff;
 use crate::error::Error;
 
@@ -140,14 +138,14 @@ impl RetryPolicy {
     }
 }
 
-fn retryable_status(status: StatusCode) -> bool {
-    matches!(status.as_u16(), 429 | 502 | 503 | 504)
+fn retryable_status(status: u16) -> bool {
+    matches!(status, 429 | 502 | 503 | 504)
 }
 
 /// What a retry log line says of the error: never anything from the server.
 pub(crate) fn reason(error: &Error) -> String {
     match error {
-        Error::Api(api) => format!("status {}", api.status().as_u16()),
+        Error::Api(api) => format!("status {}", api.status()),
         Error::Connect { .. } => "connection refused or failed".to_owned(),
         Error::Transport { .. } => "connection broken".to_owned(),
         _ => "other".to_owned(),
@@ -157,13 +155,12 @@ pub(crate) fn reason(error: &Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::ApiError;
-    use std::sync::Arc;
+    use crate::error::{ApiDetails, ApiError, Operation};
 
     fn api(status: u16, retry_after: Option<u64>) -> Error {
-        Error::Api(Arc::new(ApiError {
-            operation: "verify",
-            status: StatusCode::from_u16(status).unwrap(),
+        Error::Api(ApiError::new(ApiDetails {
+            operation: Operation::Verify,
+            status,
             code: None,
             description: None,
             message: None,
@@ -211,7 +208,7 @@ mod tests {
             assert_eq!(policy.wait(Idempotency::UnlessSent, 1, &error), None);
         }
         let timeout = Error::Timeout {
-            operation: "issue_v21",
+            operation: Operation::IssueV21,
             after: Duration::from_secs(1),
         };
         assert_eq!(policy.wait(Idempotency::UnlessSent, 1, &timeout), None);

@@ -14,8 +14,6 @@ use builder::{DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, USER_A
 use std::sync::Arc;
 use std::time::Duration;
 
-use reqwest::StatusCode;
-
 use crate::call::{self, Policy, Request};
 use crate::credentials::{Assertion, ChannelCredentials, StatelessAuth};
 use crate::error::Error;
@@ -37,9 +35,9 @@ const GRANT: types::GrantType = types::GrantType::ClientCredentials;
 /// let client = Client::new();
 /// let creds = ChannelCredentials::new("1234567890", ClientSecret::new("channel secret"));
 /// let issued = client.issue_short_lived(&creds).await?;
-/// let info = client.verify(&issued.access_token).await?;
-/// assert_eq!(info.client_id, "1234567890");
-/// client.revoke(&issued.access_token).await?;
+/// let info = client.verify(issued.access_token()).await?;
+/// assert_eq!(info.client_id(), "1234567890");
+/// client.revoke(issued.access_token()).await?;
 /// # Ok(())
 /// # }
 /// ```
@@ -137,7 +135,7 @@ impl Client {
     /// # async fn run(client: line_oauth::Client, signer: line_oauth::AssertionSigner) -> Result<(), line_oauth::Error> {
     /// let day = std::time::Duration::from_secs(24 * 3600);
     /// let issued = client.issue_v21(&signer, day).await?;
-    /// println!("key id {:?}", issued.key_id);
+    /// println!("key id {:?}", issued.key_id());
     /// # Ok(())
     /// # }
     /// ```
@@ -334,7 +332,7 @@ fn lifetime<R: Request>(seconds: i64) -> Result<Duration, Error> {
         .map(Duration::from_secs)
         .map_err(|_| {
             let reason = format!("expires_in is negative ({seconds})");
-            call::decode_error(R::OPERATION, StatusCode::OK, &reason, b"", &[])
+            call::decode_error(R::OPERATION, 200, &reason, b"", &[])
         })
 }
 

@@ -8,6 +8,7 @@ use progenitor_client::ResponseValue;
 use serde::Serialize;
 
 use crate::call::{Idempotency, Request};
+use crate::error::Operation;
 use crate::raw::{self, types};
 use crate::secret::{AccessToken, ClientAssertion};
 
@@ -17,9 +18,9 @@ pub(super) const JWT_BEARER: types::ClientAssertionType =
 
 /// Implements [`Request`] for a request type sent by one generated method.
 macro_rules! request {
-    ($type:ty, $operation:literal, $idempotency:ident, $answer:ty, |$request:ident, $raw:ident| $send:expr) => {
+    ($type:ty, $operation:ident, $idempotency:ident, $answer:ty, |$request:ident, $raw:ident| $send:expr) => {
         impl Request for $type {
-            const OPERATION: &'static str = $operation;
+            const OPERATION: Operation = Operation::$operation;
             const IDEMPOTENCY: Idempotency = Idempotency::$idempotency;
             type Answer = $answer;
 
@@ -49,56 +50,56 @@ pub(super) struct ValidV21KeyIds<'a> {
 
 request!(
     types::IssueShortLivedChannelTokenRequest,
-    "issue_short_lived",
+    IssueShortLived,
     UnlessSent,
     types::IssueShortLivedChannelAccessTokenResponse,
     |request, raw| raw.issue_channel_token(request)
 );
 request!(
     types::IssueChannelTokenByJwtRequest,
-    "issue_v21",
+    IssueV21,
     UnlessSent,
     types::IssueChannelAccessTokenResponse,
     |request, raw| raw.issue_channel_token_by_jwt(request)
 );
 request!(
     types::IssueStatelessChannelTokenRequest,
-    "issue_stateless",
+    IssueStateless,
     Safe,
     types::IssueStatelessChannelAccessTokenResponse,
     |request, raw| raw.issue_stateless_channel_token(request)
 );
 request!(
     types::VerifyChannelTokenRequest,
-    "verify",
+    Verify,
     Safe,
     types::VerifyChannelAccessTokenResponse,
     |request, raw| raw.verify_channel_token(request)
 );
 request!(
     VerifyV21<'_>,
-    "verify_v21",
+    VerifyV21,
     Safe,
     types::VerifyChannelAccessTokenResponse,
     |request, raw| raw.verify_channel_token_by_jwt(request.access_token)
 );
 request!(
     types::RevokeChannelTokenRequest,
-    "revoke",
+    Revoke,
     Safe,
     (),
     |request, raw| raw.revoke_channel_token(request)
 );
 request!(
     types::RevokeChannelTokenByJwtRequest,
-    "revoke_v21",
+    RevokeV21,
     Safe,
     (),
     |request, raw| raw.revoke_channel_token_by_jwt(request)
 );
 request!(
     ValidV21KeyIds<'_>,
-    "list_v21_key_ids",
+    ListV21KeyIds,
     Safe,
     types::ChannelAccessTokenKeyIdsResponse,
     |request, raw| raw

@@ -5,12 +5,11 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use reqwest::StatusCode;
 use reqwest::header::HeaderValue;
 use tokio::time::Instant;
 
 use super::clock;
-use crate::error::Error;
+use crate::error::{Error, Remedy};
 use crate::secret::AccessToken;
 use crate::tokens::IssuedToken;
 use crate::tokens::MAX_LIFETIME;
@@ -137,6 +136,18 @@ pub(super) struct Unusable {
     pub(super) token: AccessToken,
 }
 
+/// A token that cannot go into an `Authorization` header.
+#[derive(Debug)]
+struct NotAHeaderValue;
+
+impl fmt::Display for NotAHeaderValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the token is not a valid HTTP header value")
+    }
+}
+
+impl std::error::Error for NotAHeaderValue {}
+
 /// The source's timing settings.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Timing {
@@ -216,12 +227,7 @@ impl Timing {
             HeaderValue::try_from(format!("Bearer {}", issued.access_token.expose_secret()))
         else {
             return Err(Unusable {
-                error: Error::Decode {
-                    operation: "token_source",
-                    status: StatusCode::OK,
-                    reason: "the token is not a valid HTTP header value".to_owned(),
-                    snippet: String::new(),
-                },
+                error: Error::provider(Remedy::Fix, NotAHeaderValue),
                 token: issued.access_token,
             });
         };

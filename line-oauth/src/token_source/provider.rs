@@ -17,9 +17,14 @@ use crate::tokens::IssuedToken;
 /// [`V21`](super::V21)); so may your own, such as one that reads tokens
 /// another process keeps.
 ///
+/// A provider fails with its own error through [`Error::provider`]; the
+/// source's callers get that error back through
+/// [`source`](std::error::Error::source):
+///
 /// ```
+/// use std::error::Error as _;
 /// use std::time::Duration;
-/// use line_oauth::{AccessToken, Error, IssuedToken, TokenProvider};
+/// use line_oauth::{AccessToken, Error, IssuedToken, Remedy, TokenProvider, TokenSource};
 ///
 /// /// Tokens another process writes to a file, with their lifetime.
 /// #[derive(Debug)]
@@ -28,10 +33,19 @@ use crate::tokens::IssuedToken;
 /// impl TokenProvider for FromFile {
 ///     async fn issue(&self) -> Result<IssuedToken, Error> {
 ///         let text = std::fs::read_to_string(&self.0)
-///             .map_err(|e| Error::InvalidConfig(format!("token file: {e}")))?;
+///             .map_err(|e| Error::provider(Remedy::RetryLater, e))?;
 ///         Ok(IssuedToken::new(AccessToken::new(text.trim()), Duration::from_secs(900)))
 ///     }
 /// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let source = TokenSource::new(FromFile("/no/such/token-file".into())).unwrap();
+/// let error = source.token().await.unwrap_err();
+/// assert!(matches!(error, Error::Provider(_)));
+/// let io = error.source().and_then(|e| e.downcast_ref::<std::io::Error>());
+/// assert_eq!(io.map(|e| e.kind()), Some(std::io::ErrorKind::NotFound));
+/// # }
 /// ```
 pub trait TokenProvider: fmt::Debug + Send + Sync + 'static {
     /// Gets one token. Its `received_at` and `expires_in` tell the source

@@ -181,24 +181,23 @@ async fn issue(client: &Client, kind: &IssueKind) -> Result<Printed, Failure> {
 }
 
 fn issued_token(kind: &str, issued: &IssuedToken) -> Printed {
-    let token = issued.access_token.expose_secret().to_owned();
-    let expires_in = issued.expires_in.as_secs();
+    let token = issued.access_token().expose_secret().to_owned();
+    let expires_in = issued.expires_in().as_secs();
     Printed {
         json: json!({
             "kind": kind,
             "access_token": token,
-            "token_type": issued.token_type,
+            "token_type": issued.token_type(),
             "expires_in": expires_in,
             "expires_at": unix_seconds(issued.expires_at()),
-            "key_id": issued.key_id,
+            "key_id": issued.key_id(),
         }),
         value: token,
         remark: Some(format!(
             "{kind} token, valid for {}{}",
             humantime::format_duration(Duration::from_secs(expires_in)),
             issued
-                .key_id
-                .as_deref()
+                .key_id()
                 .map(|kid| format!(", key ID {kid}"))
                 .unwrap_or_default()
         )),
@@ -263,18 +262,18 @@ async fn verify(client: &Client, source: &str, version: &Version) -> Result<Prin
         json: json!({
             "valid": true,
             "version": version,
-            "client_id": info.client_id,
-            "expires_in": info.expires_in.as_secs(),
-            "scopes": info.scopes,
+            "client_id": info.client_id(),
+            "expires_in": info.expires_in().as_secs(),
+            "scopes": info.scopes(),
         }),
         value: format!(
             "valid {version} token of channel {}, {} left{}",
-            info.client_id,
-            humantime::format_duration(Duration::from_secs(info.expires_in.as_secs())),
-            if info.scopes.is_empty() {
+            info.client_id(),
+            humantime::format_duration(Duration::from_secs(info.expires_in().as_secs())),
+            if info.scopes().is_empty() {
                 String::new()
             } else {
-                format!(", scopes: {}", info.scopes.join(" "))
+                format!(", scopes: {}", info.scopes().join(" "))
             }
         ),
         remark: None,

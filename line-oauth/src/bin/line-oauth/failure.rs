@@ -37,7 +37,7 @@ impl Failure {
                 | Error::Transport { .. }
                 | Error::ResponseTooLarge { .. }
                 | Error::Decode { .. } => "network",
-                Error::InvalidRequest { .. } | Error::InvalidConfig(_) => "usage",
+                Error::InvalidArgument { .. } | Error::InvalidConfig(_) => "usage",
                 _ => "local",
             },
         }
@@ -53,7 +53,7 @@ impl Failure {
                  store directory to start afresh"
                     .to_owned()
             }
-            Self::Call(error) => error.to_string(),
+            Self::Call(error) => with_causes(error),
         }
     }
 
@@ -104,7 +104,7 @@ impl Failure {
                 "kind": self.kind(),
                 "exit_code": self.exit_code(),
                 "message": self.message(),
-                "status": api.map(|a| a.status().as_u16()),
+                "status": api.map(|a| a.status()),
                 "code": api.and_then(|a| a.code()).map(|c| c.as_str().to_owned()),
                 "description": api.and_then(|a| a.description().or(a.message())),
                 "request_id": api.and_then(|a| a.request_id()),
@@ -112,6 +112,18 @@ impl Failure {
             }
         })
     }
+}
+
+/// An error's message followed by its causes, as one line.
+fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(e) = cause {
+        text.push_str(": ");
+        text.push_str(&e.to_string());
+        cause = e.source();
+    }
+    text
 }
 
 /// What to do about LINE's refusal, for the refusals a user can mend.
