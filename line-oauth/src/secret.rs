@@ -129,6 +129,15 @@ secret_string! {
     ClientAssertion
 }
 
+impl AccessToken {
+    /// Whether it is the same token as `other`, compared in constant time:
+    /// the one comparison of tokens in the crate.
+    pub(crate) fn same_as(&self, other: &Self) -> bool {
+        aws_lc_rs::constant_time::verify_slices_are_equal(self.0.as_bytes(), other.0.as_bytes())
+            .is_ok()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -353,3 +353,29 @@ async fn the_layers_debug_shows_neither_the_token_nor_the_secret() {
         assert!(!shown.contains("secret\""), "{shown}");
     }
 }
+
+/// A source with no token to give fails the request; the caller gets
+/// line-oauth's error back out of reqwest-middleware's, as the docs show.
+#[tokio::test]
+async fn a_caller_gets_line_oauths_error_back_out_of_reqwest_middleware() {
+    let s = setup().await;
+    s.refuse("nothing").await;
+    let wrong = ChannelCredentials::new("1234567890", ClientSecret::new("not-the-secret"));
+    let client = Client::builder().base_url(s.line.url()).build().unwrap();
+    let source = TokenSource::new(ShortLived::new(client, wrong)).unwrap();
+    let error = s
+        .client_with(BearerMiddleware::new(source))
+        .post(s.push_url())
+        .body("{}")
+        .send()
+        .await
+        .unwrap_err();
+    let line = match &error {
+        reqwest_middleware::Error::Middleware(inner) => inner.downcast_ref::<line_oauth::Error>(),
+        _ => None,
+    }
+    .expect("line-oauth's error inside");
+    assert!(line.is_credentials_refused(), "{line}");
+    assert_eq!(line.remedy(), line_oauth::Remedy::Fix);
+    assert!(s.authorizations().await.is_empty(), "nothing was sent");
+}

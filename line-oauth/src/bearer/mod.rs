@@ -21,8 +21,12 @@ pub use self::reqwest::BearerMiddleware;
 #[cfg(feature = "tower")]
 pub use self::tower::{BearerError, BearerLayer, BearerService, ReplayBody};
 
+use std::future::Future;
 use std::net::IpAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use http::HeaderValue;
 
 use crate::token_source::{Invalidation, Token, TokenSource};
 
@@ -126,6 +130,35 @@ struct Bearer {
     source: TokenSource,
     hosts: AllowedHosts,
     retry: bool,
+    /// Whether a request to a host off the list was logged yet.
+    passed_by: Arc<AtomicBool>,
+}
+
+/// One stack's side of the bearer flow: how its requests carry the
+/// header, are copied for a second try and sent, and how its responses say
+/// "refused".
+trait Exchange {
+    type Request;
+    type Response;
+    type Error;
+    /// What is kept of a request to send it again.
+    type Copy;
+
+    /// A copy of `request` to send again, if its body can be replayed.
+    fn copy(request: &Self::Request) -> Option<Self::Copy>;
+    /// Sets `Authorization` on `request`.
+    fn authorize(request: &mut Self::Request, header: HeaderValue);
+    /// The request again, from its copy, with `header`.
+    fn again(copy: Self::Copy, header: HeaderValue) -> Option<Self::Request>;
+    /// Sends `request` down the stack.
+    fn send(
+        &mut self,
+        request: Self::Request,
+    ) -> impl Future<Output = Result<Self::Response, Self::Error>> + Send;
+    /// The host that refused the token, if `response` is its 401.
+    fn refused_by(&self, response: &Self::Response) -> Option<String>;
+    /// The stack's error for a source that has no token.
+    fn no_token(error: crate::Error) -> Self::Error;
 }
 
 impl Bearer {
@@ -135,7 +168,68 @@ impl Bearer {
             source,
             hosts: AllowedHosts::default(),
             retry: true,
+            passed_by: Arc::new(AtomicBool::new(false)),
         }
+    }
+
+    /// Notes, once per layer, that a request went out without a token: its
+    /// host is not on the list.
+    fn pass_by(&self, host: &str) {
+        if !self.passed_by.load(Ordering::Relaxed) && !self.passed_by.swap(true, Ordering::Relaxed)
+        {
+            tracing::debug!(
+                host,
+                "bearer: a request to a host off the allowed list goes without a token (said once)"
+            );
+        }
+    }
+
+    /// The flow: the cached token as the header (a new one when there is
+    /// none), the request sent; after a 401 from where the token went, the
+    /// token reported refused and the request sent once more with a new
+    /// one, when it can be and the retry is on.
+    async fn exchange<X: Exchange>(
+        &self,
+        stack: &mut X,
+        mut request: X::Request,
+    ) -> Result<X::Response, X::Error> {
+        let token = match self.source.cached() {
+            Some(token) => token,
+            // Boxed: the rare path keeps its state out of this future.
+            None => Box::pin(self.source.token()).await.map_err(X::no_token)?,
+        };
+        let copy = if self.retry { X::copy(&request) } else { None };
+        X::authorize(&mut request, token.bearer_header());
+        let response = stack.send(request).await?;
+        let Some(host) = stack.refused_by(&response) else {
+            return Ok(response);
+        };
+        // Boxed: the rare path keeps its state out of this future.
+        Box::pin(self.after_401(stack, response, &token, copy, &host)).await
+    }
+
+    /// After `refused`, the 401 `host` gave `token`: the request again with
+    /// a new token, or `refused` when it cannot be sent again (the token is
+    /// reported all the same) or the source keeps the refused token.
+    async fn after_401<X: Exchange>(
+        &self,
+        stack: &mut X,
+        refused: X::Response,
+        token: &Token,
+        copy: Option<X::Copy>,
+        host: &str,
+    ) -> Result<X::Response, X::Error> {
+        let Some(copy) = copy else {
+            self.report(token, host);
+            return Ok(refused);
+        };
+        let fresh = self.after_refusal(token, host).await.map_err(X::no_token)?;
+        let Some(again) = fresh.and_then(|fresh| X::again(copy, fresh.bearer_header())) else {
+            return Ok(refused);
+        };
+        // The 401 is done with: its connection goes back to the pool.
+        drop(refused);
+        stack.send(again).await
     }
 
     /// Reports `refused`, which `host` answered with a 401. Whether the
@@ -167,7 +261,7 @@ impl Bearer {
             return Ok(None);
         }
         let fresh = self.source.token().await?;
-        let same = fresh.access_token().expose_secret() == refused.access_token().expose_secret();
+        let same = fresh.access_token().same_as(refused.access_token());
         Ok((!same).then_some(fresh))
     }
 }

@@ -1,12 +1,14 @@
 //! [`BearerMiddleware`]: the bearer layer for reqwest-middleware.
 
+use std::future::Future;
+
 use futures_util::future::BoxFuture;
-use http::{Extensions, StatusCode, header::AUTHORIZATION};
+use http::{Extensions, HeaderValue, StatusCode, header::AUTHORIZATION};
 use reqwest_middleware::{Middleware, Next, Result};
 
 use super::replay::Replay;
-use super::{AllowedHosts, Bearer};
-use crate::token_source::{Token, TokenSource};
+use super::{AllowedHosts, Bearer, Exchange, Origin};
+use crate::token_source::TokenSource;
 
 /// Sets `Authorization: Bearer <token>` from a [`TokenSource`] on requests
 /// to the [`AllowedHosts`]; after a 401 it gets a new token and sends the
@@ -23,6 +25,19 @@ use crate::token_source::{Token, TokenSource};
 /// let bot = http.get("https://api.line.me/v2/bot/info").send().await?;
 /// # Ok(())
 /// # }
+/// ```
+///
+/// When the source has no token to give, the request fails with
+/// `reqwest_middleware::Error::Middleware`, which holds the line-oauth
+/// [`Error`](crate::Error):
+///
+/// ```
+/// fn why(error: &reqwest_middleware::Error) -> Option<&line_oauth::Error> {
+///     match error {
+///         reqwest_middleware::Error::Middleware(inner) => inner.downcast_ref::<line_oauth::Error>(),
+///         _ => None,
+///     }
+/// }
 /// ```
 #[derive(Debug, Clone)]
 pub struct BearerMiddleware {
@@ -68,7 +83,7 @@ impl BearerMiddleware {
 impl Middleware for BearerMiddleware {
     fn handle<'life0, 'life1, 'life2, 'async_trait>(
         &'life0 self,
-        mut request: reqwest::Request,
+        request: reqwest::Request,
         extensions: &'life1 mut Extensions,
         next: Next<'life2>,
     ) -> BoxFuture<'async_trait, Result<reqwest::Response>>
@@ -79,65 +94,63 @@ impl Middleware for BearerMiddleware {
         Self: 'async_trait,
     {
         let Some(origin) = self.bearer.hosts.origin(request.url()) else {
+            self.bearer.pass_by(request.url().host_str().unwrap_or(""));
             return next.run(request, extensions);
         };
         Box::pin(async move {
-            let token = match self.bearer.source.cached() {
-                Some(token) => token,
-                // Boxed: the rare path keeps its state out of this future.
-                None => Box::pin(self.bearer.source.token())
-                    .await
-                    .map_err(reqwest_middleware::Error::middleware)?,
+            let mut stack = Stack {
+                next,
+                extensions,
+                origin,
+                hosts: &self.bearer.hosts,
             };
-            let replay = if self.bearer.retry {
-                Replay::of(&request)
-            } else {
-                None
-            };
-            request
-                .headers_mut()
-                .insert(AUTHORIZATION, token.bearer_header());
-            let response = next.clone().run(request, extensions).await?;
-            // A 401 from where a redirect led is not a refusal of the
-            // token: reqwest sent it only to the first host.
-            if response.status() != StatusCode::UNAUTHORIZED
-                || self.bearer.hosts.origin(response.url()) != Some(origin)
-            {
-                return Ok(response);
-            }
-            // Boxed: the rare path keeps its state out of this future.
-            Box::pin(self.retry(response, &token, replay, extensions, next)).await
+            self.bearer.exchange(&mut stack, request).await
         })
     }
 }
 
-impl BearerMiddleware {
-    /// After `refused` (a 401 to `token`): the request again with a new
-    /// token, or `refused` when it cannot be sent again (the token is
-    /// dropped all the same) or the source keeps the refused token.
-    async fn retry(
-        &self,
-        refused: reqwest::Response,
-        token: &Token,
-        replay: Option<Replay>,
-        extensions: &mut Extensions,
-        next: Next<'_>,
-    ) -> Result<reqwest::Response> {
-        let host = refused.url().host_str().unwrap_or("");
-        let Some(replay) = replay else {
-            self.bearer.report(token, host);
-            return Ok(refused);
-        };
-        let fresh = self
-            .bearer
-            .after_refusal(token, host)
-            .await
-            .map_err(reqwest_middleware::Error::middleware)?;
-        let Some(again) = fresh.and_then(|fresh| replay.request(fresh.bearer_header())) else {
-            return Ok(refused);
-        };
-        // The 401 is done with: its connection goes back to the pool.
-        drop(refused);
-        next.run(again, extensions).await
+/// The rest of a reqwest-middleware chain, and where the token went.
+struct Stack<'a> {
+    next: Next<'a>,
+    extensions: &'a mut Extensions,
+    origin: Origin,
+    hosts: &'a AllowedHosts,
+}
+
+impl Exchange for Stack<'_> {
+    type Request = reqwest::Request;
+    type Response = reqwest::Response;
+    type Error = reqwest_middleware::Error;
+    type Copy = Replay;
+
+    fn copy(request: &reqwest::Request) -> Option<Replay> {
+        Replay::of(request)
+    }
+
+    fn authorize(request: &mut reqwest::Request, header: HeaderValue) {
+        request.headers_mut().insert(AUTHORIZATION, header);
+    }
+
+    fn again(copy: Replay, header: HeaderValue) -> Option<reqwest::Request> {
+        copy.request(header)
+    }
+
+    fn send(
+        &mut self,
+        request: reqwest::Request,
+    ) -> impl Future<Output = Result<reqwest::Response>> + Send {
+        self.next.clone().run(request, self.extensions)
+    }
+
+    /// A 401 from where the token went; not from where a redirect led,
+    /// which never got the token (reqwest sends it only to the first host).
+    fn refused_by(&self, response: &reqwest::Response) -> Option<String> {
+        let refused = response.status() == StatusCode::UNAUTHORIZED
+            && self.hosts.origin(response.url()) == Some(self.origin);
+        refused.then(|| response.url().host_str().unwrap_or("").to_owned())
+    }
+
+    fn no_token(error: crate::Error) -> reqwest_middleware::Error {
+        reqwest_middleware::Error::middleware(error)
     }
 }

@@ -3,14 +3,15 @@
 
 use std::fmt;
 use std::future::{Future, poll_fn};
+use std::marker::PhantomData;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use http::{Request, Response, StatusCode, header::AUTHORIZATION};
+use http::{HeaderValue, Request, Response, StatusCode, header::AUTHORIZATION};
 use tower_layer::Layer;
 use tower_service::Service;
 
-use super::{AllowedHosts, Bearer};
+use super::{AllowedHosts, Bearer, Exchange};
 use crate::error::Error;
 use crate::token_source::TokenSource;
 
@@ -177,58 +178,86 @@ where
         self.inner.poll_ready(cx).map_err(BearerError::Inner)
     }
 
-    fn call(&mut self, mut request: Request<B>) -> Self::Future {
+    fn call(&mut self, request: Request<B>) -> Self::Future {
         // The clone is the one made ready; this one waits its turn.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        let bearer = self.bearer.clone();
         let uri = request.uri();
-        let allowed = bearer
-            .hosts
-            .position(uri.scheme_str().unwrap_or(""), uri.host().unwrap_or(""));
-        let Some(allowed) = allowed else {
+        let (scheme, host) = (uri.scheme_str().unwrap_or(""), uri.host().unwrap_or(""));
+        let Some(allowed) = self.bearer.hosts.position(scheme, host) else {
+            self.bearer.pass_by(host);
             let sent = inner.call(request);
             return Box::pin(async move { sent.await.map_err(BearerError::Inner) });
         };
-        let cached = bearer.source.cached();
+        let bearer = self.bearer.clone();
         Box::pin(async move {
-            let token = match cached {
-                Some(token) => token,
-                None => bearer.source.token().await.map_err(BearerError::Token)?,
+            let mut stack = Stack {
+                inner,
+                ready: true,
+                host: allowed,
+                hosts: &bearer.hosts,
+                bodies: PhantomData,
             };
-            let replay = if bearer.retry {
-                replayable(&request)
-            } else {
-                None
-            };
-            request
-                .headers_mut()
-                .insert(AUTHORIZATION, token.bearer_header());
-            let response = inner.call(request).await.map_err(BearerError::Inner)?;
-            if response.status() != StatusCode::UNAUTHORIZED {
-                return Ok(response);
-            }
-            let host = bearer.hosts.name(allowed);
-            let Some(mut replay) = replay else {
-                // No retry, but the next request gets a new token.
-                bearer.report(&token, host);
-                return Ok(response);
-            };
-            let Some(fresh) = bearer
-                .after_refusal(&token, host)
-                .await
-                .map_err(BearerError::Token)?
-            else {
-                return Ok(response);
-            };
-            replay
-                .headers_mut()
-                .insert(AUTHORIZATION, fresh.bearer_header());
-            poll_fn(|cx| inner.poll_ready(cx))
+            bearer.exchange(&mut stack, request).await
+        })
+    }
+}
+
+/// The wrapped service, and which allowed host the request goes to. A
+/// redirect-following layer belongs outside the bearer layer, so a 401
+/// here comes from that host.
+struct Stack<'a, S, B, R> {
+    inner: S,
+    /// Whether `inner` is ready for a call (the caller made it so for the first).
+    ready: bool,
+    host: usize,
+    hosts: &'a AllowedHosts,
+    /// The request and response bodies it carries.
+    bodies: PhantomData<fn(B) -> R>,
+}
+
+impl<S, B, R> Exchange for Stack<'_, S, B, R>
+where
+    S: Service<Request<B>, Response = Response<R>> + Send,
+    S::Future: Send,
+    S::Error: Send,
+    B: ReplayBody + Send,
+    R: Send,
+{
+    type Request = Request<B>;
+    type Response = Response<R>;
+    type Error = BearerError<S::Error>;
+    type Copy = Request<B>;
+
+    fn copy(request: &Request<B>) -> Option<Request<B>> {
+        replayable(request)
+    }
+
+    fn authorize(request: &mut Request<B>, header: HeaderValue) {
+        request.headers_mut().insert(AUTHORIZATION, header);
+    }
+
+    fn again(mut copy: Request<B>, header: HeaderValue) -> Option<Request<B>> {
+        copy.headers_mut().insert(AUTHORIZATION, header);
+        Some(copy)
+    }
+
+    async fn send(&mut self, request: Request<B>) -> Result<Response<R>, Self::Error> {
+        if !std::mem::replace(&mut self.ready, false) {
+            poll_fn(|cx| self.inner.poll_ready(cx))
                 .await
                 .map_err(BearerError::Inner)?;
-            inner.call(replay).await.map_err(BearerError::Inner)
-        })
+        }
+        self.inner.call(request).await.map_err(BearerError::Inner)
+    }
+
+    fn refused_by(&self, response: &Response<R>) -> Option<String> {
+        (response.status() == StatusCode::UNAUTHORIZED)
+            .then(|| self.hosts.name(self.host).to_owned())
+    }
+
+    fn no_token(error: Error) -> Self::Error {
+        BearerError::Token(error)
     }
 }
 

@@ -115,7 +115,7 @@ impl Cached {
 
     /// Whether it is `token`.
     pub(super) fn is_token(&self, token: &AccessToken) -> bool {
-        self.issued.access_token.expose_secret() == token.expose_secret()
+        self.issued.access_token.same_as(token)
     }
 }
 
