@@ -3,12 +3,13 @@
 //! One entry point, [`generate`]: spec text in, formatted Rust source out
 //! (YAML -> [`openapiv3`] -> progenitor -> [`syn`] -> prettyplease). Every
 //! generator setting lives in [`settings`] (with [`untyped_errors`], which
-//! leaves error statuses to the hand-written call path); the one change
-//! progenitor's settings cannot make (dropping its `api-version` request
-//! header, which LINE does not use) is a post-processing step on the syntax
-//! tree. The
-//! generated code changes only when the spec, this crate or a pinned
-//! dependency changes.
+//! leaves error statuses to the hand-written call path). The two changes
+//! progenitor's settings cannot make are post-processing steps on the
+//! syntax tree: dropping its `api-version` request header, which LINE does
+//! not use (and the header map it leaves empty), and making each fixed URL
+//! from the client's pre-parsed `Endpoints` instead of formatting a string
+//! reqwest parses again. The generated code changes only when the spec,
+//! this crate or a pinned dependency changes.
 //!
 //! ```
 //! let spec = r#"

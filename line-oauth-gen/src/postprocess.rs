@@ -11,44 +11,6 @@ const API_VERSION_HEADER: &str = "\"api-version\"";
 pub(crate) fn postprocess(file: &mut syn::File) {
     StripApiVersionHeader.visit_file_mut(file);
     UrlsFromEndpoints.visit_file_mut(file);
-    SchemarsBehindFeature.visit_file_mut(file);
-}
-
-/// The schema derive the generator is asked for, as tokens print it.
-const SCHEMA_DERIVE: &str = "schemars :: JsonSchema";
-
-/// Moves `schemars::JsonSchema` out of each `#[derive(..)]` into
-/// `#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]`, so
-/// that users who turn the feature off compile no schema code.
-struct SchemarsBehindFeature;
-
-impl VisitMut for SchemarsBehindFeature {
-    fn visit_attributes_mut(&mut self, attrs: &mut Vec<syn::Attribute>) {
-        let mut moved = false;
-        for attr in attrs.iter_mut() {
-            if !attr.path().is_ident("derive") {
-                continue;
-            }
-            let Ok(paths) = attr.parse_args_with(
-                syn::punctuated::Punctuated::<syn::Path, syn::Token![,]>::parse_terminated,
-            ) else {
-                continue;
-            };
-            let kept: Vec<&syn::Path> = paths
-                .iter()
-                .filter(|p| p.to_token_stream().to_string() != SCHEMA_DERIVE)
-                .collect();
-            if kept.len() < paths.len() {
-                moved = true;
-                *attr = syn::parse_quote!(#[derive(#(#kept),*)]);
-            }
-        }
-        if moved {
-            attrs.push(syn::parse_quote!(
-                #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
-            ));
-        }
-    }
 }
 
 /// Makes each operation's URL from the client's pre-parsed `Endpoints`
@@ -165,24 +127,6 @@ mod tests {
         );
         assert!(text.contains(r#"format ! ("{}/items/{}""#), "{text}");
         assert!(text.contains(r#"format ! ("{} items""#), "{text}");
-    }
-
-    #[test]
-    fn the_schema_derive_moves_behind_the_feature_and_the_others_stay() {
-        let mut file: syn::File = syn::parse_quote! {
-            #[derive(Clone, schemars::JsonSchema, Debug)]
-            pub struct Answer { pub kids: Vec<String> }
-            #[derive(Clone)]
-            pub enum Plain { A }
-        };
-        postprocess(&mut file);
-        let text = file.to_token_stream().to_string();
-        assert!(text.contains("# [derive (Clone , Debug)]"), "{text}");
-        assert!(
-            text.contains(r#"# [cfg_attr (feature = "schemars" , derive (schemars :: JsonSchema))] pub struct Answer"#),
-            "{text}"
-        );
-        assert_eq!(text.matches("cfg_attr").count(), 1, "{text}");
     }
 
     #[test]

@@ -16,7 +16,8 @@ const SECRET_REPLACEMENTS: [(&str, &str); 3] = [
 /// - Positional interface: required arguments are checked at compile time.
 /// - Hooks expected: `line-oauth` must implement `ClientHooks` for the
 ///   generated `Client` (forgetting it is a compile error).
-/// - Models derive `schemars::JsonSchema`.
+/// - No schema derives: the generated types are sealed inside `line-oauth`,
+///   where no user can reach them.
 /// - Secret schemas become `line-oauth`'s redacting secret types.
 /// - The client carries `line-oauth`'s `Endpoints`, the base URL parsed once,
 ///   from which each call's URL is made (see `postprocess`).
@@ -30,8 +31,7 @@ pub fn settings() -> GenerationSettings {
         .with_interface(InterfaceStyle::Positional)
         .with_tag(TagStyle::Merged)
         .with_hooks(HooksMode::Expected)
-        .with_inner_type(quote::quote!(crate::raw::Endpoints))
-        .with_derive("schemars::JsonSchema");
+        .with_inner_type(quote::quote!(crate::raw::Endpoints));
     for (schema, rust_type) in SECRET_REPLACEMENTS {
         settings.with_replacement(schema, rust_type, std::iter::empty());
     }

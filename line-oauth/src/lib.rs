@@ -67,7 +67,7 @@
 //! # Features
 //!
 //! `rustls` (default) or `native-tls` for TLS; `system-proxy` to follow the
-//! OS and `HTTPS_PROXY`; `schemars` (default) for the secret types' JSON
+//! OS and `HTTPS_PROXY`; `schemars` for the secret types' JSON
 //! Schemas; `redis` and `redis-tls` for `RedisStore`; `cli`
 //! for the command; `reqwest-middleware` and `tower` for the bearer layers
 //! that set `Authorization` from a [`TokenSource`] on Messaging API requests.
@@ -101,16 +101,14 @@ mod call;
 mod client;
 mod credentials;
 mod error;
-#[cfg(test)]
-mod fuzz_props;
 mod key;
 mod raw;
 mod secret;
 mod store;
+#[cfg(test)]
+mod tests;
 mod token_source;
 mod tokens;
-#[cfg(test)]
-mod wire_tests;
 
 pub use assertion::{AssertionError, AssertionSigner, AssertionSignerBuilder};
 #[cfg(any(feature = "reqwest-middleware", feature = "tower"))]

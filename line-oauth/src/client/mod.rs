@@ -2,8 +2,6 @@
 
 mod builder;
 mod requests;
-#[cfg(test)]
-mod secret_tests;
 
 pub use builder::ClientBuilder;
 pub(crate) use builder::MAX_TIMEOUT;
@@ -20,10 +18,10 @@ use crate::error::Error;
 use crate::raw::{self, types};
 use crate::secret::{AccessToken, ClientAssertion};
 use crate::tokens::{IssuedToken, TokenInfo};
-use requests::{JWT_BEARER, ValidV21KeyIds, VerifyV21};
+pub(crate) use requests::{JWT_BEARER, ValidV21KeyIds, VerifyV21};
 
 /// The only grant type LINE accepts.
-const GRANT: types::GrantType = types::GrantType::ClientCredentials;
+pub(crate) const GRANT: types::GrantType = types::GrantType::ClientCredentials;
 
 /// A client for LINE's Channel Access Token API. Cheap to clone (one atomic
 /// increment; clones share the connection pool): build one and keep it.
@@ -81,7 +79,9 @@ impl Client {
             .expect("the default configuration is valid")
     }
 
-    /// A builder to set the base URL, timeouts or HTTP client.
+    /// A builder to set the base URL, the timeouts, the retry policy or a
+    /// proxy. The HTTP client is always the builder's own, which never
+    /// follows a redirect.
     ///
     /// ```
     /// let client = line_oauth::Client::builder().base_url("http://127.0.0.1:8080").build()?;
@@ -336,7 +336,9 @@ fn lifetime<R: Request>(seconds: i64) -> Result<Duration, Error> {
         })
 }
 
-fn stateless_by_secret(creds: &ChannelCredentials) -> types::IssueStatelessChannelTokenRequest {
+pub(crate) fn stateless_by_secret(
+    creds: &ChannelCredentials,
+) -> types::IssueStatelessChannelTokenRequest {
     types::IssueStatelessChannelTokenByClientSecretRequest {
         grant_type: GRANT,
         client_id: creds.channel_id().to_owned().into(),
@@ -345,7 +347,9 @@ fn stateless_by_secret(creds: &ChannelCredentials) -> types::IssueStatelessChann
     .into()
 }
 
-fn stateless_by_assertion(assertion: ClientAssertion) -> types::IssueStatelessChannelTokenRequest {
+pub(crate) fn stateless_by_assertion(
+    assertion: ClientAssertion,
+) -> types::IssueStatelessChannelTokenRequest {
     types::IssueStatelessChannelTokenByJwtAssertionRequest {
         grant_type: GRANT,
         client_assertion_type: JWT_BEARER,

@@ -13,7 +13,7 @@ use crate::raw::{self, types};
 use crate::secret::{AccessToken, ClientAssertion};
 
 /// The only client assertion type LINE accepts.
-pub(super) const JWT_BEARER: types::ClientAssertionType =
+pub(crate) const JWT_BEARER: types::ClientAssertionType =
     types::ClientAssertionType::UrnIetfParamsOauthClientAssertionTypeJwtBearer;
 
 /// Implements [`Request`] for a request type sent by one generated method.
@@ -38,14 +38,14 @@ macro_rules! request {
 
 /// `GET /oauth2/v2.1/verify`: the token goes in the query.
 #[derive(Serialize)]
-pub(super) struct VerifyV21<'a> {
-    pub(super) access_token: &'a AccessToken,
+pub(crate) struct VerifyV21<'a> {
+    pub(crate) access_token: &'a AccessToken,
 }
 
 /// `GET /oauth2/v2.1/tokens/kid`: the assertion goes in the query.
 #[derive(Serialize)]
-pub(super) struct ValidV21KeyIds<'a> {
-    pub(super) client_assertion: &'a ClientAssertion,
+pub(crate) struct ValidV21KeyIds<'a> {
+    pub(crate) client_assertion: &'a ClientAssertion,
 }
 
 request!(

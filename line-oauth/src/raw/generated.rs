@@ -12,7 +12,6 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 pub mod types {
     ///The key IDs of the channel's valid v2.1 tokens.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
-    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct ChannelAccessTokenKeyIdsResponse {
         pub kids: ::std::vec::Vec<::std::string::String>,
     }
@@ -29,7 +28,6 @@ pub mod types {
         PartialOrd
     )]
     #[serde(transparent)]
-    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct ChannelId(pub ::std::string::String);
     impl ::std::ops::Deref for ChannelId {
         type Target = ::std::string::String;
@@ -71,7 +69,6 @@ pub mod types {
         PartialEq,
         PartialOrd
     )]
-    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub enum ClientAssertionType {
         #[serde(rename = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer")]
         UrnIetfParamsOauthClientAssertionTypeJwtBearer,
@@ -116,7 +113,6 @@ pub mod types {
     }
     ///One detail of a Messaging API error.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
-    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct ErrorDetail {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub message: ::std::option::Option<::std::string::String>,
@@ -125,7 +121,6 @@ pub mod types {
     }
     ///An error body in either of LINE's two shapes.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
-    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct ErrorResponse {
         ///Messaging API error details, one per offending property.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -153,7 +148,6 @@ pub mod types {
         PartialEq,
         PartialOrd
     )]
-    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub enum GrantType {
         #[serde(rename = "client_credentials")]
         ClientCredentials,
@@ -194,7 +188,6 @@ pub mod types {
     }
     ///A newly issued v2.1 token.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
-    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct IssueChannelAccessTokenResponse {
         pub access_token: crate::secret::AccessToken,
         ///Seconds until the token expires, as the assertion's `token_exp` asked.
@@ -206,7 +199,6 @@ pub mod types {
     }
     ///Form body of issueChannelTokenByJWT.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
-    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct IssueChannelTokenByJwtRequest {
         pub client_assertion: crate::secret::ClientAssertion,
         pub client_assertion_type: ClientAssertionType,
@@ -214,7 +206,6 @@ pub mod types {
     }
     ///A newly issued short-lived token.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
-    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct IssueShortLivedChannelAccessTokenResponse {
         pub access_token: crate::secret::AccessToken,
         ///Seconds until the token expires (2592000, 30 days).
@@ -224,7 +215,6 @@ pub mod types {
     }
     ///Form body of issueChannelToken.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
-    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct IssueShortLivedChannelTokenRequest {
         pub client_id: ChannelId,
         pub client_secret: crate::secret::ClientSecret,
@@ -232,7 +222,6 @@ pub mod types {
     }
     ///A newly issued stateless token.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
-    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct IssueStatelessChannelAccessTokenResponse {
         pub access_token: crate::secret::AccessToken,
         ///Seconds until the token expires (about 900, 15 minutes).
@@ -242,7 +231,6 @@ pub mod types {
     }
     ///Stateless issuance identified by the channel ID and secret.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
-    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct IssueStatelessChannelTokenByClientSecretRequest {
         pub client_id: ChannelId,
         pub client_secret: crate::secret::ClientSecret,
@@ -250,7 +238,6 @@ pub mod types {
     }
     ///Stateless issuance identified by a signed JWT assertion.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
-    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct IssueStatelessChannelTokenByJwtAssertionRequest {
         pub client_assertion: crate::secret::ClientAssertion,
         pub client_assertion_type: ClientAssertionType,
@@ -259,7 +246,6 @@ pub mod types {
     ///Form body of issueStatelessChannelToken: the fields of exactly one of the two ways to identify the channel.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     #[serde(untagged)]
-    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub enum IssueStatelessChannelTokenRequest {
         JwtAssertionRequest(IssueStatelessChannelTokenByJwtAssertionRequest),
         ClientSecretRequest(IssueStatelessChannelTokenByClientSecretRequest),
@@ -278,7 +264,6 @@ pub mod types {
     }
     ///Form body of revokeChannelTokenByJWT.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
-    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct RevokeChannelTokenByJwtRequest {
         pub access_token: crate::secret::AccessToken,
         pub client_id: ChannelId,
@@ -286,13 +271,11 @@ pub mod types {
     }
     ///Form body of revokeChannelToken.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
-    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct RevokeChannelTokenRequest {
         pub access_token: crate::secret::AccessToken,
     }
     ///What LINE knows about a valid token.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
-    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct VerifyChannelAccessTokenResponse {
         pub client_id: ChannelId,
         ///Seconds the token stays valid. A long-lived token reports values beyond 32 bits.
@@ -303,7 +286,6 @@ pub mod types {
     }
     ///Form body of verifyChannelToken.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
-    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct VerifyChannelTokenRequest {
         pub access_token: crate::secret::AccessToken,
     }

@@ -7,9 +7,10 @@ use std::time::Duration;
 
 use wiremock::{Mock, MockServer, Request as Received, Respond, ResponseTemplate};
 
-use super::requests::{ValidV21KeyIds, VerifyV21};
-use super::{GRANT, JWT_BEARER, stateless_by_assertion, stateless_by_secret};
 use crate::call::{self, Policy, Request, RetryPolicy};
+use crate::client::{
+    GRANT, JWT_BEARER, ValidV21KeyIds, VerifyV21, stateless_by_assertion, stateless_by_secret,
+};
 use crate::credentials::ChannelCredentials;
 use crate::error::Error;
 use crate::raw::{self, types};
