@@ -33,9 +33,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let client = Client::builder().base_url(fake.url()).build()?;
     let creds = ChannelCredentials::new("1234567890", ClientSecret::new("channel secret"));
     let issued = client.issue_stateless(&creds).await?;
-    let bearer = format!("Bearer {}", issued.access_token.expose_secret());
+    let bearer = format!("Bearer {}", issued.access_token().expose_secret());
     assert!(bearer.len() > "Bearer ".len());
-    println!("quick start: a stateless token valid for {:?}", issued.expires_in);
+    println!("quick start: a stateless token valid for {:?}", issued.expires_in());
     Ok(())
 }
 "#;
@@ -202,4 +202,31 @@ fn write(path: &Path, text: &str) -> Result<(), String> {
 
 fn io(error: std::io::Error) -> String {
     error.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::CONSUMER_MAIN;
+
+    /// The consumer runs the README's quick start: the lines a user copies
+    /// from README must be the lines the package check compiles, so an API
+    /// change that breaks one breaks this test first.
+    #[test]
+    fn the_consumer_runs_the_readme_quick_start() {
+        let readme = include_str!("../../README.md");
+        for line in [
+            "let creds = ChannelCredentials::new(\"1234567890\", ClientSecret::new(\"channel secret\"));",
+            "let issued = client.issue_stateless(&creds).await?;",
+            "let bearer = format!(\"Bearer {}\", issued.access_token().expose_secret());",
+        ] {
+            assert!(
+                readme.contains(line),
+                "README's quick start no longer has: {line}"
+            );
+            assert!(
+                CONSUMER_MAIN.contains(line),
+                "the package check's consumer no longer runs README's line: {line}"
+            );
+        }
+    }
 }
