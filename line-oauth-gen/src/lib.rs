@@ -8,7 +8,8 @@
 //! syntax tree: dropping its `api-version` request header, which LINE does
 //! not use (and the header map it leaves empty), and making each fixed URL
 //! from the client's pre-parsed `Endpoints` instead of formatting a string
-//! reqwest parses again. The generated code changes only when the spec,
+//! reqwest parses again (listing those paths in `FIXED_PATHS`, so that the
+//! endpoints can build each URL once). The generated code changes only when the spec,
 //! this crate or a pinned dependency changes.
 //!
 //! ```

@@ -10,15 +10,38 @@ const API_VERSION_HEADER: &str = "\"api-version\"";
 /// Applies every post-processing step to the generated file.
 pub(crate) fn postprocess(file: &mut syn::File) {
     StripApiVersionHeader.visit_file_mut(file);
-    UrlsFromEndpoints.visit_file_mut(file);
+    let mut urls = UrlsFromEndpoints::default();
+    urls.visit_file_mut(file);
+    file.items.push(urls.fixed_paths_item());
 }
+
+/// The constant listing every path that [`UrlsFromEndpoints`] hands to
+/// `Endpoints::url`, so that the endpoints can build those URLs once.
+const FIXED_PATHS: &str = "FIXED_PATHS";
 
 /// Makes each operation's URL from the client's pre-parsed `Endpoints`
 /// (`self.inner.url("/path")`) instead of formatting a string that reqwest
 /// then parses on every call: `format!("{}/path", self.baseurl,)` becomes
 /// `self.inner.url("/path")`. URLs with path parameters are left as they
-/// are.
-struct UrlsFromEndpoints;
+/// are. The paths it rewrote are listed in a constant, [`FIXED_PATHS`], at
+/// the end of the file.
+#[derive(Default)]
+struct UrlsFromEndpoints {
+    paths: Vec<String>,
+}
+
+impl UrlsFromEndpoints {
+    /// `pub const FIXED_PATHS: &[&str] = &[...];`, in the order the paths
+    /// appear, each once.
+    fn fixed_paths_item(&self) -> syn::Item {
+        let name = syn::Ident::new(FIXED_PATHS, proc_macro2::Span::call_site());
+        let paths = &self.paths;
+        syn::parse_quote! {
+            /// The path of every operation whose URL `Endpoints::url` makes.
+            pub const #name: &[&str] = &[#(#paths),*];
+        }
+    }
+}
 
 impl VisitMut for UrlsFromEndpoints {
     fn visit_expr_mut(&mut self, expr: &mut syn::Expr) {
@@ -26,6 +49,9 @@ impl VisitMut for UrlsFromEndpoints {
             && let Some(path) = fixed_path(&call.mac)
         {
             *expr = syn::parse_quote!(self.inner.url(#path));
+            if !self.paths.contains(&path) {
+                self.paths.push(path);
+            }
             return;
         }
         visit_mut::visit_expr_mut(self, expr);
@@ -127,6 +153,24 @@ mod tests {
         );
         assert!(text.contains(r#"format ! ("{}/items/{}""#), "{text}");
         assert!(text.contains(r#"format ! ("{} items""#), "{text}");
+    }
+
+    #[test]
+    fn the_fixed_paths_are_listed_once_each() {
+        let mut file: syn::File = syn::parse_quote! {
+            async fn verify() { let url = format!("{}/v2/oauth/verify", self.baseurl,); }
+            async fn again() { let url = format!("{}/v2/oauth/verify", self.baseurl,); }
+            async fn revoke() { let url = format!("{}/v2/oauth/revoke", self.baseurl,); }
+            async fn item() { let url = format!("{}/items/{}", self.baseurl, id); }
+        };
+        postprocess(&mut file);
+        let text = file.items.last().unwrap().to_token_stream().to_string();
+        assert!(
+            text.ends_with(
+                r#"pub const FIXED_PATHS : & [& str] = & ["/v2/oauth/verify" , "/v2/oauth/revoke"] ;"#
+            ),
+            "{text}"
+        );
     }
 
     #[test]

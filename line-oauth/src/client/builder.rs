@@ -161,7 +161,7 @@ impl ClientBuilder {
         };
         let http = http_client(self.connect_timeout, proxy)
             .map_err(|e| Error::InvalidConfig(format!("cannot build the HTTP client: {e}")))?;
-        let endpoints = Endpoints::new(base_url.clone());
+        let endpoints = Endpoints::new(base_url.clone(), raw::FIXED_PATHS);
         Ok(Client {
             raw: Arc::new(raw::Client::new_with_client(
                 base_url.as_str().trim_end_matches('/'),

@@ -670,3 +670,14 @@ pub mod prelude {
     #[allow(unused_imports)]
     pub use super::Client;
 }
+/// The path of every operation whose URL `Endpoints::url` makes.
+pub const FIXED_PATHS: &[&str] = &[
+    "/oauth2/v2.1/tokens/kid",
+    "/v2/oauth/accessToken",
+    "/oauth2/v2.1/token",
+    "/oauth2/v3/token",
+    "/v2/oauth/revoke",
+    "/oauth2/v2.1/revoke",
+    "/v2/oauth/verify",
+    "/oauth2/v2.1/verify",
+];

@@ -22,5 +22,5 @@ mod generated;
 mod hooks;
 
 pub(crate) use endpoints::Endpoints;
-pub(crate) use generated::{Client, Error, types};
+pub(crate) use generated::{Client, Error, FIXED_PATHS, types};
 pub(crate) use hooks::{CALL_SPAN, REQUEST_ID_HEADER, RESPONSE_BODY_LIMIT};

@@ -79,7 +79,7 @@ async fn assert_no_secret_escapes<R: Request>(request: R) {
     };
     let http = crate::client::http_client(Duration::from_secs(5), None).unwrap();
     for url in [echo.uri(), refused] {
-        let endpoints = crate::raw::Endpoints::new(url.parse().unwrap());
+        let endpoints = crate::raw::Endpoints::new(url.parse().unwrap(), crate::raw::FIXED_PATHS);
         let raw = raw::Client::new_with_client(&url, http.clone(), endpoints);
         let error = match call::send(&raw, policy, &request).await {
             Ok(_) => panic!("{}: expected an error from {url}", R::OPERATION),

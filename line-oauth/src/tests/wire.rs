@@ -34,7 +34,7 @@ async fn serve(verb: &str, route: &str, status: u16, body: &str) -> (MockServer,
     let client = Client::new_with_client(
         &server.uri(),
         http,
-        crate::raw::Endpoints::new(server.uri().parse().unwrap()),
+        crate::raw::Endpoints::new(server.uri().parse().unwrap(), crate::raw::FIXED_PATHS),
     );
     (server, client)
 }
