@@ -233,10 +233,9 @@ fn show_issued(call: &str, issued: &IssuedToken) {
 }
 
 fn show_info(call: &str, info: &TokenInfo) {
-    let scopes = if info.scopes().is_empty() {
-        "none".to_owned()
-    } else {
-        info.scopes().join(" ")
+    let scopes = match info.scopes().collect::<Vec<_>>().join(" ") {
+        scopes if scopes.is_empty() => "none".to_owned(),
+        scopes => scopes,
     };
     println!(
         "{call}: channel {}, {} left, scopes: {scopes}",

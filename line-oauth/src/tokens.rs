@@ -133,7 +133,11 @@ impl IssuedToken {
 /// ```
 /// # async fn run(client: line_oauth::Client, token: line_oauth::AccessToken) -> Result<(), line_oauth::Error> {
 /// let info = client.verify(&token).await?;
-/// println!("channel {} for {:?}, scopes {:?}", info.client_id(), info.expires_in(), info.scopes());
+/// println!("channel {} for {:?}", info.client_id(), info.expires_in());
+/// for scope in info.scopes() {
+///     println!("may use {scope}");
+/// }
+/// if !info.has_scope("chat_message.write") { /* this token cannot send */ }
 /// # Ok(())
 /// # }
 /// ```
@@ -142,7 +146,8 @@ impl IssuedToken {
 pub struct TokenInfo {
     pub(crate) client_id: String,
     pub(crate) expires_in: Duration,
-    pub(crate) scopes: Vec<String>,
+    /// As LINE sends them: separated by spaces, or empty.
+    pub(crate) scopes: String,
 }
 
 impl TokenInfo {
@@ -156,8 +161,27 @@ impl TokenInfo {
         self.expires_in
     }
 
-    /// The token's permissions; empty when LINE sends none.
-    pub fn scopes(&self) -> &[String] {
-        &self.scopes
+    /// The token's permissions, such as `profile`, in the order LINE
+    /// sends them; none when LINE sends none. Read from the one text LINE
+    /// sends, without allocating.
+    ///
+    /// ```
+    /// # fn f(info: line_oauth::TokenInfo) {
+    /// let scopes: Vec<&str> = info.scopes().collect();
+    /// # }
+    /// ```
+    pub fn scopes(&self) -> impl Iterator<Item = &str> + Clone {
+        self.scopes.split_whitespace()
+    }
+
+    /// Whether the token has the permission `scope`.
+    ///
+    /// ```
+    /// # fn f(info: line_oauth::TokenInfo) {
+    /// if info.has_scope("profile") { /* it may read profiles */ }
+    /// # }
+    /// ```
+    pub fn has_scope(&self, scope: &str) -> bool {
+        self.scopes().any(|granted| granted == scope)
     }
 }

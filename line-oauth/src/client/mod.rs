@@ -316,13 +316,7 @@ fn token_info<R: Request>(
     Ok(TokenInfo {
         expires_in: lifetime::<R>(info.expires_in)?,
         client_id: info.client_id.0,
-        scopes: info
-            .scope
-            .as_deref()
-            .unwrap_or_default()
-            .split_whitespace()
-            .map(str::to_owned)
-            .collect(),
+        scopes: info.scope.unwrap_or_default(),
     })
 }
 
@@ -356,4 +350,39 @@ pub(crate) fn stateless_by_assertion(
         client_assertion: assertion,
     }
     .into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(scope: Option<&str>) -> TokenInfo {
+        token_info::<types::VerifyChannelTokenRequest>(types::VerifyChannelAccessTokenResponse {
+            client_id: types::ChannelId("1350031035".to_owned()),
+            expires_in: 60,
+            scope: scope.map(str::to_owned),
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn scopes_are_read_from_the_text_line_sends() {
+        let info = info(Some(" profile  chat_message.write "));
+        assert_eq!(
+            info.scopes().collect::<Vec<_>>(),
+            ["profile", "chat_message.write"]
+        );
+        assert!(info.has_scope("chat_message.write"));
+        assert!(!info.has_scope("chat_message"));
+        assert!(!info.has_scope(""));
+    }
+
+    #[test]
+    fn no_scope_from_line_is_no_scopes() {
+        for scope in [None, Some(""), Some("  ")] {
+            let info = info(scope);
+            assert_eq!(info.scopes().count(), 0, "{scope:?}");
+            assert!(!info.has_scope("profile"));
+        }
+    }
 }

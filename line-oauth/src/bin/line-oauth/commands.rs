@@ -264,16 +264,15 @@ async fn verify(client: &Client, source: &str, version: &Version) -> Result<Prin
             "version": version,
             "client_id": info.client_id(),
             "expires_in": info.expires_in().as_secs(),
-            "scopes": info.scopes(),
+            "scopes": info.scopes().collect::<Vec<_>>(),
         }),
         value: format!(
             "valid {version} token of channel {}, {} left{}",
             info.client_id(),
             humantime::format_duration(Duration::from_secs(info.expires_in().as_secs())),
-            if info.scopes().is_empty() {
-                String::new()
-            } else {
-                format!(", scopes: {}", info.scopes().join(" "))
+            match info.scopes().collect::<Vec<_>>().join(" ") {
+                scopes if scopes.is_empty() => String::new(),
+                scopes => format!(", scopes: {scopes}"),
             }
         ),
         remark: None,
