@@ -87,9 +87,16 @@ pub(crate) async fn send<R: Request>(
         status = tracing::field::Empty,
         request_id = tracing::field::Empty,
     );
+    // The builder caps the timeout, so the deadline is always in reach.
+    let Some(deadline) = Instant::now().checked_add(policy.timeout) else {
+        return Err(Error::InvalidConfig(format!(
+            "a timeout of {:?} is beyond the clock's range",
+            policy.timeout
+        )));
+    };
     // Boxed once, here: the caller's future then holds a pointer rather
     // than the whole call, so moving or spawning it copies little.
-    let timed = tokio::time::timeout(policy.timeout, attempts(raw, policy, request, &span));
+    let timed = tokio::time::timeout_at(deadline, attempts(raw, policy, request, deadline, &span));
     let outcome = Box::pin(timed.instrument(span.clone()))
         .await
         .unwrap_or(Err(Error::Timeout {
@@ -103,18 +110,18 @@ pub(crate) async fn send<R: Request>(
 }
 
 /// Attempts until one succeeds, the policy gives up, or the next wait would
-/// pass the deadline.
+/// pass `deadline`.
 async fn attempts<R: Request>(
     raw: &raw::Client,
     policy: Policy,
     request: &R,
+    deadline: Instant,
     span: &tracing::Span,
 ) -> Result<R::Answer, Error> {
-    // The builder caps the timeout, so this holds; checked all the same.
-    let deadline = Instant::now().checked_add(policy.timeout);
-    let in_time = |wait: Duration| match (Instant::now().checked_add(wait), deadline) {
-        (Some(resume), Some(deadline)) => resume < deadline,
-        _ => false,
+    let in_time = |wait: Duration| {
+        Instant::now()
+            .checked_add(wait)
+            .is_some_and(|resume| resume < deadline)
     };
     let mut attempt = 1;
     loop {

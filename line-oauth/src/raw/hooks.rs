@@ -1,10 +1,12 @@
 //! The request hook of the generated client: every response's body is
-//! limited before anything reads it, and the call's span learns the
-//! request's method and path and the response's status and request ID.
+//! limited before anything reads it, the call's span learns the request's
+//! method and path and the response's status and request ID, and a
+//! success's headers, read by then, are dropped.
 
 use http_body_util::Limited;
 use progenitor_client::{ClientHooks, ClientInfo, OperationInfo};
-use reqwest::header::CONTENT_LENGTH;
+use reqwest::StatusCode;
+use reqwest::header::HeaderMap;
 
 use super::endpoints::Endpoints;
 use super::generated::Client;
@@ -48,21 +50,30 @@ impl ClientHooks<Endpoints> for Client {
                 span.record("request_id", id);
             }
         }
-        Ok(limit_body(response))
+        let mut response = limit_body(response);
+        if response.status() == StatusCode::OK {
+            forget_headers(&mut response);
+        }
+        Ok(response)
     }
 }
 
+/// Drops the headers of a success, once the hook has read what it needs of
+/// them: the generated client copies a success's headers into its
+/// `ResponseValue`, which line-oauth unwraps without reading them (only an
+/// error's headers are read, in `call::classify`). An empty map costs
+/// nothing to copy or to drop, once per call.
+fn forget_headers(response: &mut reqwest::Response) {
+    *response.headers_mut() = HeaderMap::new();
+}
+
 /// The response with its body limited to [`RESPONSE_BODY_LIMIT`] bytes:
-/// reading past it fails with `http_body_util::LengthLimitError`. A body
-/// whose `Content-Length` is within the limit is left as it is (the HTTP
-/// layer reads exactly that many bytes).
+/// reading past it fails with `http_body_util::LengthLimitError`. A body of
+/// a known length within the limit is left as it is: the HTTP layer frames
+/// it by its `Content-Length` and reads exactly that many bytes.
 fn limit_body(response: reqwest::Response) -> reqwest::Response {
-    let declared = response
-        .headers()
-        .get(CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|length| length <= RESPONSE_BODY_LIMIT) {
+    let known = response.content_length();
+    if known.is_some_and(|length| length <= RESPONSE_BODY_LIMIT as u64) {
         return response;
     }
     let (parts, body) = http::Response::<reqwest::Body>::from(response).into_parts();
