@@ -2,13 +2,13 @@
 //! server: every command, its exit codes, its JSON, and its secrets.
 
 use std::collections::BTreeSet;
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
+use std::process::{Command, Output, Stdio};
 
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use line_oauth_fake::FakeLine;
 use serde_json::Value;
-use tokio::io::AsyncWriteExt;
 
 const CHANNEL: &str = "1234567890";
 const SECRET: &str = "cli-test-channel-secret";
@@ -55,7 +55,8 @@ impl Shell {
     /// Runs `line-oauth args` with only `env` (and HOME, and the fake as
     /// base URL) in its environment, `stdin` on its standard input.
     async fn run(&self, args: &[&str], env: &[(&str, &str)], stdin: &str) -> Run {
-        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_line-oauth"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_line-oauth"));
+        command
             .args(args)
             .env_clear()
             .env("HOME", self.dir.path())
@@ -63,13 +64,8 @@ impl Shell {
             .envs(env.iter().copied())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut input = child.stdin.take().unwrap();
-        input.write_all(stdin.as_bytes()).await.unwrap();
-        drop(input);
-        let output = child.wait_with_output().await.unwrap();
+            .stderr(Stdio::piped());
+        let output = finish(command, stdin.to_owned()).await;
         let run = Run {
             code: output.status.code().unwrap_or(-1),
             stdout: String::from_utf8(output.stdout).unwrap().trim().to_owned(),
@@ -544,19 +540,38 @@ async fn token_fails_instead_of_issuing_when_the_store_is_unusable() {
     assert_eq!(shell.fake.issued_count(), 0, "no run spent LINE's budget");
 }
 
+/// Runs `command` to its end with `stdin` on its standard input, on a
+/// blocking thread: the fake LINE server it calls keeps answering on this
+/// runtime meanwhile.
+async fn finish(mut command: Command, stdin: String) -> Output {
+    tokio::task::spawn_blocking(move || {
+        let mut child = command.spawn().unwrap();
+        let mut input = child.stdin.take().unwrap();
+        input.write_all(stdin.as_bytes()).unwrap();
+        drop(input);
+        child.wait_with_output().unwrap()
+    })
+    .await
+    .unwrap()
+}
+
 /// Runs the binary with its standard output closed before it writes.
 async fn with_stdout_closed(args: &[&str], home: &Path) -> (i32, String) {
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_line-oauth"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_line-oauth"));
+    command
         .args(args)
         .env_clear()
         .env("HOME", home)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    drop(child.stdout.take());
-    let output = child.wait_with_output().await.unwrap();
+        .stderr(Stdio::piped());
+    let output = tokio::task::spawn_blocking(move || {
+        let mut child = command.spawn().unwrap();
+        drop(child.stdout.take());
+        child.wait_with_output().unwrap()
+    })
+    .await
+    .unwrap();
     let stderr = String::from_utf8(output.stderr).unwrap();
     (output.status.code().unwrap_or(-1), stderr)
 }
