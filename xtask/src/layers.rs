@@ -1,8 +1,11 @@
 //! `cargo xtask layers`: line-oauth's modules import only downward. It
-//! reads every `use crate::…`, `use super::…` and `use self::…` of
-//! `line-oauth/src` (not the command's own crate under `bin/`), and fails on
-//! any loop: between files, and between top-level modules (a module with its
-//! submodules counts as one).
+//! reads every `use` of `line-oauth/src` that names the crate's own items
+//! (`crate::…`, `super::…`, `self::…`, or a child module's name), and every
+//! `crate::…` or `super::…` path written out in the code (not the command's
+//! own crate under `bin/`). A name the crate root re-exports
+//! (`crate::Error`) counts as an import of the module that defines it. It
+//! fails on any loop: between files, and between top-level modules (a
+//! module with its submodules counts as one).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -25,10 +28,26 @@ struct Import {
 pub fn check(src: &Path) -> Result<String, String> {
     let files = module_files(src)?;
     let modules: BTreeSet<ModPath> = files.keys().cloned().collect();
-    let mut imports = Vec::new();
+    let mut texts = BTreeMap::new();
     for (module, path) in &files {
         let text = fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        imports.extend(imports_of(module, &text, &modules));
+        texts.insert(module.clone(), text);
+    }
+    let root = Resolver {
+        modules: &modules,
+        reexports: BTreeMap::new(),
+    };
+    let reexports = texts
+        .get(&ModPath::new())
+        .map(|lib| root.reexports(lib))
+        .unwrap_or_default();
+    let resolver = Resolver {
+        modules: &modules,
+        reexports,
+    };
+    let mut imports = Vec::new();
+    for (module, text) in &texts {
+        imports.extend(imports_of(module, text, &resolver));
     }
     let file_loops = loops(&imports, |m| m.clone());
     let top_loops = loops(&imports, |m| m.iter().take(1).cloned().collect());
@@ -96,90 +115,162 @@ fn module_files(src: &Path) -> Result<BTreeMap<ModPath, PathBuf>, String> {
     Ok(files)
 }
 
-/// The imports of the file of `module`, up to its unit tests.
-fn imports_of(module: &ModPath, text: &str, modules: &BTreeSet<ModPath>) -> Vec<Import> {
-    let mut found = Vec::new();
+/// How a path names a module of the crate.
+struct Resolver<'a> {
+    /// Every module of the crate.
+    modules: &'a BTreeSet<ModPath>,
+    /// The names the crate root re-exports, and the module each comes from.
+    reexports: BTreeMap<String, ModPath>,
+}
+
+impl Resolver<'_> {
+    /// The module file `path` (from the crate root) leads into: its longest
+    /// prefix that is a module, or for a name the root re-exports, the
+    /// module it comes from.
+    fn target(&self, path: &ModPath) -> ModPath {
+        let deepest = deepest_module(path, self.modules);
+        match (deepest.is_empty(), path.first()) {
+            (true, Some(name)) => self.reexports.get(name).cloned().unwrap_or_default(),
+            _ => deepest,
+        }
+    }
+
+    /// The names `lib` (the crate root) re-exports with `pub use`, each
+    /// with the module it comes from.
+    fn reexports(&self, lib: &str) -> BTreeMap<String, ModPath> {
+        let mut names = BTreeMap::new();
+        for statement in use_statements(lib).into_iter().filter(|s| s.public) {
+            for path in expand(&statement.tree) {
+                if let (Some(absolute), Some(name)) =
+                    (absolute(&ModPath::new(), &path, self.modules), path.last())
+                {
+                    names.insert(name.clone(), deepest_module(&absolute, self.modules));
+                }
+            }
+        }
+        names
+    }
+}
+
+/// A `use` statement: its tree, the line it starts on, and whether it is
+/// `pub`.
+struct UseStatement {
+    tree: String,
+    line: usize,
+    public: bool,
+}
+
+/// The lines of `text` up to its inline unit tests (`#[cfg(test)] mod
+/// tests {`), each with its number; a `mod tests;` declaration does not end
+/// them.
+fn code_lines(text: &str) -> Vec<(usize, &str)> {
     let lines: Vec<&str> = text.lines().collect();
-    let mut index = 0;
-    while index < lines.len() {
-        let line = lines[index].trim();
-        if line == "#[cfg(test)]"
-            && lines
-                .get(index + 1)
-                .is_some_and(|l| l.trim().starts_with("mod tests"))
+    let mut kept = Vec::new();
+    for (index, line) in lines.iter().enumerate() {
+        let next = lines.get(index + 1).map(|l| l.trim());
+        if line.trim() == "#[cfg(test)]"
+            && next.is_some_and(|l| l.starts_with("mod tests") && !l.ends_with(';'))
         {
             break;
         }
-        let statement = line
+        kept.push((index + 1, line.trim()));
+    }
+    kept
+}
+
+/// The `use` statements of `text`, each joined onto one line.
+fn use_statements(text: &str) -> Vec<UseStatement> {
+    let lines = code_lines(text);
+    let mut statements = Vec::new();
+    let mut index = 0;
+    while index < lines.len() {
+        let (number, line) = lines[index];
+        index += 1;
+        let (public, first) = if let Some(rest) = line.strip_prefix("pub use ") {
+            (true, rest)
+        } else if let Some(rest) = line
             .strip_prefix("pub(crate) use ")
             .or_else(|| line.strip_prefix("pub(super) use "))
-            .or_else(|| line.strip_prefix("pub use "))
-            .or_else(|| line.strip_prefix("use "));
-        let Some(first) = statement else {
-            // A path written out in the code, such as `crate::raw::Endpoints::new(..)`.
-            if !line.starts_with("//") {
-                for path in inline_paths(line) {
-                    let target = deepest_module(&path, modules);
-                    if target != *module && !module.starts_with(&target) {
-                        found.push(Import {
-                            from: module.clone(),
-                            to: target,
-                            line: index + 1,
-                            names: format!("crate::{}", path.join("::")),
-                        });
-                    }
-                }
-            }
-            index += 1;
+            .or_else(|| line.strip_prefix("use "))
+        {
+            (false, rest)
+        } else {
             continue;
         };
         // A use statement may run over several lines, up to its `;`.
-        let start = index;
-        let mut whole = first.to_owned();
-        while !whole.contains(';') && index + 1 < lines.len() {
+        let mut tree = first.to_owned();
+        while !tree.contains(';') && index < lines.len() {
+            tree.push_str(lines[index].1);
             index += 1;
-            whole.push_str(lines[index].trim());
         }
-        index += 1;
-        let whole = whole.trim_end_matches(';');
-        for path in expand(whole) {
-            let Some(absolute) = absolute(module, &path) else {
-                continue;
-            };
-            let target = deepest_module(&absolute, modules);
-            if target != *module && !module.starts_with(&target) {
-                found.push(Import {
-                    from: module.clone(),
-                    to: target,
-                    line: start + 1,
-                    names: path.join("::"),
-                });
+        statements.push(UseStatement {
+            tree: tree.trim_end_matches(';').to_owned(),
+            line: number,
+            public,
+        });
+    }
+    statements
+}
+
+/// The imports of the file of `module`, up to its unit tests.
+fn imports_of(module: &ModPath, text: &str, resolver: &Resolver) -> Vec<Import> {
+    let mut found = Vec::new();
+    let mut add = |path: &[String], line: usize| {
+        let Some(absolute) = absolute(module, path, resolver.modules) else {
+            return;
+        };
+        let target = resolver.target(&absolute);
+        if target != *module && !module.starts_with(&target) {
+            found.push(Import {
+                from: module.clone(),
+                to: target,
+                line,
+                names: path.join("::"),
+            });
+        }
+    };
+    for statement in use_statements(text) {
+        for path in expand(&statement.tree) {
+            add(&path, statement.line);
+        }
+    }
+    // Paths written out in the code, such as `crate::raw::Endpoints::new(..)`.
+    for (number, line) in code_lines(text) {
+        let is_use = ["use ", "pub use ", "pub(crate) use ", "pub(super) use "]
+            .iter()
+            .any(|p| line.starts_with(p));
+        if !line.starts_with("//") && !is_use {
+            for path in inline_paths(line) {
+                add(&path, number);
             }
         }
     }
     found
 }
 
-/// The `crate::…` paths written out in a line of code, from the crate root.
-fn inline_paths(line: &str) -> Vec<ModPath> {
+/// The `crate::…` and `super::…` paths written out in a line of code, each
+/// with its head.
+fn inline_paths(line: &str) -> Vec<Vec<String>> {
     let mut paths = Vec::new();
-    let mut rest = line;
-    while let Some(at) = rest.find("crate::") {
-        let before = rest[..at].chars().next_back();
-        rest = &rest[at + "crate::".len()..];
-        if before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
-            continue; // `$crate::` or part of a longer name
+    for head in ["crate::", "super::"] {
+        for (at, _) in line.match_indices(head) {
+            let before = line[..at].chars().next_back();
+            if before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == ':' || c == '$') {
+                continue; // `$crate::`, `super::super::`, or part of a longer name
+            }
+            let rest = &line[at + head.len()..];
+            let end = rest
+                .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':'))
+                .unwrap_or(rest.len());
+            let mut path = vec![head.trim_end_matches(':').to_owned()];
+            path.extend(
+                rest[..end]
+                    .split("::")
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned),
+            );
+            paths.push(path);
         }
-        let end = rest
-            .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':'))
-            .unwrap_or(rest.len());
-        paths.push(
-            rest[..end]
-                .split("::")
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned)
-                .collect(),
-        );
     }
     paths
 }
@@ -258,11 +349,21 @@ fn split_top_level(inner: &str) -> Vec<String> {
     parts
 }
 
-/// `path` from the crate root, for paths that start with `crate`, `super`
-/// or `self`; `None` for other crates' paths (and a child module's own
-/// name, which `mod` declares rather than imports).
-fn absolute(module: &ModPath, path: &[String]) -> Option<ModPath> {
+/// `path` from the crate root, for paths that start with `crate`, `super`,
+/// `self` or the name of a child module of `module` (`use classify::X` in
+/// `call`); `None` for other crates' paths, and for a lone child module's
+/// name (`mod` declares it rather than imports it).
+fn absolute(module: &ModPath, path: &[String], modules: &BTreeSet<ModPath>) -> Option<ModPath> {
     let (head, rest) = path.split_first()?;
+    let mut child = module.clone();
+    child.push(head.clone());
+    if modules.contains(&child) {
+        if rest.is_empty() {
+            return None;
+        }
+        child.extend(rest.iter().cloned());
+        return Some(child);
+    }
     let mut base = match head.as_str() {
         "crate" => Vec::new(),
         "self" => module.clone(),
@@ -395,6 +496,71 @@ mod tests {
         let report = check(&dir).unwrap_err();
         assert!(report.contains("a top-level module loop"), "{report}");
         assert!(report.contains("d::inner -> a"), "{report}");
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    /// Imports that do not spell out `crate::<module>` still count: a name
+    /// the root re-exports, a child module named directly, a `super::` path
+    /// in the code; and a `mod tests;` declaration does not end the scan.
+    #[test]
+    fn loops_through_root_reexports_and_relative_paths_are_found() {
+        let dir = std::env::temp_dir().join(format!("layers-test-reexport-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        let write = |file: &str, text: &str| {
+            let path = dir.join(file);
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(path, text).unwrap();
+        };
+        write(
+            "lib.rs",
+            "mod error;\nmod source;\nmod call;\n#[cfg(test)]\nmod tests;\npub use error::Error;\npub use source::{Source, Kind as Sort};\n",
+        );
+        write("tests/mod.rs", "use crate::Source;\n");
+        write("source.rs", "use crate::Error;\npub struct Source;\n");
+        write("error.rs", "pub struct Error;\n");
+        write("call/mod.rs", "mod classify;\nuse classify::Context;\n");
+        write("call/classify.rs", "pub struct Context;\n");
+        assert!(check(&dir).is_ok(), "{:?}", check(&dir));
+
+        // error -> source through the root's re-export, source -> error.
+        write("error.rs", "use crate::Source;\npub struct Error;\n");
+        let report = check(&dir).unwrap_err();
+        assert!(
+            report.contains("error -> source (line 1: crate::Source)"),
+            "{report}"
+        );
+        assert!(
+            report.contains("source -> error (line 1: crate::Error)"),
+            "{report}"
+        );
+        write("error.rs", "pub struct Error;\n");
+
+        // call -> call::classify by the child's own name, classify -> error
+        // by a written-out path, error -> call.
+        write(
+            "call/classify.rs",
+            "pub struct Context;\nfn f() { crate::error::Error; }\n",
+        );
+        write(
+            "error.rs",
+            "pub struct Error;\nfn g() { crate::call::send(); }\n",
+        );
+        let report = check(&dir).unwrap_err();
+        assert!(
+            report.contains("call -> call::classify (line 2: classify::Context)"),
+            "{report}"
+        );
+        assert!(report.contains("call::classify -> error"), "{report}");
+        write("error.rs", "pub struct Error;\n");
+
+        // A sibling reached through `super::` in the code.
+        write(
+            "call/classify.rs",
+            "pub struct Context;\nfn f() { super::super::source::Source; }\n",
+        );
+        write("source.rs", "use crate::call::Context;\n");
+        let report = check(&dir).unwrap_err();
+        assert!(report.contains("call::classify -> source"), "{report}");
         let _ = fs::remove_dir_all(&dir);
     }
 }
