@@ -110,8 +110,10 @@ pub enum Error {
     /// A token store failed for good (a token under another key, a store
     /// set up wrongly) or, for a source without degraded mode, for now.
     Store(StoreError),
-    /// A [`TokenProvider`](crate::TokenProvider) of your own failed with
-    /// its own error: reach it through [`source`](std::error::Error::source).
+    /// A [`TokenProvider`](crate::TokenProvider) failed: one of your own,
+    /// with its own error ([`Error::provider`]; reach it through
+    /// [`source`](std::error::Error::source)), or any provider whose token
+    /// cannot be sent in an `Authorization` header.
     Provider(ProviderError),
     /// A [`TokenSource`](crate::TokenSource) got a token that lives no
     /// longer than its margin, so it could never be served. The token was
@@ -167,10 +169,24 @@ impl Error {
     /// assert_eq!(cause.map(|e| e.kind()), Some(std::io::ErrorKind::NotFound));
     /// assert_eq!(error.remedy(), Remedy::Fix);
     /// ```
-    pub fn provider(remedy: Remedy, error: impl std::error::Error + Send + Sync + 'static) -> Self {
+    ///
+    /// Anything that converts into a `Box<dyn Error + Send + Sync>` will
+    /// do: an error type, an `anyhow::Error`, a boxed error, or a message.
+    ///
+    /// ```
+    /// # use line_oauth::{Error, Remedy};
+    /// let boxed: Box<dyn std::error::Error + Send + Sync> = "vault sealed".into();
+    /// assert_eq!(Error::provider(Remedy::RetryLater, boxed).remedy(), Remedy::RetryLater);
+    /// let error = Error::provider(Remedy::Fix, "no credentials for this channel");
+    /// # let _ = error;
+    /// ```
+    pub fn provider(
+        remedy: Remedy,
+        error: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
         Self::Provider(ProviderError {
             remedy,
-            error: Arc::new(error),
+            error: Arc::from(error.into()),
         })
     }
 
@@ -386,6 +402,23 @@ impl std::error::Error for Error {
     }
 }
 
+/// An error and its causes on one line, `what: why: why`, for the crate's
+/// own log events: its `Display` says one level, and a log line must not
+/// lose the rest (a certificate refused, a user's provider error).
+pub(crate) struct Chain<'a>(pub(crate) &'a (dyn std::error::Error + 'static));
+
+impl fmt::Display for Chain<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut cause = self.0.source();
+        while let Some(error) = cause {
+            write!(f, ": {error}")?;
+            cause = error.source();
+        }
+        Ok(())
+    }
+}
+
 impl From<AssertionError> for Error {
     fn from(e: AssertionError) -> Self {
         Self::Assertion(e)
@@ -495,6 +528,23 @@ impl std::error::Error for TransportError {
 pub struct ProviderError {
     remedy: Remedy,
     error: Arc<dyn std::error::Error + Send + Sync>,
+}
+
+impl ProviderError {
+    /// The provider's own error, as it gave it (also
+    /// [`Error::source`](std::error::Error::source) of the
+    /// [`Error::Provider`] holding it).
+    ///
+    /// ```
+    /// # use line_oauth::{Error, Remedy};
+    /// let error = Error::provider(Remedy::Fix, std::io::Error::other("no token file"));
+    /// if let Error::Provider(failed) = &error {
+    ///     assert_eq!(failed.get_ref().to_string(), "no token file");
+    /// }
+    /// ```
+    pub fn get_ref(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+        self.error.as_ref()
+    }
 }
 
 impl fmt::Debug for ProviderError {
@@ -716,6 +766,20 @@ impl std::error::Error for ApiError {}
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A log line holds every level of an error once: the provider's own
+    /// error behind "the token provider failed"; an error with no cause is
+    /// its own text.
+    #[test]
+    fn a_chain_says_every_level_once() {
+        let error = Error::provider(Remedy::Fix, std::io::Error::other("no token file"));
+        assert_eq!(
+            Chain(&error).to_string(),
+            "the token provider failed: no token file"
+        );
+        let plain = Error::InvalidConfig("a margin of 0 s".to_owned());
+        assert_eq!(Chain(&plain).to_string(), plain.to_string());
+    }
 
     fn details(status: u16, message: Option<&str>) -> ApiDetails {
         ApiDetails {

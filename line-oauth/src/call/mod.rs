@@ -35,7 +35,7 @@ use serde::Serialize;
 use tokio::time::Instant;
 use tracing::Instrument;
 
-use crate::error::{Error, Operation};
+use crate::error::{Chain, Error, Operation};
 use crate::raw::{self, CALL_SPAN};
 use classify::Context;
 
@@ -104,7 +104,7 @@ pub(crate) async fn send<R: Request>(
             after: policy.timeout,
         }));
     if let Err(error) = &outcome {
-        span.in_scope(|| tracing::debug!(%error, "LINE call failed"));
+        span.in_scope(|| tracing::debug!(error = %Chain(error), "LINE call failed"));
     }
     outcome
 }

@@ -19,7 +19,7 @@ use super::coordinate::{Coordinator, Obtained, StoreLink};
 use super::provider::{DynProvider, Retired};
 use super::refusal::{Refusals, Refused};
 use crate::backoff;
-use crate::error::Error;
+use crate::error::{Chain, Error};
 
 /// First wait after the second failed refresh in a row; it doubles per
 /// failure. The first failure is retried by the next call at once.
@@ -178,7 +178,7 @@ impl Refresh {
                 "token source: new token"
             ),
             Err(error) => {
-                tracing::warn!(target: OUTCOME_TARGET, %error, "token source: refresh failed")
+                tracing::warn!(target: OUTCOME_TARGET, error = %Chain(error), "token source: refresh failed")
             }
         }
         let Some(core) = self.core.upgrade() else {

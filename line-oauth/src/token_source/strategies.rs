@@ -6,7 +6,7 @@ use super::provider::{Retired, TokenProvider};
 use crate::assertion::AssertionSigner;
 use crate::client::Client;
 use crate::credentials::ChannelCredentials;
-use crate::error::Error;
+use crate::error::{Chain, Error};
 use crate::secret::{AccessToken, ClientSecret};
 use crate::tokens::IssuedToken;
 use crate::tokens::MAX_LIFETIME;
@@ -213,6 +213,6 @@ impl TokenProvider for V21 {
 /// Logs a failed revocation: the token then lives until it expires.
 fn revoked(outcome: Result<(), Error>) {
     if let Err(error) = outcome {
-        tracing::debug!(%error, "could not revoke a token the source retired");
+        tracing::debug!(error = %Chain(&error), "could not revoke a token the source retired");
     }
 }
