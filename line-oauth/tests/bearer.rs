@@ -379,3 +379,30 @@ async fn a_caller_gets_line_oauths_error_back_out_of_reqwest_middleware() {
     assert_eq!(line.remedy(), line_oauth::Remedy::Fix);
     assert!(s.authorizations().await.is_empty(), "nothing was sent");
 }
+
+/// A source with no token to give fails the tower request with
+/// `BearerError::Token`, which says its own level once and hands
+/// line-oauth's error on through `source()`.
+#[tokio::test]
+async fn the_tower_layers_error_says_each_level_once() {
+    use std::error::Error as _;
+    let s = setup().await;
+    let wrong = ChannelCredentials::new("1234567890", ClientSecret::new("not-the-secret"));
+    let client = Client::builder().base_url(s.line.url()).build().unwrap();
+    let source = TokenSource::new(ShortLived::new(client, wrong)).unwrap();
+    let http = HyperClient::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
+    let mut service = BearerLayer::new(source)
+        .allowed_hosts(AllowedHosts::new(["127.0.0.1"]))
+        .layer(http);
+    std::future::poll_fn(|cx| service.poll_ready(cx))
+        .await
+        .unwrap();
+    let error = service.call(push(&s.push_url())).await.unwrap_err();
+    assert_eq!(error.to_string(), "no bearer token");
+    let line = error
+        .source()
+        .and_then(|e| e.downcast_ref::<line_oauth::Error>())
+        .expect("line-oauth's error as the source");
+    assert!(line.is_credentials_refused(), "{line}");
+    assert!(s.authorizations().await.is_empty(), "nothing was sent");
+}

@@ -133,6 +133,9 @@ pub struct BearerService<S> {
 }
 
 /// A [`BearerService`] failure: no token, or the inner service's error.
+/// Each level is said once: `Token`'s `Display` is "no bearer token" and
+/// its [`source`](std::error::Error::source) the source's [`Error`];
+/// `Inner` is the inner error, `Display` and causes.
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum BearerError<E> {
@@ -145,7 +148,7 @@ pub enum BearerError<E> {
 impl<E: fmt::Display> fmt::Display for BearerError<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Token(e) => write!(f, "no bearer token: {e}"),
+            Self::Token(_) => f.write_str("no bearer token"),
             Self::Inner(e) => e.fmt(f),
         }
     }
@@ -155,7 +158,8 @@ impl<E: std::error::Error + 'static> std::error::Error for BearerError<E> {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Self::Token(e) => Some(e),
-            Self::Inner(e) => Some(e),
+            // Shown as itself: its causes.
+            Self::Inner(e) => e.source(),
         }
     }
 }
