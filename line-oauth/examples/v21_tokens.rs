@@ -84,7 +84,7 @@ async fn issue(seconds: u64) -> Result<(), String> {
         issued.expires_in(),
         issued.key_id().unwrap_or("?")
     );
-    println!("send it as: Authorization: Bearer <issued.access_token.expose_secret()>");
+    println!("send it as: Authorization: Bearer <issued.access_token().expose_secret()>");
     let key_ids = client
         .list_v21_key_ids(&signer)
         .await

@@ -74,21 +74,33 @@
 //!
 //! # How the crate is put together
 //!
-//! For whoever works on it next:
+//! For whoever works on it next, in layers from the bottom up; a module
+//! imports only from the layers below it (`cargo xtask layers` checks it):
+//! - Foundation: `src/secret.rs` (the secret newtypes), `src/error.rs`
+//!   ([`Error`], which wraps the domain errors of `key`, `assertion` and
+//!   `store` without their importing it back) and `src/raw/` (the client
+//!   generated from the spec, its request hook, its prebuilt URLs, the
+//!   call's span).
 //! - `src/call/`: what happens in one call, in one place: the request's
 //!   checks and secrets (read from the request type itself), the deadline
 //!   and attempts, the retry decision, the classification of each response
 //!   and the redaction of every error.
 //! - `src/client/`: [`Client`], whose methods each build a request, send it
 //!   through the call path and convert the answer.
+//! - `src/key/`, `src/assertion.rs`: keys as JWKs, the aws-lc key behind
+//!   them ([`KeyError`] for what goes wrong), and the assertions they sign.
 //! - `src/token_source/`: [`TokenSource`]: when to issue (the cache, the
 //!   refresh task) apart from how ([`TokenProvider`], with [`Stateless`],
-//!   [`ShortLived`] and [`V21`] as its implementations).
-//! - `src/store/`: [`TokenStore`], where sources keep their token beyond
-//!   their own memory ([`MemoryStore`], [`FileStore`], `RedisStore`), and
-//!   the encryption of what they keep ([`EncryptionKey`]).
-//! - `src/jwk.rs`, `src/rsa_key.rs`, `src/assertion.rs`: keys as JWKs, the
-//!   aws-lc key behind them, and the assertions they sign.
+//!   [`ShortLived`] and [`V21`] as its implementations); `src/store/`:
+//!   [`TokenStore`], where sources keep their token beyond their own
+//!   memory ([`MemoryStore`], [`FileStore`], `RedisStore`), and the
+//!   encryption of what they keep ([`EncryptionKey`]).
+//! - `src/bearer/`: one bearer flow, with the reqwest-middleware and tower
+//!   adapters over it.
+//! - `src/tests/`: tests of the crate's private parts across modules (the
+//!   sealed client on the wire, every request's secret fields, property
+//!   tests of the parsers); README's maintainers section says where every
+//!   other kind of test lives.
 
 // docs.rs (nightly) marks feature-gated items.
 #![cfg_attr(docsrs, feature(doc_cfg))]

@@ -141,13 +141,23 @@ impl IssuedToken {
 /// # Ok(())
 /// # }
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Eq)]
 #[non_exhaustive]
 pub struct TokenInfo {
     pub(crate) client_id: String,
     pub(crate) expires_in: Duration,
     /// As LINE sends them: separated by spaces, or empty.
     pub(crate) scopes: String,
+}
+
+/// Equal when they say the same: the same channel, lifetime and scopes in
+/// the same order, however LINE spaced the scope text.
+impl PartialEq for TokenInfo {
+    fn eq(&self, other: &Self) -> bool {
+        self.client_id == other.client_id
+            && self.expires_in == other.expires_in
+            && self.scopes().eq(other.scopes())
+    }
 }
 
 impl TokenInfo {

@@ -375,6 +375,8 @@ mod tests {
         assert!(info.has_scope("chat_message.write"));
         assert!(!info.has_scope("chat_message"));
         assert!(!info.has_scope(""));
+        assert_eq!(info, self::info(Some("profile chat_message.write")));
+        assert_ne!(info, self::info(Some("chat_message.write profile")));
     }
 
     #[test]

@@ -9,7 +9,7 @@
 //!
 //! ```compile_fail
 //! // The generated client is not reachable from outside the crate.
-//! let raw = line_oauth::raw::Client::new("https://api.line.me");
+//! use line_oauth::raw;
 //! ```
 
 mod endpoints;
