@@ -188,24 +188,38 @@ impl Bearer {
     /// none), the request sent; after a 401 from where the token went, the
     /// token reported refused and the request sent once more with a new
     /// one, when it can be and the retry is on.
-    async fn exchange<X: Exchange>(
-        &self,
-        stack: &mut X,
+    ///
+    /// A function returning an `async move` block, called without a future
+    /// around it, rather than an `async fn` awaited from the adapter's: an
+    /// `async fn` keeps a second copy of its arguments (the request the
+    /// largest) in its future. `BearerMiddleware`'s boxed future is then
+    /// 872 bytes rather than 1,200, within glibc's fast path for small
+    /// allocations (up to 1,032 bytes); past it, every request paid about
+    /// 100 ns more in the bearer bench.
+    #[expect(
+        clippy::manual_async_fn,
+        reason = "an async fn keeps a second copy of the request in its future"
+    )]
+    fn exchange<'a, X: Exchange + 'a>(
+        &'a self,
+        mut stack: X,
         mut request: X::Request,
-    ) -> Result<X::Response, X::Error> {
-        let token = match self.source.cached() {
-            Some(token) => token,
+    ) -> impl Future<Output = Result<X::Response, X::Error>> + 'a {
+        async move {
+            let token = match self.source.cached() {
+                Some(token) => token,
+                // Boxed: the rare path keeps its state out of this future.
+                None => Box::pin(self.source.token()).await.map_err(X::no_token)?,
+            };
+            let copy = if self.retry { X::copy(&request) } else { None };
+            X::authorize(&mut request, token.bearer_header());
+            let response = stack.send(request).await?;
+            let Some(host) = stack.refused_by(&response) else {
+                return Ok(response);
+            };
             // Boxed: the rare path keeps its state out of this future.
-            None => Box::pin(self.source.token()).await.map_err(X::no_token)?,
-        };
-        let copy = if self.retry { X::copy(&request) } else { None };
-        X::authorize(&mut request, token.bearer_header());
-        let response = stack.send(request).await?;
-        let Some(host) = stack.refused_by(&response) else {
-            return Ok(response);
-        };
-        // Boxed: the rare path keeps its state out of this future.
-        Box::pin(self.after_401(stack, response, &token, copy, &host)).await
+            Box::pin(self.after_401(&mut stack, response, &token, copy, &host)).await
+        }
     }
 
     /// After `refused`, the 401 `host` gave `token`: the request again with

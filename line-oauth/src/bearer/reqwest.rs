@@ -97,15 +97,13 @@ impl Middleware for BearerMiddleware {
             self.bearer.pass_by(request.url().host_str().unwrap_or(""));
             return next.run(request, extensions);
         };
-        Box::pin(async move {
-            let mut stack = Stack {
-                next,
-                extensions,
-                origin,
-                hosts: &self.bearer.hosts,
-            };
-            self.bearer.exchange(&mut stack, request).await
-        })
+        let stack = Stack {
+            next,
+            extensions,
+            origin,
+            hosts: &self.bearer.hosts,
+        };
+        Box::pin(self.bearer.exchange(stack, request))
     }
 }
 

@@ -195,14 +195,14 @@ where
         };
         let bearer = self.bearer.clone();
         Box::pin(async move {
-            let mut stack = Stack {
+            let stack = Stack {
                 inner,
                 ready: true,
                 host: allowed,
                 hosts: &bearer.hosts,
                 bodies: PhantomData,
             };
-            bearer.exchange(&mut stack, request).await
+            bearer.exchange(stack, request).await
         })
     }
 }
