@@ -33,17 +33,12 @@ pub fn check(src: &Path) -> Result<String, String> {
         let text = fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
         texts.insert(module.clone(), text);
     }
-    let root = Resolver {
-        modules: &modules,
-        reexports: BTreeMap::new(),
-    };
-    let reexports = texts
-        .get(&ModPath::new())
-        .map(|lib| root.reexports(lib))
-        .unwrap_or_default();
     let resolver = Resolver {
         modules: &modules,
-        reexports,
+        reexports: texts
+            .get(&ModPath::new())
+            .map(|lib| reexports(lib, &modules))
+            .unwrap_or_default(),
     };
     let mut imports = Vec::new();
     for (module, text) in &texts {
@@ -134,22 +129,22 @@ impl Resolver<'_> {
             _ => deepest,
         }
     }
+}
 
-    /// The names `lib` (the crate root) re-exports with `pub use`, each
-    /// with the module it comes from.
-    fn reexports(&self, lib: &str) -> BTreeMap<String, ModPath> {
-        let mut names = BTreeMap::new();
-        for statement in use_statements(lib).into_iter().filter(|s| s.public) {
-            for path in expand(&statement.tree) {
-                if let (Some(absolute), Some(name)) =
-                    (absolute(&ModPath::new(), &path, self.modules), path.last())
-                {
-                    names.insert(name.clone(), deepest_module(&absolute, self.modules));
-                }
+/// The names `lib` (the crate root) re-exports with `pub use`, each with
+/// the module it comes from.
+fn reexports(lib: &str, modules: &BTreeSet<ModPath>) -> BTreeMap<String, ModPath> {
+    let mut names = BTreeMap::new();
+    for statement in use_statements(lib).into_iter().filter(|s| s.public) {
+        for path in expand(&statement.tree) {
+            if let (Some(absolute), Some(name)) =
+                (absolute(&ModPath::new(), &path, modules), path.last())
+            {
+                names.insert(name.clone(), deepest_module(&absolute, modules));
             }
         }
-        names
     }
+    names
 }
 
 /// A `use` statement: its tree, the line it starts on, and whether it is
