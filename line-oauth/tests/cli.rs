@@ -555,19 +555,21 @@ async fn finish(mut command: Command, stdin: String) -> Output {
     .unwrap()
 }
 
-/// Runs the binary with its standard output closed before it writes.
+/// Runs the binary with its standard output a pipe whose reading end is
+/// closed before the binary starts, so every write to it fails.
 async fn with_stdout_closed(args: &[&str], home: &Path) -> (i32, String) {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
     let mut command = Command::new(env!("CARGO_BIN_EXE_line-oauth"));
     command
         .args(args)
         .env_clear()
         .env("HOME", home)
         .stdin(Stdio::null())
-        .stdout(Stdio::piped())
+        .stdout(writer)
         .stderr(Stdio::piped());
     let output = tokio::task::spawn_blocking(move || {
-        let mut child = command.spawn().unwrap();
-        drop(child.stdout.take());
+        let child = command.spawn().unwrap();
         child.wait_with_output().unwrap()
     })
     .await
