@@ -129,6 +129,14 @@ pub enum Error {
     /// outcome: it panicked, or its runtime shut down. The next call tries
     /// again.
     RefreshAborted,
+    /// A [`TokenRegistry`](crate::TokenRegistry)'s resolver knows no
+    /// channel with this ID. Nothing was sent; the registry answers so for
+    /// a while without asking the resolver again.
+    #[non_exhaustive]
+    UnknownChannel {
+        /// The channel ID asked for.
+        channel_id: String,
+    },
 }
 
 /// What a caller can do about an [`Error`]: the same answer for the same
@@ -218,7 +226,8 @@ impl Error {
             | Self::InvalidConfig(_)
             | Self::Assertion(_)
             | Self::Key(_)
-            | Self::UnusableToken { .. } => Remedy::Fix,
+            | Self::UnusableToken { .. }
+            | Self::UnknownChannel { .. } => Remedy::Fix,
         }
     }
 
@@ -335,7 +344,8 @@ impl Error {
             | Self::Store(_)
             | Self::Provider(_)
             | Self::UnusableToken { .. }
-            | Self::RefreshAborted => None,
+            | Self::RefreshAborted
+            | Self::UnknownChannel { .. } => None,
         }
     }
 }
@@ -384,6 +394,9 @@ impl fmt::Display for Error {
                 "token source: the refresh ended without an outcome (it panicked, or its runtime \
                  shut down); the next call tries again",
             ),
+            Self::UnknownChannel { channel_id } => {
+                write!(f, "token registry: no channel {channel_id:?} is known")
+            }
         }
     }
 }

@@ -115,6 +115,7 @@ mod credentials;
 mod error;
 mod key;
 mod raw;
+mod registry;
 mod secret;
 mod store;
 #[cfg(test)]
@@ -140,6 +141,7 @@ pub use client::{Client, ClientBuilder};
 pub use credentials::{Assertion, ChannelCredentials, StatelessAuth};
 pub use error::{ApiError, Error, ErrorCode, Operation, ProviderError, Remedy, TransportError};
 pub use key::{AssertionKeyPair, KeyError, PrivateJwk, PublicJwk};
+pub use registry::{TokenRegistry, TokenRegistryBuilder};
 pub use secret::{AccessToken, ClientAssertion, ClientSecret};
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]

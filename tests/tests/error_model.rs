@@ -64,6 +64,7 @@ fn describe(error: &Error) -> String {
             lifetime, margin, ..
         } => format!("{lifetime:?} <= {margin:?}"),
         Error::RefreshAborted => "aborted".to_owned(),
+        Error::UnknownChannel { channel_id, .. } => format!("no channel {channel_id}"),
         _ => error.to_string(),
     }
 }

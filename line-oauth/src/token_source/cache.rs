@@ -2,68 +2,17 @@
 //! issued token and the instants that govern it.
 
 use std::fmt;
-use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use reqwest::header::HeaderValue;
 use tokio::time::Instant;
 
 use super::clock;
+use super::token::{Copies, Original, Token};
 use crate::error::{Error, Remedy};
 use crate::secret::AccessToken;
 use crate::tokens::IssuedToken;
 use crate::tokens::MAX_LIFETIME;
-
-/// A token from a [`TokenSource`](super::TokenSource): cheap to clone,
-/// redacted in `Debug`.
-///
-/// ```no_run
-/// # async fn run(source: line_oauth::TokenSource) -> Result<(), line_oauth::Error> {
-/// let token = source.token().await?;
-/// let http = reqwest::Client::new();
-/// http.post("https://api.line.me/v2/bot/message/push")
-///     .header(reqwest::header::AUTHORIZATION, token.bearer_header())
-///     .send()
-///     .await;
-/// # Ok(())
-/// # }
-/// ```
-#[derive(Clone)]
-pub struct Token(pub(super) Arc<Cached>);
-
-impl Token {
-    /// The access token.
-    pub fn access_token(&self) -> &AccessToken {
-        &self.0.issued.access_token
-    }
-
-    /// `Bearer <token>` as an `Authorization` header value, marked sensitive
-    /// (HTTP clients then keep it out of their logs).
-    pub fn bearer_header(&self) -> HeaderValue {
-        self.0.bearer.clone()
-    }
-
-    /// When the token expires, by the source's wall clock: LINE's
-    /// `expires_in` counted from when its answer arrived.
-    pub fn expires_at(&self) -> SystemTime {
-        self.0.expires_at_wall
-    }
-
-    /// The token's key ID, for v2.1 tokens.
-    pub fn key_id(&self) -> Option<&str> {
-        self.0.issued.key_id.as_deref()
-    }
-}
-
-impl fmt::Debug for Token {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Token")
-            .field("access_token", &self.0.issued.access_token)
-            .field("expires_at", &self.0.expires_at_wall)
-            .field("key_id", &self.0.issued.key_id)
-            .finish()
-    }
-}
 
 /// A cached token with the instants that govern it.
 pub(super) struct Cached {
@@ -90,9 +39,26 @@ pub(super) struct Cached {
     /// For a token shared through a store: no source that replaces it
     /// revokes it before then, when every source has stopped serving it.
     revoke_from: Option<Instant>,
+    /// The copies it is handed out as.
+    copies: Copies,
 }
 
 impl Cached {
+    /// The token, handed out to the calling thread.
+    pub(super) fn token(&self) -> Token {
+        self.copies.token(|| Original {
+            access_token: &self.issued.access_token,
+            bearer: &self.bearer,
+            expires_at: self.expires_at_wall,
+            key_id: self.issued.key_id.as_deref(),
+        })
+    }
+
+    /// Whether `token` was handed out from this entry.
+    pub(super) fn handed_out(&self, token: &Token) -> bool {
+        self.copies.entry() == token.entry()
+    }
+
     /// Whether the token may be served now: both clocks must agree.
     pub(super) fn usable(&self, now: Instant, wall: SystemTime) -> bool {
         now < self.usable_until && wall < self.usable_until_wall
@@ -254,6 +220,7 @@ impl Timing {
             refresh_from: later(now, refresh_after),
             refresh_from_wall: wall_after(refresh_after),
             revoke_from,
+            copies: Copies::new(),
         })
     }
 

@@ -8,10 +8,11 @@ mod provider;
 mod refresh;
 mod refusal;
 mod strategies;
+mod token;
 
-pub use cache::Token;
 pub use provider::{Retired, TokenProvider};
 pub use strategies::{ShortLived, Stateless, V21};
+pub use token::Token;
 
 use std::fmt;
 use std::sync::atomic::AtomicBool;
@@ -167,17 +168,7 @@ impl TokenSource {
     pub fn builder(provider: impl TokenProvider) -> TokenSourceBuilder {
         TokenSourceBuilder {
             provider: Arc::new(provider),
-            store: None,
-            store_timeout: DEFAULT_STORE_TIMEOUT,
-            lock_ttl: DEFAULT_LOCK_TTL,
-            degrade: true,
-            clock: Clock::System,
-            timing: Timing {
-                margin: DEFAULT_MARGIN,
-                refresh_before: DEFAULT_REFRESH_BEFORE,
-                revoke_delay: DEFAULT_REVOKE_DELAY,
-                shared: false,
-            },
+            settings: Settings::default(),
         }
     }
 
@@ -235,7 +226,7 @@ impl TokenSource {
         // A waiter resumed late must not serve a token that aged meanwhile.
         let now = Instant::now();
         if cached.usable(now, self.core.clock.coarse_now()) {
-            return Ok(Token(cached));
+            return Ok(cached.token());
         }
         Err(Error::UnusableToken {
             lifetime: cached.expires_at.saturating_duration_since(now),
@@ -295,10 +286,10 @@ impl TokenSource {
         // drop see one cache.
         let mut state = self.core.state();
         let cached = self.core.cache.load();
-        if !cached.as_ref().is_some_and(|c| Arc::ptr_eq(c, &token.0)) {
+        let Some(cached) = cached.as_ref().filter(|c| c.handed_out(token)) else {
             return Invalidation::Replaced;
-        }
-        match state.refusals.report(&token.0, self.core.clock.now()) {
+        };
+        match state.refusals.report(cached, self.core.clock.now()) {
             Verdict::Hold { first } => Invalidation::Held { first },
             Verdict::Refresh(refused) => {
                 self.core.cache.store(None);
@@ -311,13 +302,36 @@ impl TokenSource {
     /// The cached token if usable; starts a background refresh when it is
     /// inside the refresh window.
     pub(crate) fn cached(&self) -> Option<Token> {
-        let (now, wall) = (Instant::now(), self.core.clock.coarse_now());
+        self.cached_at(Instant::now())
+    }
+
+    /// [`cached`](Self::cached), with the monotonic clock read at `now`.
+    pub(crate) fn cached_at(&self, now: Instant) -> Option<Token> {
+        let wall = self.core.clock.coarse_now();
         let guard = self.core.cache.load();
         let cached = guard.as_ref().filter(|c| c.usable(now, wall))?;
         if !cached.fresh(now, wall) {
             self.refresh_in_background(now);
         }
-        Some(Token(Arc::clone(cached)))
+        Some(cached.token())
+    }
+
+    /// Drops the cached token and retires it at once, as a token no one
+    /// will use: for a channel removed from a registry.
+    pub(crate) async fn retire_now(&self) {
+        let cached = {
+            let _state = self.core.state();
+            self.core.cache.swap(None)
+        };
+        if let Some(cached) = cached {
+            let token = &cached.issued.access_token;
+            self.core.provider.retire(token, Retired::Unused).await;
+        }
+    }
+
+    /// The provider's name in the store.
+    pub(crate) fn store_key(&self) -> &str {
+        &self.core.link.key
     }
 
     /// Starts a refresh unless one is in flight or a failed one is backing
@@ -348,7 +362,7 @@ impl TokenSource {
             .load_full()
             .filter(|c| c.usable(now, self.core.clock.coarse_now()))
         {
-            return Ok(Next::Ready(Token(cached)));
+            return Ok(Next::Ready(cached.token()));
         }
         if let Some(pending) = &state.in_flight {
             return Ok(Next::Wait(pending.clone()));
@@ -374,26 +388,150 @@ fn backing_off(state: &RefreshState, now: Instant) -> bool {
 #[must_use]
 pub struct TokenSourceBuilder {
     provider: Arc<dyn DynProvider>,
-    store: Option<Arc<dyn DynStore>>,
-    store_timeout: Duration,
-    lock_ttl: Duration,
-    degrade: bool,
+    settings: Settings,
+}
+
+/// Everything a source is built with but its provider: what the sources
+/// of a [`TokenRegistry`](crate::TokenRegistry) share.
+#[derive(Debug, Clone)]
+pub(crate) struct Settings {
+    pub(crate) store: Option<Arc<dyn DynStore>>,
+    pub(crate) store_timeout: Duration,
+    pub(crate) lock_ttl: Duration,
+    pub(crate) degrade: bool,
     clock: Clock,
     timing: Timing,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            store: None,
+            store_timeout: DEFAULT_STORE_TIMEOUT,
+            lock_ttl: DEFAULT_LOCK_TTL,
+            degrade: true,
+            clock: Clock::System,
+            timing: Timing {
+                margin: DEFAULT_MARGIN,
+                refresh_before: DEFAULT_REFRESH_BEFORE,
+                revoke_delay: DEFAULT_REVOKE_DELAY,
+                shared: false,
+            },
+        }
+    }
+}
+
+impl Settings {
+    /// See [`TokenSourceBuilder::margin`].
+    pub(crate) fn set_margin(&mut self, margin: Duration) {
+        self.timing.margin = margin;
+    }
+
+    /// See [`TokenSourceBuilder::refresh_before`].
+    pub(crate) fn set_refresh_before(&mut self, refresh_before: Duration) {
+        self.timing.refresh_before = refresh_before;
+    }
+
+    /// See [`TokenSourceBuilder::revoke_delay`].
+    pub(crate) fn set_revoke_delay(&mut self, delay: Duration) {
+        self.timing.revoke_delay = delay;
+    }
+
+    /// See [`TokenSourceBuilder::store`].
+    pub(crate) fn set_store(&mut self, store: Arc<dyn DynStore>) {
+        self.store = Some(store);
+        self.timing.shared = true;
+    }
+
+    /// See [`TokenSourceBuilder::clock`].
+    pub(crate) fn set_clock(&mut self, clock: impl Fn() -> SystemTime + Send + Sync + 'static) {
+        self.clock = Clock::Custom(Arc::new(clock));
+    }
+
+    /// Checks what does not depend on the provider.
+    pub(crate) fn check(&self) -> Result<(), Error> {
+        let Timing {
+            margin,
+            refresh_before,
+            revoke_delay,
+            ..
+        } = self.timing;
+        let invalid = |why: String| Err(Error::InvalidConfig(format!("token source: {why}")));
+        if margin >= MAX_LIFETIME {
+            return invalid(format!(
+                "a margin of {margin:?} leaves nothing of a 30-day token"
+            ));
+        }
+        if refresh_before < margin {
+            return invalid("refresh_before must be at least the margin".to_owned());
+        }
+        if revoke_delay > MAX_LIFETIME {
+            return invalid("the revoke delay must be at most 30 days".to_owned());
+        }
+        if self.store_timeout.is_zero() || self.store_timeout > MAX_TIMEOUT {
+            return invalid("the store timeout must be above zero and at most an hour".to_owned());
+        }
+        // Room for the longest client timeout and two store operations.
+        let longest = MAX_TIMEOUT.saturating_mul(2);
+        if self.lock_ttl < Duration::from_millis(10) || self.lock_ttl > longest {
+            return invalid("the lock TTL must be 10 ms to two hours".to_owned());
+        }
+        Ok(())
+    }
+
+    /// A source of `provider` with these settings.
+    pub(crate) fn source(&self, provider: impl TokenProvider) -> Result<TokenSource, Error> {
+        self.build(Arc::new(provider))
+    }
+
+    fn build(&self, provider: Arc<dyn DynProvider>) -> Result<TokenSource, Error> {
+        self.check()?;
+        let Timing {
+            margin,
+            refresh_before,
+            ..
+        } = self.timing;
+        let invalid = |why: String| Err(Error::InvalidConfig(format!("token source: {why}")));
+        if let Some(lifetime) = provider.lifetime() {
+            let needed = margin.saturating_add(refresh_before);
+            if lifetime < Duration::from_secs(1) || lifetime > MAX_LIFETIME {
+                return invalid(format!(
+                    "a token lifetime must be 1 second to 30 days, not {lifetime:?}"
+                ));
+            }
+            if lifetime <= needed {
+                return invalid(format!(
+                    "a token lifetime of {lifetime:?} is not longer than the margin plus the \
+                     refresh window ({needed:?}): its tokens could never be served"
+                ));
+            }
+        }
+        let link = self.link(provider.as_ref())?;
+        Ok(TokenSource {
+            core: Arc::new(Core {
+                provider,
+                link: Arc::new(link),
+                timing: self.timing,
+                clock: self.clock.clone(),
+                cache: ArcSwapOption::empty(),
+                state: Mutex::new(RefreshState::default()),
+            }),
+        })
+    }
 }
 
 impl TokenSourceBuilder {
     /// A token with less than this left is never returned (default
     /// [`TokenSource::DEFAULT_MARGIN`]; under 30 days).
     pub fn margin(mut self, margin: Duration) -> Self {
-        self.timing.margin = margin;
+        self.settings.set_margin(margin);
         self
     }
 
     /// A background refresh starts when this much is left (default
     /// [`TokenSource::DEFAULT_REFRESH_BEFORE`]; at least the margin).
     pub fn refresh_before(mut self, refresh_before: Duration) -> Self {
-        self.timing.refresh_before = refresh_before;
+        self.settings.set_refresh_before(refresh_before);
         self
     }
 
@@ -401,7 +539,7 @@ impl TokenSourceBuilder {
     /// replaced tokens (default [`TokenSource::DEFAULT_REVOKE_DELAY`]). A token that
     /// expires sooner is not revoked at all.
     pub fn revoke_delay(mut self, delay: Duration) -> Self {
-        self.timing.revoke_delay = delay;
+        self.settings.set_revoke_delay(delay);
         self
     }
 
@@ -430,8 +568,7 @@ impl TokenSourceBuilder {
     /// # Ok::<(), line_oauth::Error>(())
     /// ```
     pub fn store(mut self, store: impl TokenStore) -> Self {
-        self.store = Some(Arc::new(store));
-        self.timing.shared = true;
+        self.settings.set_store(Arc::new(store));
         self
     }
 
@@ -440,7 +577,7 @@ impl TokenSourceBuilder {
     /// the source in degraded mode: it issues a token for itself, logs a
     /// warning, and asks the store again a few seconds later.
     pub fn store_timeout(mut self, timeout: Duration) -> Self {
-        self.store_timeout = timeout;
+        self.settings.store_timeout = timeout;
         self
     }
 
@@ -452,7 +589,7 @@ impl TokenSourceBuilder {
     /// timeouts (the lock's own answer, the load under it, the save). A source waits at most this long for another's lock, then
     /// issues for itself.
     pub fn lock_ttl(mut self, ttl: Duration) -> Self {
-        self.lock_ttl = ttl;
+        self.settings.lock_ttl = ttl;
         self
     }
 
@@ -475,7 +612,7 @@ impl TokenSourceBuilder {
     /// # Ok::<(), line_oauth::Error>(())
     /// ```
     pub fn degraded_mode(mut self, degrade: bool) -> Self {
-        self.degrade = degrade;
+        self.settings.degrade = degrade;
         self
     }
 
@@ -506,7 +643,7 @@ impl TokenSourceBuilder {
     /// # Ok::<(), line_oauth::Error>(())
     /// ```
     pub fn clock(mut self, clock: impl Fn() -> SystemTime + Send + Sync + 'static) -> Self {
-        self.clock = Clock::Custom(Arc::new(clock));
+        self.settings.set_clock(clock);
         self
     }
 
@@ -533,69 +670,16 @@ impl TokenSourceBuilder {
     /// token would be issued, counted against LINE's budget, and never
     /// served).
     pub fn build(self) -> Result<TokenSource, Error> {
-        let Timing {
-            margin,
-            refresh_before,
-            ..
-        } = self.timing;
-        let invalid = |why: String| Err(Error::InvalidConfig(format!("token source: {why}")));
-        if margin >= MAX_LIFETIME {
-            return invalid(format!(
-                "a margin of {margin:?} leaves nothing of a 30-day token"
-            ));
-        }
-        if refresh_before < margin {
-            return invalid("refresh_before must be at least the margin".to_owned());
-        }
-        if self.timing.revoke_delay > MAX_LIFETIME {
-            return invalid("the revoke delay must be at most 30 days".to_owned());
-        }
-        if let Some(lifetime) = self.provider.lifetime() {
-            let needed = margin.saturating_add(refresh_before);
-            if lifetime < Duration::from_secs(1) || lifetime > MAX_LIFETIME {
-                return invalid(format!(
-                    "a token lifetime must be 1 second to 30 days, not {lifetime:?}"
-                ));
-            }
-            if lifetime <= needed {
-                return invalid(format!(
-                    "a token lifetime of {lifetime:?} is not longer than the margin plus the \
-                     refresh window ({needed:?}): its tokens could never be served"
-                ));
-            }
-        }
-        let link = self.link()?;
-        Ok(TokenSource {
-            core: Arc::new(Core {
-                provider: self.provider,
-                link: Arc::new(link),
-                timing: self.timing,
-                clock: self.clock,
-                cache: ArcSwapOption::empty(),
-                state: Mutex::new(RefreshState::default()),
-            }),
-        })
+        self.settings.build(self.provider)
     }
 }
 
-impl TokenSourceBuilder {
+impl Settings {
     /// The store and the provider's name in it: a private memory store
     /// when none was given.
-    fn link(&self) -> Result<StoreLink, Error> {
+    fn link(&self, provider: &dyn DynProvider) -> Result<StoreLink, Error> {
         let invalid = |why: &str| Err(Error::InvalidConfig(format!("token source: {why}")));
-        if self.store_timeout.is_zero() || self.store_timeout > MAX_TIMEOUT {
-            return invalid("the store timeout must be above zero and at most an hour");
-        }
-        // Room for the longest client timeout and two store operations.
-        let longest = MAX_TIMEOUT.saturating_mul(2);
-        if self.lock_ttl < Duration::from_millis(10) || self.lock_ttl > longest {
-            return invalid("the lock TTL must be 10 ms to two hours");
-        }
-        if let Some(issuance) = self
-            .provider
-            .issue_timeout()
-            .filter(|_| self.store.is_some())
-        {
+        if let Some(issuance) = provider.issue_timeout().filter(|_| self.store.is_some()) {
             // The lock's own answer, the load under it, the issuance, the save.
             let takes = issuance.saturating_add(self.store_timeout.saturating_mul(3));
             if self.lock_ttl <= takes {
@@ -613,7 +697,7 @@ impl TokenSourceBuilder {
                 Arc::new(MemoryStore::new()) as Arc<dyn DynStore>,
                 String::new(),
             ),
-            Some(store) => match self.provider.store_key() {
+            Some(store) => match provider.store_key() {
                 Some(key) if !key.is_empty() => (Arc::clone(store), key),
                 _ => return invalid("its provider names no store key (TokenProvider::store_key)"),
             },

@@ -1,0 +1,94 @@
+//! Keeping a registry's memory bounded: idle channels go after the idle
+//! time, and beyond the cap the least recently used go first.
+
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use super::Inner;
+
+/// How often the sweeper looks for idle channels: a quarter of the idle
+/// time, between a second and a minute.
+fn period(idle: Duration) -> Duration {
+    (idle / 4).clamp(Duration::from_secs(1), Duration::from_secs(60))
+}
+
+/// Starts the sweeper on the current runtime, once per registry. It holds
+/// the registry weakly and ends when the registry is dropped.
+pub(super) fn start_sweeper(inner: &Arc<Inner>) {
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        return;
+    };
+    if inner.sweeper.set(()).is_err() {
+        return;
+    }
+    let registry: Weak<Inner> = Arc::downgrade(inner);
+    let every = period(inner.policy.idle);
+    runtime.spawn(async move {
+        let mut ticks = tokio::time::interval(every);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        ticks.tick().await;
+        loop {
+            ticks.tick().await;
+            let Some(inner) = registry.upgrade() else {
+                return;
+            };
+            sweep(&inner, Instant::now());
+        }
+    });
+}
+
+/// Evicts the channels idle for the idle time, and forgets unknown
+/// channels remembered long enough.
+pub(super) fn sweep(inner: &Inner, now: Instant) {
+    let idle_since = inner.tick(now).saturating_sub(millis(inner.policy.idle));
+    let channels = inner.channels.pin();
+    let mut evicted = 0_usize;
+    for (id, channel) in channels.iter() {
+        if channel.used() <= idle_since || channel.forgotten(now) {
+            let gone = channels.remove_if(id, |_, current| Arc::ptr_eq(current, channel));
+            evicted += usize::from(matches!(gone, Ok(Some(_))));
+        }
+    }
+    drop(channels);
+    if let Some(memory) = &inner.memory {
+        memory.forget_expired();
+    }
+    if evicted > 0 {
+        tracing::debug!(evicted, "token registry: idle channels evicted");
+    }
+}
+
+/// Evicts the least recently used channels while there are more than the
+/// cap: a sixteenth of the cap at once (at least one), so that a registry at
+/// its cap scans its channels once per that many new ones, not per one.
+pub(super) fn shrink(inner: &Inner) {
+    let cap = inner.policy.max_channels;
+    let channels = inner.channels.pin();
+    let len = channels.len();
+    if len <= cap {
+        return;
+    }
+    let excess = len - cap + (cap / 16).max(1) - 1;
+    let mut by_use: Vec<(u64, &str, &Arc<super::Channel>)> = channels
+        .iter()
+        .map(|(id, channel)| (channel.used(), &**id, channel))
+        .collect();
+    let excess = excess.min(by_use.len());
+    if excess < by_use.len() {
+        by_use.select_nth_unstable_by_key(excess, |(used, ..)| *used);
+    }
+    for (_, id, channel) in &by_use[..excess] {
+        let _ = channels.remove_if(*id, |_, current| Arc::ptr_eq(current, channel));
+    }
+    tracing::debug!(
+        evicted = excess,
+        "token registry: least recently used channels evicted"
+    );
+}
+
+/// `duration` in whole milliseconds, saturating.
+pub(super) fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}

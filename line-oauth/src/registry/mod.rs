@@ -1,0 +1,491 @@
+//! [`TokenRegistry`]: the token sources of many channels, made on first use
+//! from credentials a resolver looks up, sharing one client, one store and
+//! one limit on issuances, with memory kept bounded.
+
+mod channel;
+mod evict;
+mod limit;
+
+use std::fmt;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, SystemTime};
+
+use futures_util::FutureExt;
+use futures_util::future::BoxFuture;
+use tokio::sync::Semaphore;
+use tokio::time::Instant;
+
+use crate::client::Client;
+use crate::error::{Chain, Error};
+use crate::store::{MemoryStore, TokenStore};
+use crate::token_source::{Settings, Token, TokenProvider, TokenSource};
+use channel::{Channel, Next};
+use limit::Limited;
+
+/// A resolver, type-erased: a channel ID to its source, or `None` for a
+/// channel it does not know.
+type Resolve = dyn Fn(String, Arc<Common>) -> BoxFuture<'static, Result<Option<TokenSource>, Error>>
+    + Send
+    + Sync;
+
+/// What every channel's source shares.
+struct Common {
+    client: Client,
+    settings: Settings,
+    permits: Arc<Semaphore>,
+}
+
+/// When channels leave the registry.
+#[derive(Debug, Clone, Copy)]
+struct Policy {
+    idle: Duration,
+    max_channels: usize,
+    unknown_for: Duration,
+}
+
+/// The token sources of many channels, keyed by channel ID: for platforms
+/// that run a LINE channel per customer. Clones share the registry.
+///
+/// - A channel's source is made on its first use, from the provider your
+///   resolver returns (credentials from your database or secret manager).
+///   Callers that arrive together share one resolution. A failed
+///   resolution reaches them all and is tried again after a backoff (1 s
+///   doubling to a minute); a channel your resolver does not know
+///   ([`Error::UnknownChannel`]) is remembered as such for a minute
+///   ([`unknown_for`](TokenRegistryBuilder::unknown_for)).
+/// - Every source shares the registry's client, store and settings, and at
+///   most [`TokenRegistry::DEFAULT_MAX_ISSUANCES`] issuances run at once
+///   across all channels.
+/// - A cached hit takes no lock, allocates nothing and writes nothing
+///   another thread reads, as with one [`TokenSource`].
+/// - Memory stays bounded: a channel unused for the idle time (an hour by
+///   default) is evicted, and beyond [`max_channels`](TokenRegistryBuilder::max_channels)
+///   the least recently used go first. An evicted channel that comes back
+///   is resolved again and takes its token from the store: eviction never
+///   issues a token. Without a store of yours, the registry keeps tokens in
+///   its own memory store, which outlives eviction: a token stays there
+///   (about 200 bytes) until it expires. That matters for short-lived and
+///   v2.1 tokens, which count against LINE's 30 per channel: re-issuing
+///   them after each eviction would spend that budget, and a 31st
+///   short-lived token revokes the oldest.
+///
+/// ```no_run
+/// use line_oauth::{ChannelCredentials, Client, ClientSecret, ShortLived, TokenRegistry};
+///
+/// # async fn secret_of(channel: &str) -> Option<String> { None }
+/// # async fn run() -> Result<(), line_oauth::Error> {
+/// let registry = TokenRegistry::builder(Client::new(), |channel: String, client: Client| async move {
+///     // Your database or secret manager; `None` for a channel you do not run.
+///     let Some(secret) = secret_of(&channel).await else { return Ok(None) };
+///     Ok(Some(ShortLived::new(client, ChannelCredentials::new(channel, ClientSecret::new(secret)))))
+/// })
+/// .build()?;
+/// let token = registry.token("1234567890").await?; // before each Messaging API call
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct TokenRegistry {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    channels: papaya::HashMap<Box<str>, Arc<Channel>>,
+    resolve: Box<Resolve>,
+    common: Arc<Common>,
+    policy: Policy,
+    /// The registry's own store, when none was given: its expired tokens
+    /// are dropped as the sweeper passes.
+    memory: Option<MemoryStore>,
+    /// What channel use is counted from.
+    began: Instant,
+    /// Set once the eviction sweeper runs.
+    sweeper: OnceLock<()>,
+}
+
+impl Inner {
+    /// `now` in milliseconds since the registry began.
+    fn tick(&self, now: Instant) -> u64 {
+        evict::millis(now.saturating_duration_since(self.began))
+    }
+
+    /// The channel under `channel_id`, added if new (evicting beyond the cap).
+    fn channel(&self, channel_id: &str, now: Instant) -> Arc<Channel> {
+        let tick = self.tick(now);
+        let channels = self.channels.pin();
+        if let Some(channel) = channels.get(channel_id) {
+            channel.touch(tick);
+            return Arc::clone(channel);
+        }
+        let added =
+            channels.try_insert_with(Box::from(channel_id), || Arc::new(Channel::new(tick)));
+        let (channel, new) = match added {
+            Ok(added) => (Arc::clone(added), true),
+            Err(found) => (Arc::clone(found), false),
+        };
+        drop(channels);
+        if new {
+            evict::shrink(self);
+        }
+        channel
+    }
+}
+
+impl TokenRegistry {
+    /// How long a channel may go unused before it is evicted, unless set
+    /// otherwise.
+    pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(3600);
+    /// How many channels the registry holds at most, unless set otherwise.
+    pub const DEFAULT_MAX_CHANNELS: usize = 100_000;
+    /// How long a channel the resolver did not know is answered
+    /// [`Error::UnknownChannel`] without asking it again.
+    pub const DEFAULT_UNKNOWN_FOR: Duration = Duration::from_secs(60);
+    /// How many issuances run at once across all channels, unless set
+    /// otherwise.
+    pub const DEFAULT_MAX_ISSUANCES: usize = 16;
+    /// The default lifetime of a store's issuance lock: twice a lone
+    /// source's, since an issuance may first wait for a slot as long as the
+    /// issuance itself may take.
+    pub const DEFAULT_LOCK_TTL: Duration = TokenSource::DEFAULT_LOCK_TTL.saturating_mul(2);
+
+    /// A builder for a registry whose channels' providers come from
+    /// `resolver`: given a channel ID and the registry's client, it returns
+    /// the channel's provider, `None` for a channel you do not run, or an
+    /// error (with [`Error::provider`] for one of your own).
+    ///
+    /// ```
+    /// use line_oauth::{ChannelCredentials, Client, ClientSecret, Stateless, TokenRegistry};
+    /// let registry = TokenRegistry::builder(Client::new(), |channel: String, client: Client| async move {
+    ///     let secret = ClientSecret::new("looked up for this channel");
+    ///     Ok(Some(Stateless::by_secret(client, ChannelCredentials::new(channel, secret))))
+    /// })
+    /// .max_channels(10_000)
+    /// .build()?;
+    /// # Ok::<(), line_oauth::Error>(())
+    /// ```
+    pub fn builder<F, Fut, P>(client: Client, resolver: F) -> TokenRegistryBuilder
+    where
+        F: Fn(String, Client) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Option<P>, Error>> + Send + 'static,
+        P: TokenProvider,
+    {
+        let resolve = move |channel_id: String, common: Arc<Common>| {
+            let asked = resolver(channel_id, common.client.clone());
+            async move {
+                let Some(provider) = asked.await? else {
+                    return Ok(None);
+                };
+                let permits = Arc::clone(&common.permits);
+                let limited = Limited {
+                    inner: provider,
+                    permits,
+                };
+                common.settings.source(limited).map(Some)
+            }
+            .boxed()
+        };
+        let mut settings = Settings::default();
+        settings.lock_ttl = Self::DEFAULT_LOCK_TTL;
+        TokenRegistryBuilder {
+            client,
+            resolve: Box::new(resolve),
+            settings,
+            policy: Policy {
+                idle: Self::DEFAULT_IDLE_TIMEOUT,
+                max_channels: Self::DEFAULT_MAX_CHANNELS,
+                unknown_for: Self::DEFAULT_UNKNOWN_FOR,
+            },
+            max_issuances: Self::DEFAULT_MAX_ISSUANCES,
+        }
+    }
+
+    /// A usable token for `channel_id`: the cached one, or one from its
+    /// source, made first if the channel is new.
+    ///
+    /// ```no_run
+    /// # async fn run(registry: line_oauth::TokenRegistry) -> Result<(), line_oauth::Error> {
+    /// let token = registry.token("1234567890").await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::UnknownChannel`] when the resolver knows no such channel;
+    /// the resolver's error; then as [`TokenSource::token`].
+    pub async fn token(&self, channel_id: &str) -> Result<Token, Error> {
+        if let Some(token) = self.cached(channel_id) {
+            return Ok(token);
+        }
+        self.source(channel_id).await?.token().await
+    }
+
+    /// The channel's cached token, if usable.
+    fn cached(&self, channel_id: &str) -> Option<Token> {
+        let now = Instant::now();
+        let channels = self.inner.channels.pin();
+        let channel = channels.get(channel_id)?;
+        let token = channel.source()?.cached_at(now)?;
+        channel.touch(self.inner.tick(now));
+        Some(token)
+    }
+
+    /// The source of `channel_id`, made first if the channel is new: to
+    /// [`invalidate`](TokenSource::invalidate) a refused token, or to hand
+    /// one channel's source to code that takes a [`TokenSource`].
+    ///
+    /// ```no_run
+    /// # async fn run(registry: line_oauth::TokenRegistry) -> Result<(), line_oauth::Error> {
+    /// let source = registry.source("1234567890").await?;
+    /// let token = source.token().await?;
+    /// // ... LINE answered 401 to it:
+    /// source.invalidate(&token);
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::UnknownChannel`] when the resolver knows no such channel;
+    /// the resolver's error, at once while a failed resolution backs off;
+    /// [`Error::InvalidConfig`] outside a tokio runtime or when the settings
+    /// do not fit the channel's provider; [`Error::RefreshAborted`] when the
+    /// resolver panicked.
+    pub async fn source(&self, channel_id: &str) -> Result<TokenSource, Error> {
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| {
+            Error::InvalidConfig("a TokenRegistry resolves on a tokio runtime; none runs".into())
+        })?;
+        evict::start_sweeper(&self.inner);
+        let now = Instant::now();
+        let channel = self.inner.channel(channel_id, now);
+        let pending = match channel.next(now, channel_id) {
+            Next::Ready(source) => return Ok(source),
+            Next::Refused(error) => return Err(error),
+            Next::Wait(pending) => pending,
+            Next::Start { done, pending } => {
+                let resolution = resolve(Arc::clone(&self.inner), channel, channel_id.to_owned());
+                runtime.spawn(async move {
+                    let _ = done.send(resolution.await);
+                });
+                pending
+            }
+        };
+        pending.await.unwrap_or(Err(Error::RefreshAborted))
+    }
+
+    /// Removes a channel (a customer left): its source goes, and its
+    /// current token is retired as its provider retires a token no one will
+    /// use (revoked for short-lived tokens, and for v2.1 tokens when the
+    /// provider can revoke). Returns whether the channel was here.
+    ///
+    /// Handles to its source taken before go on working on their own.
+    /// Other processes sharing the store should remove the channel too:
+    /// the token they serve may be the one revoked here.
+    ///
+    /// ```no_run
+    /// # async fn run(registry: line_oauth::TokenRegistry) {
+    /// registry.remove("1234567890").await;
+    /// # }
+    /// ```
+    pub async fn remove(&self, channel_id: &str) -> bool {
+        let removed = self.inner.channels.pin().remove(channel_id).cloned();
+        let Some(channel) = removed else {
+            return false;
+        };
+        if let Some(source) = channel.source() {
+            if let Some(memory) = &self.inner.memory {
+                memory.forget(source.store_key());
+            }
+            source.retire_now().await;
+        }
+        true
+    }
+
+    /// How many channels the registry holds now (resolved, resolving, or
+    /// remembered as unknown).
+    pub fn len(&self) -> usize {
+        self.inner.channels.len()
+    }
+
+    /// Whether it holds no channel.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Resolves `channel_id` and records the outcome on `channel`: what the
+/// waiters get. A panicking resolver counts as a failure.
+async fn resolve(
+    inner: Arc<Inner>,
+    channel: Arc<Channel>,
+    channel_id: String,
+) -> channel::Resolved {
+    let resolve = &inner.resolve;
+    let common = Arc::clone(&inner.common);
+    let asked = AssertUnwindSafe(async { resolve(channel_id.clone(), common).await })
+        .catch_unwind()
+        .await
+        .unwrap_or(Err(Error::RefreshAborted));
+    if let Err(error) = &asked {
+        tracing::warn!(channel_id, error = %Chain(error), "token registry: resolution failed");
+    }
+    channel.settle(asked, Instant::now(), inner.policy.unknown_for, &channel_id)
+}
+
+impl fmt::Debug for TokenRegistry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenRegistry")
+            .field("channels", &self.len())
+            .field("policy", &self.inner.policy)
+            .field("settings", &self.inner.common.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds a [`TokenRegistry`]. The source settings are those of
+/// [`TokenSourceBuilder`](crate::TokenSourceBuilder), for every channel.
+#[must_use]
+pub struct TokenRegistryBuilder {
+    client: Client,
+    resolve: Box<Resolve>,
+    settings: Settings,
+    policy: Policy,
+    max_issuances: usize,
+}
+
+impl TokenRegistryBuilder {
+    /// Evicts a channel unused this long (default
+    /// [`TokenRegistry::DEFAULT_IDLE_TIMEOUT`]).
+    pub fn idle_timeout(mut self, idle: Duration) -> Self {
+        self.policy.idle = idle;
+        self
+    }
+
+    /// Holds at most this many channels, evicting the least recently used
+    /// beyond it (default [`TokenRegistry::DEFAULT_MAX_CHANNELS`]).
+    pub fn max_channels(mut self, max: usize) -> Self {
+        self.policy.max_channels = max;
+        self
+    }
+
+    /// How long a channel the resolver did not know is answered
+    /// [`Error::UnknownChannel`] without asking again (default
+    /// [`TokenRegistry::DEFAULT_UNKNOWN_FOR`]).
+    pub fn unknown_for(mut self, duration: Duration) -> Self {
+        self.policy.unknown_for = duration;
+        self
+    }
+
+    /// How many issuances run at once across all channels (default
+    /// [`TokenRegistry::DEFAULT_MAX_ISSUANCES`]). An issuance waits for a
+    /// slot at most its client's timeout, then fails to be tried again.
+    pub fn max_issuances(mut self, max: usize) -> Self {
+        self.max_issuances = max;
+        self
+    }
+
+    /// As [`TokenSourceBuilder::margin`](crate::TokenSourceBuilder::margin).
+    pub fn margin(mut self, margin: Duration) -> Self {
+        self.settings.set_margin(margin);
+        self
+    }
+
+    /// As [`TokenSourceBuilder::refresh_before`](crate::TokenSourceBuilder::refresh_before).
+    pub fn refresh_before(mut self, refresh_before: Duration) -> Self {
+        self.settings.set_refresh_before(refresh_before);
+        self
+    }
+
+    /// As [`TokenSourceBuilder::revoke_delay`](crate::TokenSourceBuilder::revoke_delay).
+    pub fn revoke_delay(mut self, delay: Duration) -> Self {
+        self.settings.set_revoke_delay(delay);
+        self
+    }
+
+    /// The store every channel's token is kept in, as
+    /// [`TokenSourceBuilder::store`](crate::TokenSourceBuilder::store); each
+    /// provider's [`store_key`](TokenProvider::store_key) names its channel
+    /// there. Without one, the registry keeps tokens in a memory store of
+    /// its own, which outlives eviction.
+    pub fn store(mut self, store: impl TokenStore) -> Self {
+        self.settings.set_store(Arc::new(store));
+        self
+    }
+
+    /// As [`TokenSourceBuilder::store_timeout`](crate::TokenSourceBuilder::store_timeout).
+    pub fn store_timeout(mut self, timeout: Duration) -> Self {
+        self.settings.store_timeout = timeout;
+        self
+    }
+
+    /// As [`TokenSourceBuilder::lock_ttl`](crate::TokenSourceBuilder::lock_ttl),
+    /// with a default of [`TokenRegistry::DEFAULT_LOCK_TTL`].
+    pub fn lock_ttl(mut self, ttl: Duration) -> Self {
+        self.settings.lock_ttl = ttl;
+        self
+    }
+
+    /// As [`TokenSourceBuilder::degraded_mode`](crate::TokenSourceBuilder::degraded_mode).
+    pub fn degraded_mode(mut self, degrade: bool) -> Self {
+        self.settings.degrade = degrade;
+        self
+    }
+
+    /// As [`TokenSourceBuilder::clock`](crate::TokenSourceBuilder::clock).
+    pub fn clock(mut self, clock: impl Fn() -> SystemTime + Send + Sync + 'static) -> Self {
+        self.settings.set_clock(clock);
+        self
+    }
+
+    /// Checks the settings and builds the registry.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidConfig`] for settings a
+    /// [`TokenSourceBuilder`](crate::TokenSourceBuilder) refuses, a zero
+    /// idle timeout, a cap of no channels, or no issuance allowed.
+    pub fn build(mut self) -> Result<TokenRegistry, Error> {
+        let invalid = |why: &str| Err(Error::InvalidConfig(format!("token registry: {why}")));
+        if self.policy.idle.is_zero() {
+            return invalid("the idle timeout must be above zero");
+        }
+        if self.policy.max_channels == 0 {
+            return invalid("max_channels must be at least 1");
+        }
+        if self.max_issuances == 0 || self.max_issuances > Semaphore::MAX_PERMITS {
+            return invalid("max_issuances must be at least 1");
+        }
+        let memory = self.settings.store.is_none().then(MemoryStore::new);
+        if let Some(memory) = &memory {
+            self.settings.set_store(Arc::new(memory.clone()));
+        }
+        self.settings.check()?;
+        Ok(TokenRegistry {
+            inner: Arc::new(Inner {
+                channels: papaya::HashMap::new(),
+                resolve: self.resolve,
+                common: Arc::new(Common {
+                    client: self.client,
+                    settings: self.settings,
+                    permits: Arc::new(Semaphore::new(self.max_issuances)),
+                }),
+                policy: self.policy,
+                memory,
+                began: Instant::now(),
+                sweeper: OnceLock::new(),
+            }),
+        })
+    }
+}
+
+impl fmt::Debug for TokenRegistryBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenRegistryBuilder")
+            .field("policy", &self.policy)
+            .field("settings", &self.settings)
+            .field("max_issuances", &self.max_issuances)
+            .finish_non_exhaustive()
+    }
+}
