@@ -15,8 +15,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use line_oauth::{
-    AssertionKeyPair, AssertionSigner, ChannelCredentials, Client, ClientSecret, Error, PrivateJwk,
-    Stateless, TokenSource,
+    AssertionKeyPair, AssertionSigner, ChannelCredentials, Client, Error, Stateless, TokenSource,
 };
 use line_oauth_fake::FakeLine;
 
@@ -70,33 +69,18 @@ async fn run() -> Result<(), Error> {
 
 /// A source for the real LINE when credentials are set, for the fake otherwise.
 async fn source() -> Result<(TokenSource, Option<FakeLine>), Error> {
-    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-    let Some(channel_id) = env("LINE_CHANNEL_ID") else {
+    let set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty());
+    if !set("LINE_CHANNEL_ID") {
         return offline().await;
-    };
-    let base_url =
-        env("LINE_API_BASE_URL").unwrap_or_else(|| line_oauth::Client::DEFAULT_BASE_URL.to_owned());
+    }
+    let base_url = std::env::var("LINE_API_BASE_URL")
+        .unwrap_or_else(|_| line_oauth::Client::DEFAULT_BASE_URL.to_owned());
     let client = Client::builder().base_url(base_url).build()?;
-    let provider = match (
-        env("LINE_ASSERTION_KEY_FILE"),
-        env("LINE_ASSERTION_KID"),
-        env("LINE_CHANNEL_SECRET"),
-    ) {
-        (Some(file), Some(kid), _) => {
-            let key =
-                PrivateJwk::from_file(&file).map_err(|e| Error::InvalidConfig(e.to_string()))?;
-            Stateless::by_signer(client, AssertionSigner::new(&key, kid, channel_id))
-        }
-        (_, _, Some(secret)) => Stateless::by_secret(
-            client,
-            ChannelCredentials::new(channel_id, ClientSecret::new(secret)),
-        ),
-        _ => {
-            return Err(Error::InvalidConfig(
-                "set LINE_ASSERTION_KEY_FILE and LINE_ASSERTION_KID, or LINE_CHANNEL_SECRET"
-                    .to_owned(),
-            ));
-        }
+    // By JWT when a key is set, else by channel secret.
+    let provider = if set("LINE_ASSERTION_KEY_FILE") || set("LINE_ASSERTION_KID") {
+        Stateless::by_signer(client, AssertionSigner::from_env()?)
+    } else {
+        Stateless::by_secret(client, ChannelCredentials::from_env()?)
     };
     Ok((TokenSource::new(provider)?, None))
 }

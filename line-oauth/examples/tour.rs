@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use line_oauth::{
     AccessToken, AssertionKeyPair, AssertionSigner, ChannelCredentials, Client, ClientSecret,
-    Error, IssuedToken, PrivateJwk, Stateless, TokenInfo, TokenSource,
+    Error, IssuedToken, Stateless, TokenInfo, TokenSource,
 };
 use line_oauth_fake::FakeLine;
 
@@ -71,34 +71,25 @@ skipped: set LINE_ASSERTION_KEY_FILE (private JWK) and LINE_ASSERTION_KID to run
 /// The real LINE (or any server speaking its API) when credentials are
 /// set, the fake otherwise.
 async fn target() -> Result<Target, Error> {
-    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-    match (env("LINE_CHANNEL_ID"), env("LINE_CHANNEL_SECRET")) {
-        (Some(id), Some(secret)) => {
-            let base_url = env("LINE_API_BASE_URL")
-                .unwrap_or_else(|| line_oauth::Client::DEFAULT_BASE_URL.to_owned());
-            println!("running against LINE with channel {id}");
-            let signer = match (env("LINE_ASSERTION_KEY_FILE"), env("LINE_ASSERTION_KID")) {
-                (Some(file), Some(kid)) => {
-                    let key = PrivateJwk::from_file(&file).map_err(|e| {
-                        Error::InvalidConfig(format!("LINE_ASSERTION_KEY_FILE: {e}"))
-                    })?;
-                    Some(AssertionSigner::new(&key, kid, id.clone()))
-                }
-                _ => None,
-            };
-            Ok(Target {
-                client: Client::builder().base_url(base_url).build()?,
-                creds: ChannelCredentials::new(id, ClientSecret::new(secret)),
-                signer,
-                _fake: None,
-            })
-        }
-        (None, None) => offline().await,
-        _ => Err(Error::InvalidConfig(
-            "set both LINE_CHANNEL_ID and LINE_CHANNEL_SECRET, or neither for the offline tour"
-                .to_owned(),
-        )),
+    let set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty());
+    if !set("LINE_CHANNEL_ID") && !set("LINE_CHANNEL_SECRET") {
+        return offline().await;
     }
+    let creds = ChannelCredentials::from_env()?;
+    let base_url = std::env::var("LINE_API_BASE_URL")
+        .unwrap_or_else(|_| line_oauth::Client::DEFAULT_BASE_URL.to_owned());
+    println!("running against LINE with channel {}", creds.channel_id());
+    let signer = if set("LINE_ASSERTION_KEY_FILE") || set("LINE_ASSERTION_KID") {
+        Some(AssertionSigner::from_env()?)
+    } else {
+        None
+    };
+    Ok(Target {
+        client: Client::builder().base_url(base_url).build()?,
+        creds,
+        signer,
+        _fake: None,
+    })
 }
 
 async fn offline() -> Result<Target, Error> {

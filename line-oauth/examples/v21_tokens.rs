@@ -21,7 +21,7 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use line_oauth::{AssertionKeyPair, AssertionSigner, Client, Error, PrivateJwk};
+use line_oauth::{AssertionKeyPair, AssertionSigner, Client, Error};
 
 const USAGE: &str = "usage: v21_tokens keygen FILE | v21_tokens issue [LIFETIME_SECONDS]";
 
@@ -65,10 +65,8 @@ fn keygen(file: &str) -> Result<(), String> {
 
 /// Issues a v2.1 token valid for `seconds` and lists the channel's valid ones.
 async fn issue(seconds: u64) -> Result<(), String> {
-    let var = |name: &str| std::env::var(name).map_err(|_| format!("set {name}\n{USAGE}"));
-    let key = PrivateJwk::from_file(var("LINE_ASSERTION_KEY_FILE")?).map_err(|e| e.to_string())?;
-    let signer = AssertionSigner::new(&key, var("LINE_ASSERTION_KID")?, var("LINE_CHANNEL_ID")?);
-    let base_url = var("LINE_API_BASE_URL")
+    let signer = AssertionSigner::from_env().map_err(|e| format!("{e}\n{USAGE}"))?;
+    let base_url = std::env::var("LINE_API_BASE_URL")
         .unwrap_or_else(|_| line_oauth::Client::DEFAULT_BASE_URL.to_owned());
     let client = Client::builder()
         .base_url(base_url)

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::assertion::AssertionError;
+use crate::env::EnvError;
 use crate::key::KeyError;
 use crate::store::{StoreError, StoreErrorKind};
 
@@ -107,6 +108,10 @@ pub enum Error {
     Assertion(AssertionError),
     /// An assertion signing key could not be read or made.
     Key(KeyError),
+    /// A `LINE_*` environment variable is missing or malformed
+    /// ([`ChannelCredentials::from_env`](crate::ChannelCredentials::from_env),
+    /// [`AssertionSigner::from_env`](crate::AssertionSigner::from_env)).
+    Env(EnvError),
     /// A token store failed for good (a token under another key, a store
     /// set up wrongly) or, for a source without degraded mode, for now.
     Store(StoreError),
@@ -226,6 +231,7 @@ impl Error {
             | Self::InvalidConfig(_)
             | Self::Assertion(_)
             | Self::Key(_)
+            | Self::Env(_)
             | Self::UnusableToken { .. }
             | Self::UnknownChannel { .. } => Remedy::Fix,
         }
@@ -341,6 +347,7 @@ impl Error {
             Self::InvalidConfig(_)
             | Self::Assertion(_)
             | Self::Key(_)
+            | Self::Env(_)
             | Self::Store(_)
             | Self::Provider(_)
             | Self::UnusableToken { .. }
@@ -383,6 +390,7 @@ impl fmt::Display for Error {
             Self::InvalidConfig(detail) => write!(f, "invalid configuration: {detail}"),
             Self::Assertion(e) => e.fmt(f),
             Self::Key(e) => e.fmt(f),
+            Self::Env(e) => e.fmt(f),
             Self::Store(e) => e.fmt(f),
             Self::Provider(_) => f.write_str("the token provider failed"),
             Self::UnusableToken { lifetime, margin } => write!(
@@ -441,6 +449,12 @@ impl From<AssertionError> for Error {
 impl From<KeyError> for Error {
     fn from(e: KeyError) -> Self {
         Self::Key(e)
+    }
+}
+
+impl From<EnvError> for Error {
+    fn from(e: EnvError) -> Self {
+        Self::Env(e)
     }
 }
 

@@ -52,6 +52,7 @@ fn describe(error: &Error) -> String {
         Error::InvalidConfig(reason) => reason.clone(),
         Error::Assertion(e) => e.to_string(),
         Error::Key(e) => e.to_string(),
+        Error::Env(e) => format!("{} is wrong", e.variable()),
         Error::Store(e) => {
             let e: &StoreError = e;
             e.to_string()

@@ -54,19 +54,20 @@ impl Creds {
 
     /// The channel secret: from --secret-file, else LINE_CHANNEL_SECRET.
     pub fn secret(&self) -> Result<ClientSecret, Failure> {
-        let text = match &self.secret_file {
-            Some(path) => read_secret(path, "the channel secret")?,
-            None => match std::env::var("LINE_CHANNEL_SECRET") {
-                Ok(value) => Zeroizing::new(value),
-                Err(_) => {
-                    return Err(Failure::Usage(
-                        "needs the channel secret: LINE_CHANNEL_SECRET, or --secret-file FILE \
-                         (- for standard input)"
-                            .into(),
-                    ));
-                }
-            },
+        let Some(path) = &self.secret_file else {
+            return ClientSecret::from_env().map_err(|e| {
+                let fix = if e.is_missing() {
+                    "set it"
+                } else {
+                    "correct it"
+                };
+                Failure::Usage(format!(
+                    "needs the channel secret: {e}; {fix}, or use --secret-file FILE (- for \
+                     standard input)"
+                ))
+            });
         };
+        let text = read_secret(path, "the channel secret")?;
         let secret = text.trim();
         if secret.is_empty() {
             return Err(Failure::Usage("the channel secret is empty".into()));
