@@ -150,7 +150,8 @@ pub use secret::{AccessToken, ClientAssertion, ClientSecret};
 pub use store::RedisStore;
 pub use store::{EncryptionKey, FileStore, MemoryStore, StoreError, StoreErrorKind, TokenStore};
 pub use token_source::{
-    Retired, ShortLived, Stateless, Token, TokenProvider, TokenSource, TokenSourceBuilder, V21,
+    Retired, ShortLived, Signers, Stateless, Token, TokenProvider, TokenSource, TokenSourceBuilder,
+    V21,
 };
 pub use tokens::{IssuedToken, TokenInfo};
 

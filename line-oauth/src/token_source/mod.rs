@@ -7,10 +7,12 @@ mod coordinate;
 mod provider;
 mod refresh;
 mod refusal;
+mod signers;
 mod strategies;
 mod token;
 
 pub use provider::{Retired, TokenProvider};
+pub use signers::Signers;
 pub use strategies::{ShortLived, Stateless, V21};
 pub use token::Token;
 

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use super::provider::{Retired, TokenProvider};
-use crate::assertion::AssertionSigner;
+use super::signers::Signers;
 use crate::client::Client;
 use crate::credentials::ChannelCredentials;
 use crate::error::{Chain, Error};
@@ -17,7 +17,7 @@ const STATELESS_LIFETIME: Duration = Duration::from_secs(15 * 60);
 /// What identifies the channel to a stateless issuance.
 #[derive(Debug, Clone)]
 enum StatelessKey {
-    Signer(AssertionSigner),
+    Signer(Signers),
     Secret(ChannelCredentials),
 }
 
@@ -38,11 +38,13 @@ pub struct Stateless {
 }
 
 impl Stateless {
-    /// Stateless tokens by a fresh assertion from `signer` each time.
-    pub fn by_signer(client: Client, signer: AssertionSigner) -> Self {
+    /// Stateless tokens by a fresh assertion from `signer` each time: one
+    /// [`AssertionSigner`](crate::AssertionSigner), or [`Signers`] during a
+    /// key rotation.
+    pub fn by_signer(client: Client, signer: impl Into<Signers>) -> Self {
         Self {
             client,
-            key: StatelessKey::Signer(signer),
+            key: StatelessKey::Signer(signer.into()),
         }
     }
 
@@ -58,7 +60,12 @@ impl Stateless {
 impl TokenProvider for Stateless {
     async fn issue(&self) -> Result<IssuedToken, Error> {
         match &self.key {
-            StatelessKey::Signer(signer) => self.client.issue_stateless(signer).await,
+            StatelessKey::Signer(signers) => {
+                let client = &self.client;
+                signers
+                    .sign_with(|signer| client.issue_stateless(signer))
+                    .await
+            }
             StatelessKey::Secret(creds) => self.client.issue_stateless(creds).await,
         }
     }
@@ -155,7 +162,7 @@ impl TokenProvider for ShortLived {
 #[derive(Debug, Clone)]
 pub struct V21 {
     client: Client,
-    signer: AssertionSigner,
+    signer: Signers,
     lifetime: Duration,
     /// The channel's credentials, to revoke with.
     revoke_with: Option<ChannelCredentials>,
@@ -165,10 +172,10 @@ impl V21 {
     /// v2.1 tokens of `lifetime` (1 second to 30 days, and longer than the
     /// source's margin plus its refresh window), signed for by `signer`.
     /// Replaced ones are left to expire.
-    pub fn new(client: Client, signer: AssertionSigner, lifetime: Duration) -> Self {
+    pub fn new(client: Client, signer: impl Into<Signers>, lifetime: Duration) -> Self {
         Self {
             client,
-            signer,
+            signer: signer.into(),
             lifetime,
             revoke_with: None,
         }
@@ -188,7 +195,10 @@ impl V21 {
 
 impl TokenProvider for V21 {
     async fn issue(&self) -> Result<IssuedToken, Error> {
-        self.client.issue_v21(&self.signer, self.lifetime).await
+        let (client, lifetime) = (&self.client, self.lifetime);
+        self.signer
+            .sign_with(|signer| client.issue_v21(signer, lifetime))
+            .await
     }
 
     async fn retire(&self, token: &AccessToken, _why: Retired) {

@@ -89,6 +89,16 @@ impl SigningKeys {
         Ok(())
     }
 
+    /// Deletes the key registered under `kid` for a channel; whether there
+    /// was one.
+    pub fn remove(&mut self, channel_id: &str, kid: &str) -> bool {
+        let owned = self
+            .keys
+            .get(kid)
+            .is_some_and(|key| key.channel_id == channel_id);
+        owned && self.keys.remove(kid).is_some()
+    }
+
     /// Whether a key is registered under `kid`.
     pub fn has(&self, kid: &str) -> bool {
         self.keys.contains_key(kid)

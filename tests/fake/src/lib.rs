@@ -111,6 +111,13 @@ impl FakeLine {
         self.with_state(|s| s.register_key_as(channel_id, public_jwk, kid))
     }
 
+    /// Deletes a channel's assertion signing key, as the LINE Developers
+    /// Console does: assertions under its `kid` get LINE's 404 from then
+    /// on. Returns whether the channel had a key under that `kid`.
+    pub fn remove_key(&self, channel_id: &str, kid: &str) -> bool {
+        self.with_state(|s| s.remove_key(channel_id, kid))
+    }
+
     /// Moves the fake clock forward: tokens age, assertions are judged later.
     /// It goes [`state::MAX_CLOCK_OFFSET`] (a century) forward at most in all.
     ///

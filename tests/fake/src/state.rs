@@ -285,6 +285,11 @@ impl State {
         Ok(kid)
     }
 
+    /// Deletes a channel's signing key, as the Console does.
+    pub fn remove_key(&mut self, channel_id: &str, kid: &str) -> bool {
+        self.signing_keys.remove(channel_id, kid)
+    }
+
     /// Registers a public JWK for a channel under the `kid` given: 1 to 128
     /// letters, digits, `-` or `_`, not taken by another key.
     pub fn register_key_as(
