@@ -142,6 +142,11 @@ pub enum Error {
         /// The channel ID asked for.
         channel_id: String,
     },
+    /// A request went through a bearer layer over a
+    /// [`TokenRegistry`](crate::TokenRegistry) without naming its channel
+    /// (a [`ChannelId`](crate::ChannelId) in its extensions). It was not
+    /// sent.
+    NoChannel,
 }
 
 /// What a caller can do about an [`Error`]: the same answer for the same
@@ -233,7 +238,8 @@ impl Error {
             | Self::Key(_)
             | Self::Env(_)
             | Self::UnusableToken { .. }
-            | Self::UnknownChannel { .. } => Remedy::Fix,
+            | Self::UnknownChannel { .. }
+            | Self::NoChannel => Remedy::Fix,
         }
     }
 
@@ -352,7 +358,8 @@ impl Error {
             | Self::Provider(_)
             | Self::UnusableToken { .. }
             | Self::RefreshAborted
-            | Self::UnknownChannel { .. } => None,
+            | Self::UnknownChannel { .. }
+            | Self::NoChannel => None,
         }
     }
 }
@@ -405,6 +412,10 @@ impl fmt::Display for Error {
             Self::UnknownChannel { channel_id } => {
                 write!(f, "token registry: no channel {channel_id:?} is known")
             }
+            Self::NoChannel => f.write_str(
+                "bearer: the request names no channel (a line_oauth::ChannelId in its \
+                 extensions) for the layer's token registry; it was not sent",
+            ),
         }
     }
 }

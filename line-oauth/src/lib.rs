@@ -143,7 +143,7 @@ pub use credentials::{Assertion, ChannelCredentials, StatelessAuth};
 pub use env::EnvError;
 pub use error::{ApiError, Error, ErrorCode, Operation, ProviderError, Remedy, TransportError};
 pub use key::{AssertionKeyPair, KeyError, PrivateJwk, PublicJwk};
-pub use registry::{TokenRegistry, TokenRegistryBuilder};
+pub use registry::{ChannelId, TokenRegistry, TokenRegistryBuilder};
 pub use secret::{AccessToken, ClientAssertion, ClientSecret};
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]

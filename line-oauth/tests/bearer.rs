@@ -406,3 +406,135 @@ async fn the_tower_layers_error_says_each_level_once() {
     assert!(line.is_credentials_refused(), "{line}");
     assert!(s.authorizations().await.is_empty(), "nothing was sent");
 }
+
+/// A registry of two channels on the fake; "9999999999" is unknown.
+async fn two_channels(line: &FakeLine) -> line_oauth::TokenRegistry {
+    line.add_channel("2222222222", "secret-2");
+    let client = Client::builder().base_url(line.url()).build().unwrap();
+    line_oauth::TokenRegistry::builder(client, |channel: String, client: Client| async move {
+        let secret = match channel.as_str() {
+            "1234567890" => "secret",
+            "2222222222" => "secret-2",
+            _ => return Ok(None),
+        };
+        let creds = ChannelCredentials::new(channel, ClientSecret::new(secret));
+        Ok(Some(ShortLived::new(client, creds)))
+    })
+    .build()
+    .unwrap()
+}
+
+/// The middleware's error inside reqwest-middleware's.
+fn line_error(error: &reqwest_middleware::Error) -> &line_oauth::Error {
+    match error {
+        reqwest_middleware::Error::Middleware(inner) => inner.downcast_ref(),
+        _ => None,
+    }
+    .expect("line-oauth's error inside")
+}
+
+#[tokio::test]
+async fn the_middleware_by_channel_sends_each_request_its_channels_token() {
+    let s = setup().await;
+    let registry = two_channels(&s.line).await;
+    s.refuse("nothing").await;
+    let client = s.client_with(BearerMiddleware::by_channel(registry.clone()));
+    for channel in ["1234567890", "2222222222", "1234567890"] {
+        let response = client
+            .post(s.push_url())
+            .body("{}")
+            .with_extension(line_oauth::ChannelId::new(channel))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+    }
+    let token = |channel: &'static str| {
+        let registry = registry.clone();
+        async move {
+            let token = registry.token(channel).await.unwrap();
+            format!("Bearer {}", token.access_token().expose_secret())
+        }
+    };
+    let (first, second) = (token("1234567890").await, token("2222222222").await);
+    assert_ne!(first, second);
+    let sent = s.authorizations().await;
+    assert_eq!(
+        sent,
+        [Some(first.clone()), Some(second), Some(first)],
+        "a request got another channel's token"
+    );
+    assert_eq!(s.line.issued_count(), 2);
+
+    // No channel named, or an unknown one: an error, and nothing sent.
+    let unnamed = client.post(s.push_url()).body("{}").send().await;
+    let error = unnamed.unwrap_err();
+    assert!(
+        matches!(line_error(&error), line_oauth::Error::NoChannel),
+        "{error:?}"
+    );
+    let unknown = client
+        .post(s.push_url())
+        .body("{}")
+        .with_extension(line_oauth::ChannelId::new("9999999999"))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(line_error(&unknown), line_oauth::Error::UnknownChannel { channel_id, .. } if channel_id == "9999999999"),
+        "{unknown:?}"
+    );
+    assert_eq!(s.authorizations().await.len(), 3, "a request went out");
+}
+
+#[tokio::test]
+async fn the_tower_layer_by_channel_retries_a_401_with_the_channels_new_token() {
+    let s = setup().await;
+    let registry = two_channels(&s.line).await;
+    let refused = format!(
+        "Bearer {}",
+        registry
+            .token("2222222222")
+            .await
+            .unwrap()
+            .access_token()
+            .expose_secret()
+    );
+    s.refuse(&refused).await;
+    let http = HyperClient::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
+    let mut client = BearerLayer::by_channel(registry.clone())
+        .allowed_hosts(AllowedHosts::new(["127.0.0.1"]))
+        .layer(http);
+    let mut request = push(&s.push_url());
+    request
+        .extensions_mut()
+        .insert(line_oauth::ChannelId::new("2222222222"));
+    std::future::poll_fn(|cx| client.poll_ready(cx))
+        .await
+        .unwrap();
+    let response = client.call(request).await.unwrap();
+    assert_eq!(response.status(), 200);
+    let fresh = registry.token("2222222222").await.unwrap();
+    let sent = s.authorizations().await;
+    assert_eq!(
+        sent,
+        [
+            Some(refused),
+            Some(format!("Bearer {}", fresh.access_token().expose_secret()))
+        ]
+    );
+    assert_eq!(s.line.issued_count(), 2, "one issuance after the 401");
+
+    std::future::poll_fn(|cx| client.poll_ready(cx))
+        .await
+        .unwrap();
+    let error = client.call(push(&s.push_url())).await.unwrap_err();
+    assert!(
+        matches!(
+            &error,
+            line_oauth::BearerError::Token(line_oauth::Error::NoChannel)
+        ),
+        "{error:?}"
+    );
+    assert_eq!(s.authorizations().await.len(), 2, "a request went out");
+}

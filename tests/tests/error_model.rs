@@ -66,6 +66,7 @@ fn describe(error: &Error) -> String {
         } => format!("{lifetime:?} <= {margin:?}"),
         Error::RefreshAborted => "aborted".to_owned(),
         Error::UnknownChannel { channel_id, .. } => format!("no channel {channel_id}"),
+        Error::NoChannel => "no channel named".to_owned(),
         _ => error.to_string(),
     }
 }

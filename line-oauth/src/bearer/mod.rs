@@ -28,6 +28,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use http::HeaderValue;
 
+use crate::registry::{ChannelId, TokenRegistry};
 use crate::token_source::{Invalidation, Token, TokenSource};
 
 /// The hosts a bearer token may be sent to: LINE's API hosts by default
@@ -125,9 +126,48 @@ fn is_loopback(host: &str) -> bool {
 
 /// What a bearer layer shares: the source, the hosts, and whether a
 /// refused request is sent again.
+/// Where a layer's tokens come from: one source, or a registry by the
+/// channel each request names.
+#[derive(Debug, Clone)]
+enum Tokens {
+    One(TokenSource),
+    ByChannel(TokenRegistry),
+}
+
+impl Tokens {
+    /// The cached token for a request to `channel`, if usable.
+    fn cached(&self, channel: Option<&ChannelId>) -> Option<Token> {
+        match self {
+            Self::One(source) => source.cached(),
+            Self::ByChannel(registry) => registry.cached(channel?.as_str()),
+        }
+    }
+
+    /// A token for a request to `channel`, made if need be.
+    async fn token(&self, channel: Option<&ChannelId>) -> Result<Token, crate::Error> {
+        match self {
+            Self::One(source) => source.token().await,
+            Self::ByChannel(registry) => registry.token(named(channel)?.as_str()).await,
+        }
+    }
+
+    /// The source behind a request to `channel`.
+    async fn source(&self, channel: Option<&ChannelId>) -> Result<TokenSource, crate::Error> {
+        match self {
+            Self::One(source) => Ok(source.clone()),
+            Self::ByChannel(registry) => registry.source(named(channel)?.as_str()).await,
+        }
+    }
+}
+
+/// The channel a request names, for a layer over a registry.
+fn named(channel: Option<&ChannelId>) -> Result<&ChannelId, crate::Error> {
+    channel.ok_or(crate::Error::NoChannel)
+}
+
 #[derive(Debug, Clone)]
 struct Bearer {
-    source: TokenSource,
+    tokens: Tokens,
     hosts: AllowedHosts,
     retry: bool,
     /// Whether a request to a host off the list was logged yet.
@@ -157,15 +197,17 @@ trait Exchange {
     ) -> impl Future<Output = Result<Self::Response, Self::Error>> + Send;
     /// The host that refused the token, if `response` is its 401.
     fn refused_by(&self, response: &Self::Response) -> Option<String>;
+    /// The channel `request` names ([`ChannelId`] in its extensions).
+    fn channel(&self, request: &Self::Request) -> Option<ChannelId>;
     /// The stack's error for a source that has no token.
     fn no_token(error: crate::Error) -> Self::Error;
 }
 
 impl Bearer {
     /// For LINE's API hosts, retrying after a 401.
-    fn new(source: TokenSource) -> Self {
+    fn new(tokens: Tokens) -> Self {
         Self {
-            source,
+            tokens,
             hosts: AllowedHosts::default(),
             retry: true,
             passed_by: Arc::new(AtomicBool::new(false)),
@@ -193,7 +235,7 @@ impl Bearer {
     /// around it, rather than an `async fn` awaited from the adapter's: an
     /// `async fn` keeps a second copy of its arguments (the request the
     /// largest) in its future. `BearerMiddleware`'s boxed future is then
-    /// 872 bytes rather than 1,200, within glibc's fast path for small
+    /// 888 bytes rather than 1,200 or so, within glibc's fast path for small
     /// allocations (up to 1,032 bytes); past it, every request paid about
     /// 100 ns more in the bearer bench.
     #[expect(
@@ -206,10 +248,16 @@ impl Bearer {
         mut request: X::Request,
     ) -> impl Future<Output = Result<X::Response, X::Error>> + 'a {
         async move {
-            let token = match self.source.cached() {
+            let channel = match &self.tokens {
+                Tokens::One(_) => None,
+                Tokens::ByChannel(_) => stack.channel(&request),
+            };
+            let token = match self.tokens.cached(channel.as_ref()) {
                 Some(token) => token,
                 // Boxed: the rare path keeps its state out of this future.
-                None => Box::pin(self.source.token()).await.map_err(X::no_token)?,
+                None => Box::pin(self.tokens.token(channel.as_ref()))
+                    .await
+                    .map_err(X::no_token)?,
             };
             let copy = if self.retry { X::copy(&request) } else { None };
             X::authorize(&mut request, token.bearer_header());
@@ -218,64 +266,81 @@ impl Bearer {
                 return Ok(response);
             };
             // Boxed: the rare path keeps its state out of this future.
-            Box::pin(self.after_401(&mut stack, response, &token, copy, &host)).await
+            let refused = Refused {
+                token: &token,
+                host: &host,
+                channel: channel.as_ref(),
+            };
+            Box::pin(self.after_401(&mut stack, response, refused, copy)).await
         }
     }
 
-    /// After `refused`, the 401 `host` gave `token`: the request again with
-    /// a new token, or `refused` when it cannot be sent again (the token is
+    /// After `response`, the 401 for `refused`: the request again with a
+    /// new token, or `response` when it cannot be sent again (the token is
     /// reported all the same) or the source keeps the refused token.
     async fn after_401<X: Exchange>(
         &self,
         stack: &mut X,
-        refused: X::Response,
-        token: &Token,
+        response: X::Response,
+        refused: Refused<'_>,
         copy: Option<X::Copy>,
-        host: &str,
     ) -> Result<X::Response, X::Error> {
+        let source = self
+            .tokens
+            .source(refused.channel)
+            .await
+            .map_err(X::no_token)?;
         let Some(copy) = copy else {
-            self.report(token, host);
-            return Ok(refused);
+            report(&source, &refused);
+            return Ok(response);
         };
-        let fresh = self.after_refusal(token, host).await.map_err(X::no_token)?;
+        let fresh = after_refusal(&source, &refused)
+            .await
+            .map_err(X::no_token)?;
         let Some(again) = fresh.and_then(|fresh| X::again(copy, fresh.bearer_header())) else {
-            return Ok(refused);
+            return Ok(response);
         };
         // The 401 is done with: its connection goes back to the pool.
-        drop(refused);
+        drop(response);
         stack.send(again).await
     }
+}
 
-    /// Reports `refused`, which `host` answered with a 401. Whether the
-    /// source replaces it: not while it holds it, since it replaced a
-    /// refused token a short while ago ([`TokenSource::invalidate`] bounds
-    /// the issuances refusals cause). The first refusal during a hold is
-    /// warned about, naming the host.
-    fn report(&self, refused: &Token, host: &str) -> Invalidation {
-        let outcome = self.source.report_refused(refused);
-        if outcome == (Invalidation::Held { first: true }) {
-            tracing::warn!(
-                host,
-                "bearer: the host refused the token again during the refusal hold (a refusal \
-                 replaced the token a short while ago); the 401s go back to the callers and the \
-                 token stays until the hold ends"
-            );
-        }
-        outcome
-    }
+/// A token a host answered 401 to.
+struct Refused<'a> {
+    token: &'a Token,
+    host: &'a str,
+    channel: Option<&'a ChannelId>,
+}
 
-    /// After a 401 from `host` with `refused`: a new token, or `None` when
-    /// the source keeps the refused one (then the 401 stands).
-    async fn after_refusal(
-        &self,
-        refused: &Token,
-        host: &str,
-    ) -> Result<Option<Token>, crate::Error> {
-        if let Invalidation::Held { .. } = self.report(refused, host) {
-            return Ok(None);
-        }
-        let fresh = self.source.token().await?;
-        let same = fresh.access_token().same_as(refused.access_token());
-        Ok((!same).then_some(fresh))
+/// Reports `refused` to `source`. Whether the source replaces it: not
+/// while it holds it, since it replaced a refused token a short while ago
+/// ([`TokenSource::invalidate`] bounds the issuances refusals cause). The
+/// first refusal during a hold is warned about, naming the host.
+fn report(source: &TokenSource, refused: &Refused<'_>) -> Invalidation {
+    let outcome = source.report_refused(refused.token);
+    if outcome == (Invalidation::Held { first: true }) {
+        tracing::warn!(
+            host = refused.host,
+            channel_id = refused.channel.map(ChannelId::as_str),
+            "bearer: the host refused the token again during the refusal hold (a refusal \
+             replaced the token a short while ago); the 401s go back to the callers and the \
+             token stays until the hold ends"
+        );
     }
+    outcome
+}
+
+/// After a 401 for `refused`: a new token, or `None` when the source keeps
+/// the refused one (then the 401 stands).
+async fn after_refusal(
+    source: &TokenSource,
+    refused: &Refused<'_>,
+) -> Result<Option<Token>, crate::Error> {
+    if let Invalidation::Held { .. } = report(source, refused) {
+        return Ok(None);
+    }
+    let fresh = source.token().await?;
+    let same = fresh.access_token().same_as(refused.token.access_token());
+    Ok((!same).then_some(fresh))
 }

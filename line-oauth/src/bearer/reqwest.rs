@@ -7,7 +7,8 @@ use http::{Extensions, HeaderValue, StatusCode, header::AUTHORIZATION};
 use reqwest_middleware::{Middleware, Next, Result};
 
 use super::replay::Replay;
-use super::{AllowedHosts, Bearer, Exchange, Origin};
+use super::{AllowedHosts, Bearer, Exchange, Origin, Tokens};
+use crate::registry::{ChannelId, TokenRegistry};
 use crate::token_source::TokenSource;
 
 /// Sets `Authorization: Bearer <token>` from a [`TokenSource`] on requests
@@ -48,7 +49,34 @@ impl BearerMiddleware {
     /// For LINE's API hosts ([`AllowedHosts::default`]).
     pub fn new(source: TokenSource) -> Self {
         Self {
-            bearer: Bearer::new(source),
+            bearer: Bearer::new(Tokens::One(source)),
+        }
+    }
+
+    /// For many channels: each request names its channel with a
+    /// [`ChannelId`] extension (`RequestBuilder::with_extension`) and gets
+    /// that channel's token from `registry`. A request that names no
+    /// channel fails with [`Error::NoChannel`](crate::Error::NoChannel),
+    /// one for a channel the registry does not know with
+    /// [`Error::UnknownChannel`](crate::Error::UnknownChannel); neither is
+    /// sent.
+    ///
+    /// ```no_run
+    /// # async fn run(registry: line_oauth::TokenRegistry) -> Result<(), Box<dyn std::error::Error>> {
+    /// use line_oauth::{BearerMiddleware, ChannelId};
+    /// let http = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+    ///     .with(BearerMiddleware::by_channel(registry))
+    ///     .build();
+    /// http.get("https://api.line.me/v2/bot/info")
+    ///     .with_extension(ChannelId::new("1234567890"))
+    ///     .send()
+    ///     .await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn by_channel(registry: TokenRegistry) -> Self {
+        Self {
+            bearer: Bearer::new(Tokens::ByChannel(registry)),
         }
     }
 
@@ -146,6 +174,10 @@ impl Exchange for Stack<'_> {
         let refused = response.status() == StatusCode::UNAUTHORIZED
             && self.hosts.origin(response.url()) == Some(self.origin);
         refused.then(|| response.url().host_str().unwrap_or("").to_owned())
+    }
+
+    fn channel(&self, _request: &reqwest::Request) -> Option<ChannelId> {
+        self.extensions.get::<ChannelId>().cloned()
     }
 
     fn no_token(error: crate::Error) -> reqwest_middleware::Error {

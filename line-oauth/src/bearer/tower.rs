@@ -11,8 +11,9 @@ use http::{HeaderValue, Request, Response, StatusCode, header::AUTHORIZATION};
 use tower_layer::Layer;
 use tower_service::Service;
 
-use super::{AllowedHosts, Bearer, Exchange};
+use super::{AllowedHosts, Bearer, Exchange, Tokens};
 use crate::error::Error;
+use crate::registry::{ChannelId, TokenRegistry};
 use crate::token_source::TokenSource;
 
 /// A request body that may be sent again after a 401: `Some(copy)` if it
@@ -86,7 +87,28 @@ impl BearerLayer {
     /// For LINE's API hosts ([`AllowedHosts::default`]).
     pub fn new(source: TokenSource) -> Self {
         Self {
-            bearer: Bearer::new(source),
+            bearer: Bearer::new(Tokens::One(source)),
+        }
+    }
+
+    /// For many channels: each request names its channel with a
+    /// [`ChannelId`] in its extensions and gets that channel's token from
+    /// `registry`. A request that names no channel fails with
+    /// [`Error::NoChannel`], one for a channel the registry does not know
+    /// with [`Error::UnknownChannel`] (as [`BearerError::Token`]); neither
+    /// is sent.
+    ///
+    /// ```
+    /// # fn run(registry: line_oauth::TokenRegistry) {
+    /// use line_oauth::{BearerLayer, ChannelId};
+    /// let layer = BearerLayer::by_channel(registry);
+    /// let mut request = http::Request::new(String::new());
+    /// request.extensions_mut().insert(ChannelId::new("1234567890"));
+    /// # }
+    /// ```
+    pub fn by_channel(registry: TokenRegistry) -> Self {
+        Self {
+            bearer: Bearer::new(Tokens::ByChannel(registry)),
         }
     }
 
@@ -258,6 +280,10 @@ where
     fn refused_by(&self, response: &Response<R>) -> Option<String> {
         (response.status() == StatusCode::UNAUTHORIZED)
             .then(|| self.hosts.name(self.host).to_owned())
+    }
+
+    fn channel(&self, request: &Request<B>) -> Option<ChannelId> {
+        request.extensions().get::<ChannelId>().cloned()
     }
 
     fn no_token(error: Error) -> Self::Error {

@@ -223,7 +223,7 @@ impl TokenRegistry {
     }
 
     /// The channel's cached token, if usable.
-    fn cached(&self, channel_id: &str) -> Option<Token> {
+    pub(crate) fn cached(&self, channel_id: &str) -> Option<Token> {
         let now = Instant::now();
         let channels = self.inner.channels.pin();
         let channel = channels.get(channel_id)?;
@@ -312,6 +312,30 @@ impl TokenRegistry {
     /// Whether it holds no channel.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+/// The channel a request is for, in the request's extensions: what
+/// [`BearerMiddleware::by_channel`](crate::BearerMiddleware::by_channel) and
+/// [`BearerLayer::by_channel`](crate::BearerLayer::by_channel) read. Cheap
+/// to clone.
+///
+/// ```
+/// let channel = line_oauth::ChannelId::new("1234567890");
+/// assert_eq!(channel.as_str(), "1234567890");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ChannelId(Arc<str>);
+
+impl ChannelId {
+    /// The channel with this ID.
+    pub fn new(channel_id: impl Into<Arc<str>>) -> Self {
+        Self(channel_id.into())
+    }
+
+    /// The ID.
+    pub fn as_str(&self) -> &str {
+        &self.0
     }
 }
 
