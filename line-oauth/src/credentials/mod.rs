@@ -1,5 +1,7 @@
 //! How a call identifies the channel.
 
+mod from_env;
+
 use crate::assertion::AssertionSigner;
 use crate::error::Error;
 use crate::secret::{ClientAssertion, ClientSecret};
