@@ -92,7 +92,7 @@ pub struct TokenRegistry {
 }
 
 struct Inner {
-    channels: papaya::HashMap<Box<str>, Arc<Channel>>,
+    channels: papaya::HashMap<Box<str>, Arc<Channel>, foldhash::fast::RandomState>,
     resolve: Box<Resolve>,
     common: Arc<Common>,
     policy: Policy,
@@ -488,7 +488,12 @@ impl TokenRegistryBuilder {
         self.settings.check()?;
         Ok(TokenRegistry {
             inner: Arc::new(Inner {
-                channels: papaya::HashMap::new(),
+                // Resizes finish at once: an unfinished incremental resize
+                // makes every lookup search two tables until the next writes.
+                channels: papaya::HashMap::builder()
+                    .hasher(foldhash::fast::RandomState::default())
+                    .resize_mode(papaya::ResizeMode::Blocking)
+                    .build(),
                 resolve: self.resolve,
                 common: Arc::new(Common {
                     client: self.client,
