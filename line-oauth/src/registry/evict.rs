@@ -42,7 +42,7 @@ pub(super) fn start_sweeper(inner: &Arc<Inner>) {
 /// Evicts the channels idle for the idle time, and forgets unknown
 /// channels remembered long enough.
 pub(super) fn sweep(inner: &Inner, now: Instant) {
-    let idle_since = inner.tick(now).saturating_sub(millis(inner.policy.idle));
+    let idle_since = inner.tick().saturating_sub(millis(inner.policy.idle));
     let channels = inner.channels.pin();
     let mut evicted = 0_usize;
     for (id, channel) in channels.iter() {

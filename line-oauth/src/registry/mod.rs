@@ -20,7 +20,9 @@ use tokio::time::Instant;
 use crate::client::Client;
 use crate::error::{Chain, Error};
 use crate::store::{MemoryStore, TokenStore};
-use crate::token_source::{Settings, Token, TokenProvider, TokenSource};
+use crate::token_source::{
+    CoarseNow, Settings, Token, TokenProvider, TokenSource, coarse_monotonic,
+};
 use channel::{Channel, Next};
 use limit::Limited;
 
@@ -99,21 +101,45 @@ struct Inner {
     /// The registry's own store, when none was given: its expired tokens
     /// are dropped as the sweeper passes.
     memory: Option<MemoryStore>,
-    /// What channel use is counted from.
-    began: Instant,
+    /// What channel use is counted from, on which clock.
+    began: Began,
     /// Set once the eviction sweeper runs.
     sweeper: OnceLock<()>,
 }
 
+/// When a registry began, on the clock its channel use is counted by: the
+/// coarse monotonic clock (a few nanoseconds a read, on every hit), or
+/// tokio's while it is paused (a test moves time by hand) or where there is
+/// no coarse clock.
+#[derive(Debug, Clone, Copy)]
+enum Began {
+    Coarse(Duration),
+    Tokio(Instant),
+}
+
+impl Began {
+    /// Now, on the same clock.
+    fn now() -> Self {
+        match CoarseNow::read().and(coarse_monotonic()) {
+            Some(coarse) => Self::Coarse(coarse),
+            None => Self::Tokio(Instant::now()),
+        }
+    }
+}
+
 impl Inner {
-    /// `now` in milliseconds since the registry began.
-    fn tick(&self, now: Instant) -> u64 {
-        evict::millis(now.saturating_duration_since(self.began))
+    /// Milliseconds since the registry began.
+    fn tick(&self) -> u64 {
+        let since = match self.began {
+            Began::Coarse(began) => coarse_monotonic().map(|now| now.saturating_sub(began)),
+            Began::Tokio(began) => Some(Instant::now().saturating_duration_since(began)),
+        };
+        evict::millis(since.unwrap_or_default())
     }
 
     /// The channel under `channel_id`, added if new (evicting beyond the cap).
-    fn channel(&self, channel_id: &str, now: Instant) -> Arc<Channel> {
-        let tick = self.tick(now);
+    fn channel(&self, channel_id: &str) -> Arc<Channel> {
+        let tick = self.tick();
         let channels = self.channels.pin();
         if let Some(channel) = channels.get(channel_id) {
             channel.touch(tick);
@@ -224,11 +250,10 @@ impl TokenRegistry {
 
     /// The channel's cached token, if usable.
     pub(crate) fn cached(&self, channel_id: &str) -> Option<Token> {
-        let now = Instant::now();
         let channels = self.inner.channels.pin();
         let channel = channels.get(channel_id)?;
-        let token = channel.source()?.cached_at(now)?;
-        channel.touch(self.inner.tick(now));
+        let token = channel.source()?.cached()?;
+        channel.touch(self.inner.tick());
         Some(token)
     }
 
@@ -258,9 +283,8 @@ impl TokenRegistry {
             Error::InvalidConfig("a TokenRegistry resolves on a tokio runtime; none runs".into())
         })?;
         evict::start_sweeper(&self.inner);
-        let now = Instant::now();
-        let channel = self.inner.channel(channel_id, now);
-        let pending = match channel.next(now, channel_id) {
+        let channel = self.inner.channel(channel_id);
+        let pending = match channel.next(Instant::now(), channel_id) {
             Next::Ready(source) => return Ok(source),
             Next::Refused(error) => return Err(error),
             Next::Wait(pending) => pending,
@@ -502,7 +526,7 @@ impl TokenRegistryBuilder {
                 }),
                 policy: self.policy,
                 memory,
-                began: Instant::now(),
+                began: Began::now(),
                 sweeper: OnceLock::new(),
             }),
         })

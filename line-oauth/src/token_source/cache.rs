@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 use reqwest::header::HeaderValue;
 use tokio::time::Instant;
 
-use super::clock;
+use super::clock::{self, CoarseNow, coarse_monotonic};
 use super::token::{Copies, Original, Token};
 use crate::error::{Error, Remedy};
 use crate::secret::AccessToken;
@@ -39,8 +39,29 @@ pub(super) struct Cached {
     /// For a token shared through a store: no source that replaces it
     /// revokes it before then, when every source has stopped serving it.
     revoke_from: Option<Instant>,
+    /// `usable_until` and `refresh_from` on the coarse monotonic clock,
+    /// which a cached hit reads (unless tokio's clock was paused).
+    coarse: Option<Coarse>,
     /// The copies it is handed out as.
     copies: Copies,
+}
+
+/// A cache entry's monotonic deadlines on the coarse monotonic clock.
+#[derive(Debug, Clone, Copy)]
+struct Coarse {
+    usable_until: Duration,
+    refresh_from: Duration,
+}
+
+/// What a cached hit finds about an entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Hit {
+    /// Not to be served.
+    Unusable,
+    /// Served, and due for a refresh.
+    Due,
+    /// Served.
+    Fresh,
 }
 
 impl Cached {
@@ -57,6 +78,26 @@ impl Cached {
     /// Whether `token` was handed out from this entry.
     pub(super) fn handed_out(&self, token: &Token) -> bool {
         self.copies.entry() == token.entry()
+    }
+
+    /// What a cached hit at `wall` (by the wall clock) finds: the coarse
+    /// monotonic clock read, or tokio's when the entry has no coarse
+    /// deadlines. Both clocks must agree, as for [`usable`](Self::usable).
+    pub(super) fn hit(&self, wall: SystemTime) -> Hit {
+        let (usable, fresh) = match (self.coarse, self.coarse.and(coarse_monotonic())) {
+            (Some(coarse), Some(now)) => (now < coarse.usable_until, now < coarse.refresh_from),
+            _ => {
+                let now = Instant::now();
+                (now < self.usable_until, now < self.refresh_from)
+            }
+        };
+        if !usable || wall >= self.usable_until_wall {
+            Hit::Unusable
+        } else if fresh && wall < self.refresh_from_wall {
+            Hit::Fresh
+        } else {
+            Hit::Due
+        }
     }
 
     /// Whether the token may be served now: both clocks must agree.
@@ -208,6 +249,11 @@ impl Timing {
             refresh_after = refresh_after.min(STORE_RECHECK);
         }
         let wall_after = |by: Duration| wall.checked_add(by).unwrap_or(wall);
+        let (usable_until, refresh_from) = (later(now, usable_life), later(now, refresh_after));
+        let coarse = CoarseNow::read().map(|coarse| Coarse {
+            usable_until: coarse.carry(usable_until),
+            refresh_from: coarse.carry(refresh_from),
+        });
         Ok(Cached {
             issued,
             placement,
@@ -215,11 +261,12 @@ impl Timing {
             bearer,
             expires_at: later(now, left),
             expires_at_wall: wall_after(left),
-            usable_until: later(now, usable_life),
+            usable_until,
             usable_until_wall: wall_after(usable_life),
-            refresh_from: later(now, refresh_after),
+            refresh_from,
             refresh_from_wall: wall_after(refresh_after),
             revoke_from,
+            coarse,
             copies: Copies::new(),
         })
     }

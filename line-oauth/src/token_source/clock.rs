@@ -4,6 +4,8 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use tokio::time::Instant;
+
 /// Where a [`TokenSource`](super::TokenSource) reads the wall clock. Its
 /// timers (the revoke delay, backoffs, store polling) and its monotonic
 /// clock are tokio's, which tests pause and advance.
@@ -86,6 +88,61 @@ fn coarse_system_now() -> SystemTime {
     SystemTime::now()
 }
 
+/// The longest a coarse clock lags the precise one: one scheduler tick,
+/// at most 10 ms (a kernel at 100 Hz).
+const COARSE_TICK: Duration = Duration::from_millis(10);
+
+/// The monotonic clock read cheaply, as a time since an arbitrary start:
+/// on Linux the coarse clock, a read of a few nanoseconds where the
+/// precise one takes 20 to 40. `None` elsewhere.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub(crate) fn coarse_monotonic() -> Option<Duration> {
+    let now = rustix::time::clock_gettime(rustix::time::ClockId::MonotonicCoarse);
+    let secs = u64::try_from(now.tv_sec).ok()?;
+    let nanos = u64::try_from(now.tv_nsec).ok()?;
+    Duration::from_secs(secs).checked_add(Duration::from_nanos(nanos))
+}
+
+/// No cheap monotonic clock here: every check reads tokio's.
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+pub(crate) fn coarse_monotonic() -> Option<Duration> {
+    None
+}
+
+/// A reading of tokio's clock and of the coarse monotonic clock at once,
+/// to carry instants from the one to the other. There is none while
+/// tokio's clock is paused (a test moves time by hand, and only tokio's
+/// clock follows), nor where there is no coarse clock: checks then read
+/// tokio's clock.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CoarseNow {
+    tokio: Instant,
+    coarse: Duration,
+}
+
+impl CoarseNow {
+    /// Both clocks now, unless tokio's is paused: a running clock never
+    /// reads the same twice in a row, a paused one always does (a clock
+    /// too coarse to tell counts as paused, which costs speed only).
+    pub(crate) fn read() -> Option<Self> {
+        let (tokio, again) = (Instant::now(), Instant::now());
+        if tokio == again {
+            return None;
+        }
+        let coarse = coarse_monotonic()?;
+        Some(Self { tokio, coarse })
+    }
+
+    /// `at`, on tokio's clock, on the coarse one, a coarse tick early: a
+    /// check on the coarse clock never passes later than on tokio's.
+    pub(crate) fn carry(&self, at: Instant) -> Duration {
+        let ahead = at.saturating_duration_since(self.tokio);
+        self.coarse
+            .saturating_add(ahead)
+            .saturating_sub(COARSE_TICK)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -98,6 +155,21 @@ mod tests {
         let tick = Duration::from_millis(50);
         assert!(coarse + tick >= before, "{coarse:?} is behind {before:?}");
         assert!(coarse <= after, "{coarse:?} is ahead of {after:?}");
+    }
+
+    #[test]
+    fn an_instant_carried_to_the_coarse_clock_is_never_later() {
+        let Some(now) = CoarseNow::read() else {
+            return; // no coarse clock here
+        };
+        let soon = Instant::now() + Duration::from_millis(50);
+        let carried = now.carry(soon);
+        std::thread::sleep(Duration::from_millis(60));
+        assert!(Instant::now() >= soon);
+        assert!(
+            coarse_monotonic().unwrap() >= carried,
+            "the coarse clock has not passed it"
+        );
     }
 
     #[test]

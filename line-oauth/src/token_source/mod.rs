@@ -16,6 +16,8 @@ pub use signers::Signers;
 pub use strategies::{ShortLived, Stateless, V21};
 pub use token::Token;
 
+pub(crate) use clock::{CoarseNow, coarse_monotonic};
+
 use std::fmt;
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
@@ -28,7 +30,7 @@ use crate::client::MAX_TIMEOUT;
 use crate::error::Error;
 use crate::store::{DynStore, MemoryStore, TokenStore};
 use crate::tokens::MAX_LIFETIME;
-use cache::Timing;
+use cache::{Hit, Timing};
 use clock::Clock;
 use coordinate::StoreLink;
 use provider::DynProvider;
@@ -304,16 +306,13 @@ impl TokenSource {
     /// The cached token if usable; starts a background refresh when it is
     /// inside the refresh window.
     pub(crate) fn cached(&self) -> Option<Token> {
-        self.cached_at(Instant::now())
-    }
-
-    /// [`cached`](Self::cached), with the monotonic clock read at `now`.
-    pub(crate) fn cached_at(&self, now: Instant) -> Option<Token> {
         let wall = self.core.clock.coarse_now();
         let guard = self.core.cache.load();
-        let cached = guard.as_ref().filter(|c| c.usable(now, wall))?;
-        if !cached.fresh(now, wall) {
-            self.refresh_in_background(now);
+        let cached = guard.as_ref()?;
+        match cached.hit(wall) {
+            Hit::Unusable => return None,
+            Hit::Due => self.refresh_in_background(Instant::now()),
+            Hit::Fresh => {}
         }
         Some(cached.token())
     }
