@@ -1,5 +1,6 @@
 //! What LINE says about tokens: newly issued ones and verified ones.
 
+use std::borrow::Cow;
 use std::time::{Duration, SystemTime};
 
 use crate::secret::AccessToken;
@@ -7,6 +8,9 @@ use crate::secret::AccessToken;
 /// LINE's longest token lifetime: 30 days (short-lived tokens, and the
 /// longest v2.1 tokens).
 pub(crate) const MAX_LIFETIME: Duration = Duration::from_secs(30 * 24 * 3600);
+
+/// The token type LINE answers with.
+pub(crate) const BEARER: &str = "Bearer";
 
 /// A newly issued channel access token.
 ///
@@ -23,7 +27,8 @@ pub(crate) const MAX_LIFETIME: Duration = Duration::from_secs(30 * 24 * 3600);
 pub struct IssuedToken {
     pub(crate) access_token: AccessToken,
     pub(crate) expires_in: Duration,
-    pub(crate) token_type: String,
+    /// `Bearer` (LINE's only type) borrowed: no allocation per token.
+    pub(crate) token_type: Cow<'static, str>,
     pub(crate) key_id: Option<String>,
     pub(crate) received_at: SystemTime,
 }
@@ -49,7 +54,7 @@ impl IssuedToken {
         Self {
             access_token,
             expires_in,
-            token_type: "Bearer".to_owned(),
+            token_type: Cow::Borrowed(BEARER),
             key_id: None,
             received_at: SystemTime::now(),
         }

@@ -9,6 +9,7 @@ pub(crate) use builder::MAX_TIMEOUT;
 pub(crate) use builder::http_client;
 use builder::{DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, USER_AGENT};
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,7 +18,7 @@ use crate::credentials::{Assertion, ChannelCredentials, StatelessAuth};
 use crate::error::Error;
 use crate::raw::{self, types};
 use crate::secret::{AccessToken, ClientAssertion};
-use crate::tokens::{IssuedToken, TokenInfo};
+use crate::tokens::{BEARER, IssuedToken, TokenInfo};
 pub(crate) use requests::{JWT_BEARER, ValidV21KeyIds, VerifyV21};
 
 /// The only grant type LINE accepts.
@@ -303,7 +304,10 @@ fn issued<R: Request>(answer: impl IssueResponse) -> Result<IssuedToken, Error> 
     Ok(IssuedToken {
         access_token,
         expires_in: lifetime::<R>(expires_in.into())?,
-        token_type,
+        token_type: match token_type.as_str() {
+            BEARER => Cow::Borrowed(BEARER),
+            _ => Cow::Owned(token_type),
+        },
         key_id,
         received_at: std::time::SystemTime::now(),
     })

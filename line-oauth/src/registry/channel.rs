@@ -45,13 +45,18 @@ enum Resolution {
     Running(Pending),
     /// The resolver knows no such channel; asked again after `until`.
     Unknown { until: Instant },
-    /// The last resolution failed (`failures` in a row); tried again after
-    /// `retry_at`.
-    Failed {
-        error: Error,
-        retry_at: Instant,
-        failures: u32,
-    },
+    /// The last resolution failed; tried again after a backoff. Boxed: a
+    /// registry holds many channels, and few fail.
+    Failed(Box<Failure>),
+}
+
+/// A failed resolution.
+struct Failure {
+    error: Error,
+    /// Tried again from then.
+    retry_at: Instant,
+    /// Failures in a row.
+    failures: u32,
 }
 
 /// What a caller that found no source does next.
@@ -126,9 +131,9 @@ impl Channel {
             Resolution::Unknown { until } if now < *until => {
                 return Next::Refused(unknown(channel_id));
             }
-            Resolution::Failed {
-                error, retry_at, ..
-            } if now < *retry_at => return Next::Refused(error.clone()),
+            Resolution::Failed(failure) if now < failure.retry_at => {
+                return Next::Refused(failure.error.clone());
+            }
             _ => {}
         }
         let (done, pending) = oneshot::channel();
@@ -149,7 +154,7 @@ impl Channel {
     ) -> Resolved {
         let mut resolution = self.resolution();
         let failures = match &*resolution {
-            Resolution::Failed { failures, .. } => *failures,
+            Resolution::Failed(failure) => failure.failures,
             _ => 0,
         };
         match outcome {
@@ -167,11 +172,11 @@ impl Channel {
             Err(error) => {
                 let failures = failures.saturating_add(1);
                 let wait = backoff::exponential(FIRST_BACKOFF, MAX_BACKOFF, failures);
-                *resolution = Resolution::Failed {
+                *resolution = Resolution::Failed(Box::new(Failure {
                     error: error.clone(),
                     retry_at: now.checked_add(wait).unwrap_or(now),
                     failures,
-                };
+                }));
                 Err(error)
             }
         }

@@ -251,7 +251,7 @@ impl Record {
         let millis = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
         Self {
             access_token: token.access_token.clone(),
-            token_type: token.token_type.clone(),
+            token_type: token.token_type.clone().into_owned(),
             key_id: token.key_id.clone(),
             received_at_ms: millis(
                 token
@@ -278,7 +278,9 @@ impl Record {
         let mut token =
             IssuedToken::new(self.access_token, Duration::from_millis(self.expires_in_ms))
                 .with_received_at(received_at);
-        token.token_type = self.token_type;
+        if self.token_type != token.token_type {
+            token.token_type = self.token_type.into();
+        }
         token.key_id = self.key_id;
         token
     }

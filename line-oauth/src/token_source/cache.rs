@@ -2,13 +2,14 @@
 //! issued token and the instants that govern it.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use reqwest::header::HeaderValue;
 use tokio::time::Instant;
 
 use super::clock::{self, CoarseNow, coarse_monotonic};
-use super::token::{Copies, Original, Token};
+use super::token::{Handles, Served, Token};
 use crate::error::{Error, Remedy};
 use crate::secret::AccessToken;
 use crate::tokens::IssuedToken;
@@ -16,17 +17,14 @@ use crate::tokens::MAX_LIFETIME;
 
 /// A cached token with the instants that govern it.
 pub(super) struct Cached {
-    /// The token as issued (or as read from the store).
-    pub(super) issued: IssuedToken,
+    /// The token as issued (or as read from the store), as it is served.
+    token: Arc<Served>,
     /// Whether it is the token in the source's store, rather than one this
     /// source issued for itself while the store was out of reach.
     pub(super) placement: Placement,
     /// Whether this source issued it, rather than took it from the store.
     pub(super) issued_here: bool,
-    bearer: HeaderValue,
     pub(super) expires_at: Instant,
-    /// The same by the wall clock.
-    expires_at_wall: SystemTime,
     /// Served until then (monotonic clock); never later.
     usable_until: Instant,
     /// The same by the wall clock, which, unlike the monotonic one, goes on
@@ -42,8 +40,8 @@ pub(super) struct Cached {
     /// `usable_until` and `refresh_from` on the coarse monotonic clock,
     /// which a cached hit reads (unless tokio's clock was paused).
     coarse: Option<Coarse>,
-    /// The copies it is handed out as.
-    copies: Copies,
+    /// The handles its token is handed out through.
+    handles: Handles,
 }
 
 /// A cache entry's monotonic deadlines on the coarse monotonic clock.
@@ -67,17 +65,17 @@ pub(super) enum Hit {
 impl Cached {
     /// The token, handed out to the calling thread.
     pub(super) fn token(&self) -> Token {
-        self.copies.token(|| Original {
-            access_token: &self.issued.access_token,
-            bearer: &self.bearer,
-            expires_at: self.expires_at_wall,
-            key_id: self.issued.key_id.as_deref(),
-        })
+        self.handles.token(&self.token)
     }
 
     /// Whether `token` was handed out from this entry.
     pub(super) fn handed_out(&self, token: &Token) -> bool {
-        self.copies.entry() == token.entry()
+        token.is(&self.token)
+    }
+
+    /// The token as issued (or as read from the store).
+    pub(super) fn issued(&self) -> &IssuedToken {
+        &self.token.issued
     }
 
     /// What a cached hit at `wall` (by the wall clock) finds: the coarse
@@ -107,7 +105,7 @@ impl Cached {
 
     /// Whole seconds until it expires, by the wall clock `wall` (for logs).
     pub(super) fn seconds_left(&self, wall: SystemTime) -> u64 {
-        clock::since(self.expires_at_wall, wall).as_secs()
+        clock::since(self.token.expires_at, wall).as_secs()
     }
 
     /// Whether its refresh is not due yet, by either clock.
@@ -122,7 +120,7 @@ impl Cached {
 
     /// Whether it is `token`.
     pub(super) fn is_token(&self, token: &AccessToken) -> bool {
-        self.issued.access_token.same_as(token)
+        self.token.issued.access_token.same_as(token)
     }
 }
 
@@ -254,20 +252,23 @@ impl Timing {
             usable_until: coarse.carry(usable_until),
             refresh_from: coarse.carry(refresh_from),
         });
-        Ok(Cached {
+        let token = Arc::new(Served {
             issued,
+            bearer,
+            expires_at: wall_after(left),
+        });
+        Ok(Cached {
+            token,
             placement,
             issued_here: false,
-            bearer,
             expires_at: later(now, left),
-            expires_at_wall: wall_after(left),
             usable_until,
             usable_until_wall: wall_after(usable_life),
             refresh_from,
             refresh_from_wall: wall_after(refresh_after),
             revoke_from,
             coarse,
-            copies: Copies::new(),
+            handles: Handles::new(),
         })
     }
 
@@ -293,7 +294,7 @@ impl Replaced {
     /// The cached token `cached`, replaced.
     pub(super) fn cached(cached: &Cached) -> Self {
         Self {
-            token: cached.issued.access_token.clone(),
+            token: cached.issued().access_token.clone(),
             expires_at: cached.expires_at,
             revoke_from: cached.revoke_from,
         }

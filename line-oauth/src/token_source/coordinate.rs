@@ -173,7 +173,7 @@ impl Coordinator<'_> {
             return None;
         }
         let mut entry = self
-            .rewrap(refused.entry.issued.clone(), refused.entry.placement)
+            .rewrap(refused.entry.issued().clone(), refused.entry.placement)
             .ok()?;
         entry.issued_here = refused.entry.issued_here;
         tracing::debug!("token source: a refused token is kept through the refusal hold");
@@ -193,7 +193,7 @@ impl Coordinator<'_> {
         self.link.answered();
         let replaced = self
             .own_tokens()
-            .filter(|c| !c.is(&entry.issued))
+            .filter(|c| !c.is(entry.issued()))
             .map(Replaced::cached)
             .collect();
         Obtained {
@@ -229,7 +229,7 @@ impl Coordinator<'_> {
             return self.adopt(entry);
         }
         let issued = match self.own_fresh() {
-            Some(own) => own.issued.clone(),
+            Some(own) => own.issued().clone(),
             None => match self.issue().await {
                 Ok(issued) => issued,
                 Err(error) => {
@@ -246,7 +246,7 @@ impl Coordinator<'_> {
                 return unusable_token(unusable);
             }
         };
-        let placement = match self.link.unlock(lease, Some(&entry.issued)).await {
+        let placement = match self.link.unlock(lease, Some(entry.issued())).await {
             Ok(()) => {
                 tracing::debug!("token source: stored the new token for the others");
                 self.link.answered();
@@ -257,7 +257,7 @@ impl Coordinator<'_> {
             Err(error) if !self.link.degrade => {
                 return Obtained {
                     outcome: Err(Error::Store(error)),
-                    unused: vec![entry.issued.access_token.clone()],
+                    unused: vec![entry.issued().access_token.clone()],
                     replaced: Vec::new(),
                 };
             }
@@ -277,13 +277,15 @@ impl Coordinator<'_> {
             .collect();
         let own: Vec<Replaced> = self
             .own_tokens()
-            .filter(|c| !c.is(&entry.issued) && !replaced.iter().any(|r| c.is_token(&r.token)))
+            .filter(|c| !c.is(entry.issued()) && !replaced.iter().any(|r| c.is_token(&r.token)))
             .map(Replaced::cached)
             .collect();
         replaced.extend(own);
         let outcome = match placement {
             Placement::Stored => Ok(entry),
-            Placement::Own => self.rewrap(entry.issued, Placement::Own).map(mine),
+            Placement::Own => self
+                .rewrap(entry.issued().clone(), Placement::Own)
+                .map(mine),
         };
         Obtained {
             outcome,
@@ -301,7 +303,7 @@ impl Coordinator<'_> {
         }
         self.link.degraded(&error);
         if let Some(own) = self.own_fresh() {
-            return Obtained::only(self.rewrap(own.issued.clone(), Placement::Own).map(mine));
+            return Obtained::only(self.rewrap(own.issued().clone(), Placement::Own).map(mine));
         }
         let issued = match self.issue().await {
             Ok(issued) => issued,
@@ -324,7 +326,7 @@ impl Coordinator<'_> {
         let current = self.current.filter(|c| c.placement == Placement::Own)?;
         let entry = self
             .timing
-            .entry(current.issued.clone(), Placement::Stored, now, wall)
+            .entry(current.issued().clone(), Placement::Stored, now, wall)
             .ok()?;
         entry.fresh(now, wall).then_some(current)
     }

@@ -293,7 +293,8 @@ impl TokenSource {
         let Some(cached) = cached.as_ref().filter(|c| c.handed_out(token)) else {
             return Invalidation::Replaced;
         };
-        match state.refusals.report(cached, self.core.clock.now()) {
+        let refusals = state.refusals.get_or_insert_with(Box::default);
+        match refusals.report(cached, self.core.clock.now()) {
             Verdict::Hold { first } => Invalidation::Held { first },
             Verdict::Refresh(refused) => {
                 self.core.cache.store(None);
@@ -325,7 +326,7 @@ impl TokenSource {
             self.core.cache.swap(None)
         };
         if let Some(cached) = cached {
-            let token = &cached.issued.access_token;
+            let token = &cached.issued().access_token;
             self.core.provider.retire(token, Retired::Unused).await;
         }
     }
@@ -370,7 +371,7 @@ impl TokenSource {
         }
         if let Some(error) = state
             .last_error
-            .as_ref()
+            .as_deref()
             .filter(|_| backing_off(&state, now))
         {
             return Err(error.clone());

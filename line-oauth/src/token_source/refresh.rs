@@ -46,15 +46,17 @@ pub(super) struct RefreshState {
     /// Until then no refresh starts, and a call with no usable token gets
     /// `last_error` at once.
     pub(super) retry_at: Option<Instant>,
-    pub(super) last_error: Option<Error>,
+    /// Boxed, as is what refusals keep: most sources never need either,
+    /// and a registry holds many sources.
+    pub(super) last_error: Option<Box<Error>>,
     /// A token a caller reported refused ([`TokenSource::invalidate`]):
     /// the next refresh does not take it from the store again, and issues
     /// only from its `issue_from`.
     ///
     /// [`TokenSource::invalidate`]: super::TokenSource::invalidate
     pub(super) invalidated: Option<Refused>,
-    /// The bound on the issuances refusals cause.
-    pub(super) refusals: Refusals,
+    /// The bound on the issuances refusals cause, from the first refusal.
+    pub(super) refusals: Option<Box<Refusals>>,
 }
 
 /// What the handles of one source share.
@@ -108,7 +110,8 @@ impl Core {
             // The refresh for a refused token (whichever refresh brings a
             // token first) ends the refusal.
             if let Some(refused) = state.invalidated.take() {
-                state.refusals.settle(&refused, new, self.clock.now());
+                let refusals = state.refusals.get_or_insert_with(Box::default);
+                refusals.settle(&refused, new, self.clock.now());
             }
         }
         if state.generation == generation {
@@ -127,7 +130,7 @@ impl Core {
                     n => backoff::exponential(FIRST_BACKOFF, MAX_BACKOFF, n - 1),
                 };
                 state.retry_at = Some(later(Instant::now(), wait));
-                state.last_error = Some(error.clone());
+                state.last_error = Some(Box::new(error.clone()));
             }
         }
     }
@@ -187,7 +190,7 @@ impl Refresh {
             if let Ok(entry) = &outcome
                 && !(self.timing.shared && entry.placement == Placement::Stored)
             {
-                self.retire(&entry.issued.access_token, Retired::Unused)
+                self.retire(&entry.issued().access_token, Retired::Unused)
                     .await;
             }
             for token in &unused {

@@ -87,7 +87,7 @@ impl Refusals {
             return Verdict::Hold { first };
         }
         let young = (!refused.issued_here).then(|| {
-            let issued = not_after(refused.issued.received_at, wall);
+            let issued = not_after(refused.issued().received_at, wall);
             issued.checked_add(FIRST_HOLD).unwrap_or(issued)
         });
         let issue_from = [gate, young].into_iter().flatten().max().unwrap_or(wall);
@@ -101,15 +101,15 @@ impl Refusals {
     /// the next hold, counted from its issuance; the refused one, kept, is
     /// held until the refresh could have issued.
     pub(super) fn settle(&mut self, refused: &Refused, new: &Cached, wall: SystemTime) {
-        let until = if new.is(&refused.entry.issued) {
+        let until = if new.is(refused.entry.issued()) {
             refused.issue_from
         } else {
             self.streak = self.streak.saturating_add(1);
-            let issued = not_after(new.issued.received_at, wall);
+            let issued = not_after(new.issued().received_at, wall);
             issued.checked_add(hold(self.streak)).unwrap_or(issued)
         };
         self.hold_until = Some(self.hold_until.map_or(until, |before| before.max(until)));
-        self.held = Some(new.issued.access_token.clone());
+        self.held = Some(new.issued().access_token.clone());
         self.warned = false;
     }
 }

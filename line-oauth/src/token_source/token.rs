@@ -1,16 +1,17 @@
-//! [`Token`]: what a source hands out. Each cache entry hands out copies of
-//! its token, one per shard of threads, so that threads taking the same
-//! token count their handles on different cache lines: a cached hit touches
-//! no reference count that every thread shares.
+//! [`Token`]: what a source hands out. Each cache entry hands itself out
+//! through handles of its own, one per shard of threads, so that threads
+//! taking the same token count their references on different cache lines:
+//! a cached hit touches no reference count that every thread shares.
 
 use std::fmt;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::SystemTime;
 
 use reqwest::header::HeaderValue;
 
 use crate::secret::AccessToken;
+use crate::tokens::IssuedToken;
 
 /// A token from a [`TokenSource`](super::TokenSource): yours to keep, cheap
 /// to clone, redacted in `Debug`.
@@ -27,115 +28,94 @@ use crate::secret::AccessToken;
 /// # }
 /// ```
 #[derive(Clone)]
-pub struct Token(Arc<Copy>);
+pub struct Token(Arc<Handle>);
 
 impl Token {
     /// The access token.
     pub fn access_token(&self) -> &AccessToken {
-        &self.0.access_token
+        &self.0.token.issued.access_token
     }
 
     /// `Bearer <token>` as an `Authorization` header value, marked sensitive
     /// (HTTP clients then keep it out of their logs).
     pub fn bearer_header(&self) -> HeaderValue {
-        self.0.bearer.clone()
+        self.0.token.bearer.clone()
     }
 
     /// When the token expires, by the source's wall clock: LINE's
     /// `expires_in` counted from when its answer arrived.
     pub fn expires_at(&self) -> SystemTime {
-        self.0.expires_at
+        self.0.token.expires_at
     }
 
     /// The token's key ID, for v2.1 tokens.
     pub fn key_id(&self) -> Option<&str> {
-        self.0.key_id.as_deref()
+        self.0.token.issued.key_id.as_deref()
     }
 
-    /// The cache entry it was handed out from.
-    pub(super) fn entry(&self) -> u64 {
-        self.0.entry
+    /// Whether it is `token`, the token of a cache entry.
+    pub(super) fn is(&self, token: &Arc<Served>) -> bool {
+        Arc::ptr_eq(&self.0.token, token)
     }
 }
 
 impl fmt::Debug for Token {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Token")
-            .field("access_token", &self.0.access_token)
-            .field("expires_at", &self.0.expires_at)
-            .field("key_id", &self.0.key_id)
+            .field("access_token", self.access_token())
+            .field("expires_at", &self.expires_at())
+            .field("key_id", &self.key_id())
             .finish()
     }
 }
 
-/// One shard's copy of a cached token. Aligned so that its reference
-/// counts (at the start of the allocation) have a cache line of their own.
-#[repr(align(128))]
-struct Copy {
-    entry: u64,
-    access_token: AccessToken,
-    bearer: HeaderValue,
-    expires_at: SystemTime,
-    key_id: Option<String>,
-}
-
-/// What a [`Copy`] is made from.
-pub(super) struct Original<'a> {
-    pub(super) access_token: &'a AccessToken,
-    pub(super) bearer: &'a HeaderValue,
+/// A cache entry's token as it is served: shared by the entry and its
+/// handles, pointing at neither.
+pub(super) struct Served {
+    /// The token as issued (or as read from the store).
+    pub(super) issued: IssuedToken,
+    /// `Bearer <token>`, marked sensitive.
+    pub(super) bearer: HeaderValue,
+    /// When it expires, by the source's wall clock.
     pub(super) expires_at: SystemTime,
-    pub(super) key_id: Option<&'a str>,
 }
 
-/// The copies of one cache entry's token, made on a shard's first hit.
-pub(super) struct Copies {
-    entry: u64,
-    shards: Box<[OnceLock<Arc<Copy>>]>,
+/// One shard's handle on a served token. Aligned so that its reference
+/// counts (at the start of the allocation) have a cache line of their own.
+#[repr(align(64))]
+struct Handle {
+    token: Arc<Served>,
 }
 
-impl Copies {
-    /// No copies yet, for a new cache entry.
+/// A cache entry's handles on its token, made on a shard's first hit.
+pub(super) struct Handles {
+    shards: Box<[OnceLock<Arc<Handle>>]>,
+}
+
+impl Handles {
+    /// No handles yet, for a new cache entry.
     pub(super) fn new() -> Self {
-        static ENTRIES: AtomicU64 = AtomicU64::new(0);
         Self {
-            entry: ENTRIES.fetch_add(1, Ordering::Relaxed),
             shards: (0..shard_count()).map(|_| OnceLock::new()).collect(),
         }
     }
 
-    /// The entry's identity, which the tokens it hands out carry.
-    pub(super) fn entry(&self) -> u64 {
-        self.entry
+    /// `token` for the calling thread: through its shard's handle, made on
+    /// first use.
+    pub(super) fn token(&self, token: &Arc<Served>) -> Token {
+        self.token_in(this_shard(), token)
     }
 
-    /// A token for the calling thread: its shard's copy, made on first use.
-    pub(super) fn token<'a>(&self, original: impl FnOnce() -> Original<'a>) -> Token {
-        self.token_in(this_shard(), original)
-    }
-
-    /// A token from shard `shard`'s copy.
-    fn token_in<'a>(&self, shard: usize, original: impl FnOnce() -> Original<'a>) -> Token {
+    /// `token` through shard `shard`'s handle.
+    fn token_in(&self, shard: usize, token: &Arc<Served>) -> Token {
         // The count is a power of two: a mask, not a division.
         let slot = &self.shards[shard & (self.shards.len() - 1)];
-        Token(Arc::clone(
-            slot.get_or_init(|| Arc::new(Copy::of(self.entry, original()))),
-        ))
-    }
-}
-
-impl Copy {
-    fn of(entry: u64, original: Original<'_>) -> Self {
-        // A header of its own, so that its bytes' count is this shard's too.
-        let mut bearer = HeaderValue::from_bytes(original.bearer.as_bytes())
-            .unwrap_or_else(|_| original.bearer.clone());
-        bearer.set_sensitive(true);
-        Self {
-            entry,
-            access_token: original.access_token.clone(),
-            bearer,
-            expires_at: original.expires_at,
-            key_id: original.key_id.map(str::to_owned),
-        }
+        let handle = slot.get_or_init(|| {
+            Arc::new(Handle {
+                token: Arc::clone(token),
+            })
+        });
+        Token(Arc::clone(handle))
     }
 }
 
@@ -163,33 +143,35 @@ fn this_shard() -> usize {
 mod tests {
     use super::*;
 
-    fn original_of<'a>(token: &'a AccessToken, bearer: &'a HeaderValue) -> Original<'a> {
-        Original {
-            access_token: token,
-            bearer,
+    fn served() -> Arc<Served> {
+        Arc::new(Served {
+            issued: IssuedToken::new(AccessToken::new("t"), std::time::Duration::from_secs(60)),
+            bearer: HeaderValue::from_static("Bearer t"),
             expires_at: SystemTime::UNIX_EPOCH,
-            key_id: None,
-        }
+        })
     }
 
     #[test]
-    fn each_shard_makes_its_own_copy_once() {
-        let (token, bearer) = (AccessToken::new("t"), HeaderValue::from_static("Bearer t"));
-        let copies = Copies {
-            entry: 7,
+    fn each_shard_has_its_own_handle_made_once() {
+        let token = served();
+        let handles = Handles {
             shards: (0..2).map(|_| OnceLock::new()).collect(),
         };
-        let first = copies.token_in(0, || original_of(&token, &bearer));
-        let again = copies.token_in(0, || unreachable!("a shard's copy is made once"));
-        assert!(Arc::ptr_eq(&first.0, &again.0));
-        let other = copies.token_in(1, || original_of(&token, &bearer));
-        assert!(!Arc::ptr_eq(&first.0, &other.0), "two shards share a copy");
-        assert!(!std::ptr::eq(
-            first.bearer_header().as_bytes(),
-            other.bearer_header().as_bytes()
-        ));
-        assert_eq!((first.entry(), other.entry()), (7, 7));
+        let first = handles.token_in(0, &token);
+        let again = handles.token_in(2, &token);
+        assert!(
+            Arc::ptr_eq(&first.0, &again.0),
+            "a shard made a second handle"
+        );
+        let other = handles.token_in(1, &token);
+        assert!(
+            !Arc::ptr_eq(&first.0, &other.0),
+            "two shards share a handle"
+        );
+        assert!(first.is(&token) && other.is(&token));
+        assert!(!first.is(&served()));
         assert_eq!(other.access_token().expose_secret(), "t");
-        assert!(other.bearer_header().is_sensitive());
+        drop((first, again, other, handles));
+        assert_eq!(Arc::strong_count(&token), 1, "a handle outlived its tokens");
     }
 }
