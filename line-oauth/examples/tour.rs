@@ -11,15 +11,19 @@
 //! `https://api.line.me`); the assertion-based flows (v2.1 tokens, stateless
 //! by JWT) then run when `LINE_ASSERTION_KEY_FILE` (the private JWK) and
 //! `LINE_ASSERTION_KID` (its kid from the LINE Developers Console) are set.
-//! Secrets are never printed. A failing call ends the tour with its error
+//! The registry part runs with three channels offline, with the one
+//! channel of the variables against LINE. Secrets are never printed. A failing call ends the tour with its error
 //! and a non-zero exit.
 
+use std::collections::HashMap;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use line_oauth::{
     AccessToken, AssertionKeyPair, AssertionSigner, ChannelCredentials, Client, ClientSecret,
-    Error, IssuedToken, Stateless, TokenInfo, TokenSource,
+    Error, IssuedToken, Stateless, TokenInfo, TokenRegistry, TokenSource,
 };
 use line_oauth_fake::FakeLine;
 
@@ -29,11 +33,19 @@ const FAKE_CHANNEL_SECRET: &str = "fake-channel-secret";
 /// The v2.1 token lifetime the tour asks for.
 const V21_LIFETIME: Duration = Duration::from_secs(3600);
 
+/// Two more channels the offline tour adds, for the registry.
+const FAKE_MORE_CHANNELS: [(&str, &str); 2] = [
+    ("2345678901", "second-channel-secret"),
+    ("3456789012", "third-channel-secret"),
+];
+
 /// Where the tour runs and with what.
 struct Target {
     client: Client,
     creds: ChannelCredentials,
     signer: Option<AssertionSigner>,
+    /// Every channel the tour may use, the first `creds`'s: three offline.
+    channels: Vec<ChannelCredentials>,
     /// Keeps the fake server running for the offline tour.
     _fake: Option<FakeLine>,
 }
@@ -63,6 +75,7 @@ skipped: set LINE_ASSERTION_KEY_FILE (private JWK) and LINE_ASSERTION_KID to run
         ),
     }
     token_source(&target).await?;
+    registry(&target).await?;
     typed_errors(&target).await?;
     println!("\ntour done");
     Ok(())
@@ -86,6 +99,7 @@ async fn target() -> Result<Target, Error> {
     };
     Ok(Target {
         client: Client::builder().base_url(base_url).build()?,
+        channels: vec![creds.clone()],
         creds,
         signer,
         _fake: None,
@@ -97,6 +111,14 @@ async fn offline() -> Result<Target, Error> {
         .await
         .map_err(|e| Error::InvalidConfig(format!("cannot start the fake LINE server: {e}")))?;
     fake.add_channel(FAKE_CHANNEL_ID, FAKE_CHANNEL_SECRET);
+    let mut channels = vec![ChannelCredentials::new(
+        FAKE_CHANNEL_ID,
+        ClientSecret::new(FAKE_CHANNEL_SECRET),
+    )];
+    for (id, secret) in FAKE_MORE_CHANNELS {
+        fake.add_channel(id, secret);
+        channels.push(ChannelCredentials::new(id, ClientSecret::new(secret)));
+    }
     println!("no LINE_CHANNEL_ID set: running offline against the fake LINE server");
     let pair = AssertionKeyPair::generate().map_err(|e| Error::InvalidConfig(e.to_string()))?;
     println!(
@@ -111,6 +133,7 @@ async fn offline() -> Result<Target, Error> {
         client: Client::builder().base_url(fake.url()).build()?,
         creds: ChannelCredentials::new(FAKE_CHANNEL_ID, ClientSecret::new(FAKE_CHANNEL_SECRET)),
         signer: Some(AssertionSigner::new(&pair.private, kid, FAKE_CHANNEL_ID)),
+        channels,
         _fake: Some(fake),
     })
 }
@@ -192,6 +215,55 @@ async fn token_source(t: &Target) -> Result<(), Error> {
     println!(
         "Authorization header value: {:?} (marked sensitive)",
         token.bearer_header()
+    );
+    Ok(())
+}
+
+async fn registry(t: &Target) -> Result<(), Error> {
+    println!("\n== TokenRegistry: many channels, each source made on first use ==");
+    // What a platform keeps in its database or secret manager.
+    let secrets: HashMap<String, ClientSecret> = t
+        .channels
+        .iter()
+        .map(|c| (c.channel_id().to_owned(), c.secret().clone()))
+        .collect();
+    let resolved = Arc::new(AtomicUsize::new(0));
+    let asked = Arc::clone(&resolved);
+    let registry = TokenRegistry::builder(t.client.clone(), move |channel: String, client| {
+        asked.fetch_add(1, Ordering::Relaxed);
+        let secret = secrets.get(&channel).cloned();
+        async move {
+            let creds = secret.map(|secret| ChannelCredentials::new(channel, secret));
+            Ok(creds.map(|creds| Stateless::by_secret(client, creds)))
+        }
+    })
+    .build()?;
+    for creds in &t.channels {
+        let channel = creds.channel_id();
+        let callers: Vec<_> = (0..20)
+            .map(|_| {
+                let (registry, channel) = (registry.clone(), channel.to_owned());
+                tokio::spawn(async move { registry.token(&channel).await })
+            })
+            .collect();
+        let mut distinct = std::collections::HashSet::new();
+        for caller in callers {
+            let token = caller.await.expect("a caller does not panic")?;
+            distinct.insert(token.access_token().expose_secret().to_owned());
+        }
+        println!(
+            "channel {channel}: 20 concurrent token() calls, {} issuance(s)",
+            distinct.len()
+        );
+    }
+    println!(
+        "{} channel(s) live, {} resolver call(s)",
+        registry.len(),
+        resolved.load(Ordering::Relaxed)
+    );
+    show_refusal(
+        "token for a channel the resolver does not know",
+        registry.token("9999999999").await,
     );
     Ok(())
 }
