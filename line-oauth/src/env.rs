@@ -7,6 +7,8 @@
 use std::ffi::OsString;
 use std::fmt;
 
+use zeroize::Zeroizing;
+
 /// The channel ID variable.
 pub(crate) const CHANNEL_ID: &str = "LINE_CHANNEL_ID";
 /// The channel secret variable.
@@ -90,19 +92,24 @@ impl std::error::Error for EnvError {}
 /// Reads variables: the process environment, or a test's map.
 pub(crate) type Lookup<'a> = &'a dyn Fn(&str) -> Option<OsString>;
 
-/// The value of `variable`, set and not empty.
-pub(crate) fn required(lookup: Lookup<'_>, variable: &'static str) -> Result<String, EnvError> {
+/// The value of `variable`, set and not empty, wiped from memory when
+/// dropped (as every copy made here): the value may be a secret.
+pub(crate) fn required(
+    lookup: Lookup<'_>,
+    variable: &'static str,
+) -> Result<Zeroizing<String>, EnvError> {
     let error = |problem| EnvError { variable, problem };
     let value = lookup(variable).ok_or(error(Problem::Missing))?;
-    let value = value
-        .into_string()
-        .map_err(|_| error(Problem::NotUnicode))?;
+    let value = Zeroizing::new(value.into_string().map_err(|value| {
+        drop(Zeroizing::new(value.into_encoded_bytes()));
+        error(Problem::NotUnicode)
+    })?);
     // Surrounding whitespace (a newline from a file) is not part of it.
-    let value = value.trim();
-    if value.is_empty() {
+    let trimmed = value.trim();
+    if trimmed.is_empty() {
         return Err(error(Problem::Missing));
     }
-    Ok(value.to_owned())
+    Ok(Zeroizing::new(trimmed.to_owned()))
 }
 
 /// A value that must be non-empty visible ASCII with no spaces.
@@ -110,7 +117,7 @@ pub(crate) fn token_like(
     lookup: Lookup<'_>,
     variable: &'static str,
     expected: &'static str,
-) -> Result<String, EnvError> {
+) -> Result<Zeroizing<String>, EnvError> {
     let value = required(lookup, variable)?;
     if value.len() > 1024 || !value.bytes().all(|b| b.is_ascii_graphic()) {
         return Err(EnvError {
@@ -122,7 +129,7 @@ pub(crate) fn token_like(
 }
 
 /// The channel ID: digits.
-pub(crate) fn channel_id(lookup: Lookup<'_>) -> Result<String, EnvError> {
+pub(crate) fn channel_id(lookup: Lookup<'_>) -> Result<Zeroizing<String>, EnvError> {
     let value = required(lookup, CHANNEL_ID)?;
     if value.len() > 20 || !value.bytes().all(|b| b.is_ascii_digit()) {
         return Err(EnvError {

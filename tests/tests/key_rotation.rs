@@ -115,6 +115,39 @@ async fn the_readme_procedure_rotates_the_key_with_every_issuance_succeeding() {
     }
 }
 
+/// The new key deployed before it was registered (the old one then
+/// preferred), then registered and the old one removed within the retry
+/// time: the next issuance takes the newer key at once.
+#[tokio::test]
+async fn a_removed_preferred_key_falls_forward_to_the_newer_one() {
+    let old = AssertionKeyPair::generate().unwrap();
+    let new = AssertionKeyPair::generate().unwrap();
+    let fake = FakeLine::start().await.unwrap();
+    fake.add_channel(CHANNEL, SECRET);
+    fake.register_key_as(CHANNEL, &old.public.to_json(), OLD_KID)
+        .unwrap();
+    let client = Client::builder().base_url(fake.url()).build().unwrap();
+    let signer = |pair: &AssertionKeyPair, kid: &str| {
+        AssertionSigner::builder(&pair.private, kid, CHANNEL)
+            .clock(fake.clock())
+            .build()
+            .unwrap()
+    };
+    let signers = Signers::new(signer(&new, NEW_KID))
+        .then(signer(&old, OLD_KID))
+        .unwrap();
+    let v21 = V21::new(client, signers, Duration::from_secs(3600));
+    v21.issue()
+        .await
+        .expect("the old key while the new one is unknown");
+    fake.register_key_as(CHANNEL, &new.public.to_json(), NEW_KID)
+        .unwrap();
+    assert!(fake.remove_key(CHANNEL, OLD_KID));
+    v21.issue()
+        .await
+        .expect("the newer key after the preferred one went");
+}
+
 #[test]
 fn signers_for_another_channel_are_refused() {
     let pair = support::key_pair();

@@ -296,3 +296,113 @@ fn settings_that_cannot_work_are_refused_at_build() {
         assert!(matches!(error, Error::InvalidConfig(_)), "{error:?}");
     }
 }
+
+#[tokio::test(start_paused = true)]
+async fn failed_resolutions_in_a_row_back_off_longer_each_time() {
+    let (counts, builder) = counted(3);
+    let registry = builder.build().unwrap();
+    registry.token("flaky").await.unwrap_err();
+    // Each wait: 1 s, then 2 s, then 4 s, less up to a quarter at random.
+    for (failures, wait_ms) in [(1, 1000), (2, 2000)] {
+        tokio::time::advance(Duration::from_millis(wait_ms * 3 / 4 - 10)).await;
+        registry.token("flaky").await.unwrap_err();
+        assert_eq!(counts.resolved.get(), failures, "asked again too soon");
+        tokio::time::advance(Duration::from_millis(wait_ms / 4 + 20)).await;
+        registry.token("flaky").await.unwrap_err();
+        assert_eq!(counts.resolved.get(), failures + 1, "not asked again");
+    }
+    tokio::time::advance(Duration::from_millis(2990)).await;
+    registry.token("flaky").await.unwrap_err();
+    assert_eq!(counts.resolved.get(), 3, "the third wait was not longer");
+    tokio::time::advance(Duration::from_millis(1020)).await;
+    registry.token("flaky").await.unwrap();
+    assert_eq!(counts.resolved.get(), 4);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_resolver_that_never_answers_fails_its_callers_after_the_timeout() {
+    let asked = Count::default();
+    let counted = asked.clone();
+    let registry = TokenRegistry::builder(Client::new(), move |channel: String, _| {
+        counted.bump();
+        let first = counted.get() == 1;
+        async move {
+            if first {
+                std::future::pending::<()>().await;
+            }
+            let issued = Count::default();
+            Ok(Some(Counting { channel, issued }))
+        }
+    })
+    .resolve_timeout(Duration::from_secs(5))
+    .build()
+    .unwrap();
+    let error = registry.token("1").await.unwrap_err();
+    assert_eq!(error.remedy(), Remedy::RetryLater, "{error:?}");
+    assert!(
+        std::error::Error::source(&error).is_some_and(|e| e.to_string().contains("no answer")),
+        "{error:?}"
+    );
+    tokio::time::advance(Duration::from_millis(1100)).await;
+    registry.token("1").await.unwrap();
+    assert_eq!(asked.get(), 2);
+}
+
+#[tokio::test]
+async fn malformed_channel_ids_are_unknown_at_once_and_never_kept() {
+    let (counts, builder) = counted(0);
+    let registry = builder.build().unwrap();
+    let long = "9".repeat(TokenRegistry::MAX_CHANNEL_ID + 1);
+    for id in ["", "with space", "ünïcode", long.as_str()] {
+        let error = registry.token(id).await.unwrap_err();
+        let Error::UnknownChannel { channel_id, .. } = &error else {
+            panic!("{error:?}");
+        };
+        assert!(channel_id.len() <= TokenRegistry::MAX_CHANNEL_ID * 4);
+    }
+    assert_eq!(counts.resolved.get(), 0, "the resolver was asked");
+    assert!(registry.is_empty(), "a malformed ID was kept");
+}
+
+#[test]
+fn a_lock_ttl_the_issuances_could_outlast_is_refused_at_build() {
+    // 100 s to issue, 30 s for a slot, 6 s of store: past 120 s.
+    let slow = Client::builder()
+        .timeout(Duration::from_secs(100))
+        .build()
+        .unwrap();
+    let builder = TokenRegistry::builder(slow, |channel: String, _| async move {
+        let issued = Count::default();
+        Ok(Some(Counting { channel, issued }))
+    });
+    let error = builder.build().unwrap_err();
+    assert!(
+        matches!(&error, Error::InvalidConfig(why) if why.contains("lock TTL")),
+        "{error:?}"
+    );
+}
+
+/// A provider of the user's that names no store key.
+#[derive(Debug)]
+struct Unnamed;
+
+impl TokenProvider for Unnamed {
+    async fn issue(&self) -> Result<IssuedToken, Error> {
+        let token = AccessToken::new(format!("unnamed-{}", rand::random::<u64>()));
+        Ok(IssuedToken::new(token, Duration::from_secs(3600)))
+    }
+}
+
+#[tokio::test]
+async fn a_provider_naming_no_store_key_gets_one_per_channel() {
+    let registry = TokenRegistry::builder(Client::new(), |_, _| async { Ok(Some(Unnamed)) })
+        .build()
+        .unwrap();
+    let a = registry.token("1").await.unwrap();
+    let b = registry.token("2").await.unwrap();
+    assert_ne!(
+        a.access_token().expose_secret(),
+        b.access_token().expose_secret(),
+        "two channels share a token"
+    );
+}

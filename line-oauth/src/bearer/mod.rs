@@ -151,11 +151,12 @@ impl Tokens {
         }
     }
 
-    /// The source behind a request to `channel`.
-    async fn source(&self, channel: Option<&ChannelId>) -> Result<TokenSource, crate::Error> {
+    /// The source behind a request to `channel`, as it is now: a registry
+    /// channel evicted meanwhile is not resolved again for a refusal.
+    fn live_source(&self, channel: Option<&ChannelId>) -> Option<TokenSource> {
         match self {
-            Self::One(source) => Ok(source.clone()),
-            Self::ByChannel(registry) => registry.source(named(channel)?.as_str()).await,
+            Self::One(source) => Some(source.clone()),
+            Self::ByChannel(registry) => registry.live_source(channel?.as_str()),
         }
     }
 }
@@ -285,11 +286,10 @@ impl Bearer {
         refused: Refused<'_>,
         copy: Option<X::Copy>,
     ) -> Result<X::Response, X::Error> {
-        let source = self
-            .tokens
-            .source(refused.channel)
-            .await
-            .map_err(X::no_token)?;
+        // A channel gone from the registry since: the 401 stands.
+        let Some(source) = self.tokens.live_source(refused.channel) else {
+            return Ok(response);
+        };
         let Some(copy) = copy else {
             report(&source, &refused);
             return Ok(response);

@@ -26,6 +26,10 @@ fn private_key(lookup: Lookup<'_>) -> Result<PrivateJwk, EnvError> {
             // These name the path: said without it.
             KeyError::File(_) => "cannot be read".to_owned(),
             KeyError::NotRegularFile(_) => "is not a regular file".to_owned(),
+            // Said without quoting the file's fields (its kty, its alg).
+            KeyError::WrongKeyType(_) | KeyError::WrongAlgorithm(_) => {
+                "holds no RS256 RSA private key".to_owned()
+            }
             other => format!("holds no usable private key: {other}"),
         };
         EnvError::key_file(KEY_FILE, why)
@@ -50,7 +54,10 @@ impl ChannelCredentials {
 
     pub(crate) fn from_lookup(lookup: Lookup<'_>) -> Result<Self, EnvError> {
         let channel_id = channel_id(lookup)?;
-        Ok(Self::new(channel_id, ClientSecret::from_lookup(lookup)?))
+        Ok(Self::new(
+            channel_id.as_str(),
+            ClientSecret::from_lookup(lookup)?,
+        ))
     }
 }
 
@@ -77,7 +84,7 @@ impl ClientSecret {
             CHANNEL_SECRET,
             "a channel secret is visible ASCII with no spaces",
         )?;
-        Ok(Self::new(secret))
+        Ok(Self::new(secret.as_str()))
     }
 }
 
@@ -103,7 +110,7 @@ impl AssertionSigner {
         let channel_id = channel_id(lookup)?;
         let kid = token_like(lookup, KID, "a kid is visible ASCII with no spaces")?;
         let key = private_key(lookup)?;
-        Ok(Self::new(&key, kid, channel_id))
+        Ok(Self::new(&key, kid.as_str(), channel_id.as_str()))
     }
 }
 
@@ -208,7 +215,7 @@ mod tests {
             (KEY_FILE, None),
             (KEY_FILE, Some(missing_file.into_os_string())),
             (KEY_FILE, Some(dir.path().as_os_str().to_owned())),
-            (KEY_FILE, Some(not_a_key.into_os_string())),
+            (KEY_FILE, Some(not_a_key.clone().into_os_string())),
         ];
         for (variable, value) in cases
             .into_iter()
@@ -224,6 +231,14 @@ mod tests {
             names(&error, variable, &shown.to_string_lossy());
         }
         // The key file's content never shows either.
+        let mut vars = good();
+        vars.insert(KEY_FILE, not_a_key.clone().into_os_string());
+        let error = AssertionSigner::from_lookup(&from(&vars)).unwrap_err();
+        let shown = format!("{error} {error:?}");
+        assert!(
+            !shown.contains("oct") && !shown.contains("c2VjcmV0"),
+            "{shown}"
+        );
         let mut vars = good();
         vars.insert(KEY_FILE, public_only.into_os_string());
         let error = AssertionSigner::from_lookup(&from(&vars)).unwrap_err();

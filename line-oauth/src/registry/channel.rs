@@ -41,8 +41,9 @@ pub(super) struct Channel {
 enum Resolution {
     /// Never resolved, or resolvable again.
     Open,
-    /// Running: wait for it.
-    Running(Pending),
+    /// Running: wait for it. `failures`: the failed resolutions in a row
+    /// before it, for the backoff should it fail too.
+    Running { pending: Pending, failures: u32 },
     /// The resolver knows no such channel; asked again after `until`.
     Unknown { until: Instant },
     /// The last resolution failed; tried again after a backoff. Boxed: a
@@ -102,6 +103,11 @@ impl Channel {
         self.used.load(Ordering::Relaxed)
     }
 
+    /// Whether its resolution is running.
+    pub(super) fn resolving(&self) -> bool {
+        matches!(*self.resolution(), Resolution::Running { .. })
+    }
+
     /// Whether it holds only a remembered "unknown", expired at `now`.
     pub(super) fn forgotten(&self, now: Instant) -> bool {
         matches!(*self.resolution(), Resolution::Unknown { until } if until <= now)
@@ -123,7 +129,7 @@ impl Channel {
         match &*resolution {
             // A resolution whose task is gone (its runtime shut down)
             // left no outcome: start anew.
-            Resolution::Running(pending)
+            Resolution::Running { pending, .. }
                 if !pending.peek().is_some_and(|outcome| outcome.is_err()) =>
             {
                 return Next::Wait(pending.clone());
@@ -136,9 +142,17 @@ impl Channel {
             }
             _ => {}
         }
+        let failures = match &*resolution {
+            Resolution::Failed(failure) => failure.failures,
+            Resolution::Running { failures, .. } => *failures,
+            _ => 0,
+        };
         let (done, pending) = oneshot::channel();
         let pending = pending.shared();
-        *resolution = Resolution::Running(pending.clone());
+        *resolution = Resolution::Running {
+            pending: pending.clone(),
+            failures,
+        };
         Next::Start { done, pending }
     }
 
@@ -154,6 +168,7 @@ impl Channel {
     ) -> Resolved {
         let mut resolution = self.resolution();
         let failures = match &*resolution {
+            Resolution::Running { failures, .. } => *failures,
             Resolution::Failed(failure) => failure.failures,
             _ => 0,
         };

@@ -14,18 +14,23 @@ fn period(idle: Duration) -> Duration {
     (idle / 4).clamp(Duration::from_secs(1), Duration::from_secs(60))
 }
 
-/// Starts the sweeper on the current runtime, once per registry. It holds
-/// the registry weakly and ends when the registry is dropped.
+/// Starts the sweeper on the current runtime, unless it runs: once per
+/// registry, and again should the runtime it ran on have shut down. It
+/// holds the registry weakly and ends when the registry is dropped.
 pub(super) fn start_sweeper(inner: &Arc<Inner>) {
     let Ok(runtime) = tokio::runtime::Handle::try_current() else {
         return;
     };
-    if inner.sweeper.set(()).is_err() {
+    let mut sweeper = inner
+        .sweeper
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if sweeper.as_ref().is_some_and(|task| !task.is_finished()) {
         return;
     }
     let registry: Weak<Inner> = Arc::downgrade(inner);
     let every = period(inner.policy.idle);
-    runtime.spawn(async move {
+    let task = runtime.spawn(async move {
         let mut ticks = tokio::time::interval(every);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         ticks.tick().await;
@@ -37,16 +42,19 @@ pub(super) fn start_sweeper(inner: &Arc<Inner>) {
             sweep(&inner, Instant::now());
         }
     });
+    *sweeper = Some(task.abort_handle());
 }
 
 /// Evicts the channels idle for the idle time, and forgets unknown
 /// channels remembered long enough.
 pub(super) fn sweep(inner: &Inner, now: Instant) {
-    let idle_since = inner.tick().saturating_sub(millis(inner.policy.idle));
+    // A registry younger than the idle time has no idle channel yet.
+    let idle_since = inner.tick().checked_sub(millis(inner.policy.idle));
     let channels = inner.channels.pin();
     let mut evicted = 0_usize;
     for (id, channel) in channels.iter() {
-        if channel.used() <= idle_since || channel.forgotten(now) {
+        let idle = idle_since.is_some_and(|since| channel.used() <= since);
+        if (idle && !channel.resolving()) || channel.forgotten(now) {
             let gone = channels.remove_if(id, |_, current| Arc::ptr_eq(current, channel));
             evicted += usize::from(matches!(gone, Ok(Some(_))));
         }
@@ -63,7 +71,7 @@ pub(super) fn sweep(inner: &Inner, now: Instant) {
 /// Evicts the least recently used channels while there are more than the
 /// cap: a sixteenth of the cap at once (at least one), so that a registry at
 /// its cap scans its channels once per that many new ones, not per one.
-pub(super) fn shrink(inner: &Inner) {
+pub(super) fn shrink(inner: &Inner, added: &Arc<super::Channel>) {
     let cap = inner.policy.max_channels;
     let channels = inner.channels.pin();
     let len = channels.len();
@@ -71,8 +79,11 @@ pub(super) fn shrink(inner: &Inner) {
         return;
     }
     let excess = len - cap + (cap / 16).max(1) - 1;
+    // Never the channel just added, nor one being resolved: its callers
+    // wait for it, and a new one would resolve it again beside it.
     let mut by_use: Vec<(u64, &str, &Arc<super::Channel>)> = channels
         .iter()
+        .filter(|(_, channel)| !Arc::ptr_eq(channel, added) && !channel.resolving())
         .map(|(id, channel)| (channel.used(), &**id, channel))
         .collect();
     let excess = excess.min(by_use.len());

@@ -12,11 +12,13 @@ use crate::secret::AccessToken;
 use crate::token_source::{Retired, TokenProvider};
 use crate::tokens::IssuedToken;
 
-/// `inner`, issuing only with one of `permits`.
+/// `inner`, issuing only with one of `permits`, for the registry's
+/// channel `channel_id`.
 #[derive(Debug)]
 pub(super) struct Limited<P> {
     pub(super) inner: P,
     pub(super) permits: Arc<Semaphore>,
+    pub(super) channel_id: String,
 }
 
 /// No permit came within the wait: the registry's other channels kept
@@ -38,12 +40,13 @@ impl std::error::Error for Busy {}
 
 impl<P: TokenProvider> Limited<P> {
     /// How long an issuance waits for a permit: the inner provider's own
-    /// timeout, so that the whole issuance stays within twice that (a
-    /// store lock's TTL is checked against it).
+    /// timeout, at most a client's default timeout (a store lock's TTL is
+    /// checked against the wait and the issuance together).
     fn wait(&self) -> Duration {
         self.inner
             .issue_timeout()
             .unwrap_or(crate::Client::DEFAULT_TIMEOUT)
+            .min(crate::Client::DEFAULT_TIMEOUT)
     }
 }
 
@@ -66,10 +69,16 @@ impl<P: TokenProvider> TokenProvider for Limited<P> {
     }
 
     fn issue_timeout(&self) -> Option<Duration> {
-        Some(self.wait().saturating_mul(2))
+        let issue = self
+            .inner
+            .issue_timeout()
+            .unwrap_or(crate::Client::DEFAULT_TIMEOUT);
+        Some(self.wait().saturating_add(issue))
     }
 
+    /// The provider's own, or one naming the channel for a provider that
+    /// names none: the registry always keeps tokens in a store.
     fn store_key(&self) -> Option<String> {
-        self.inner.store_key()
+        (self.inner.store_key()).or_else(|| Some(format!("registry:{}", self.channel_id)))
     }
 }

@@ -9,7 +9,7 @@ mod limit;
 use std::fmt;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use futures_util::FutureExt;
@@ -18,7 +18,7 @@ use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
 use crate::client::Client;
-use crate::error::{Chain, Error};
+use crate::error::{Chain, Error, Remedy};
 use crate::store::{MemoryStore, TokenStore};
 use crate::token_source::{
     CoarseNow, Settings, Token, TokenProvider, TokenSource, coarse_monotonic,
@@ -45,6 +45,7 @@ struct Policy {
     idle: Duration,
     max_channels: usize,
     unknown_for: Duration,
+    resolve_timeout: Duration,
 }
 
 /// The token sources of many channels, keyed by channel ID: for platforms
@@ -103,8 +104,9 @@ struct Inner {
     memory: Option<MemoryStore>,
     /// What channel use is counted from, on which clock.
     began: Began,
-    /// Set once the eviction sweeper runs.
-    sweeper: OnceLock<()>,
+    /// The eviction sweeper, once started; started again should its
+    /// runtime have gone.
+    sweeper: Mutex<Option<tokio::task::AbortHandle>>,
 }
 
 /// When a registry began, on the clock its channel use is counted by: the
@@ -153,7 +155,7 @@ impl Inner {
         };
         drop(channels);
         if new {
-            evict::shrink(self);
+            evict::shrink(self, &channel);
         }
         channel
     }
@@ -171,6 +173,13 @@ impl TokenRegistry {
     /// How many issuances run at once across all channels, unless set
     /// otherwise.
     pub const DEFAULT_MAX_ISSUANCES: usize = 16;
+    /// How long the resolver may take for one channel, unless set
+    /// otherwise: past it, the resolution fails (and is backed off).
+    pub const DEFAULT_RESOLVE_TIMEOUT: Duration = Duration::from_secs(30);
+    /// The longest channel ID the registry looks up: anything longer, or
+    /// with characters other than visible ASCII, is an unknown channel
+    /// at once, never stored nor passed to the resolver.
+    pub const MAX_CHANNEL_ID: usize = 64;
     /// The default lifetime of a store's issuance lock: twice a lone
     /// source's, since an issuance may first wait for a slot as long as the
     /// issuance itself may take.
@@ -198,7 +207,7 @@ impl TokenRegistry {
         P: TokenProvider,
     {
         let resolve = move |channel_id: String, common: Arc<Common>| {
-            let asked = resolver(channel_id, common.client.clone());
+            let asked = resolver(channel_id.clone(), common.client.clone());
             async move {
                 let Some(provider) = asked.await? else {
                     return Ok(None);
@@ -207,6 +216,7 @@ impl TokenRegistry {
                 let limited = Limited {
                     inner: provider,
                     permits,
+                    channel_id,
                 };
                 common.settings.source(limited).map(Some)
             }
@@ -222,6 +232,7 @@ impl TokenRegistry {
                 idle: Self::DEFAULT_IDLE_TIMEOUT,
                 max_channels: Self::DEFAULT_MAX_CHANNELS,
                 unknown_for: Self::DEFAULT_UNKNOWN_FOR,
+                resolve_timeout: Self::DEFAULT_RESOLVE_TIMEOUT,
             },
             max_issuances: Self::DEFAULT_MAX_ISSUANCES,
         }
@@ -282,6 +293,10 @@ impl TokenRegistry {
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| {
             Error::InvalidConfig("a TokenRegistry resolves on a tokio runtime; none runs".into())
         })?;
+        if !well_formed(channel_id) {
+            let shown = channel_id.chars().take(Self::MAX_CHANNEL_ID).collect();
+            return Err(Error::UnknownChannel { channel_id: shown });
+        }
         evict::start_sweeper(&self.inner);
         let channel = self.inner.channel(channel_id);
         let pending = match channel.next(Instant::now(), channel_id) {
@@ -299,6 +314,13 @@ impl TokenRegistry {
         pending.await.unwrap_or(Err(Error::RefreshAborted))
     }
 
+    /// The source of `channel_id` if the registry holds it resolved, with
+    /// no resolution.
+    pub(crate) fn live_source(&self, channel_id: &str) -> Option<TokenSource> {
+        let channels = self.inner.channels.pin();
+        channels.get(channel_id)?.source().cloned()
+    }
+
     /// Removes a channel (a customer left): its source goes, and its
     /// current token is retired as its provider retires a token no one will
     /// use (revoked for short-lived tokens, and for v2.1 tokens when the
@@ -307,6 +329,12 @@ impl TokenRegistry {
     /// Handles to its source taken before go on working on their own.
     /// Other processes sharing the store should remove the channel too:
     /// the token they serve may be the one revoked here.
+    ///
+    /// Only a channel the registry holds resolved has a token to retire
+    /// here: one evicted before (or never used) is not resolved again to
+    /// be removed, and its token, if any, stays in the store until it
+    /// expires; one removed while it resolves keeps what the resolution
+    /// brings to the callers waiting for it.
     ///
     /// ```no_run
     /// # async fn run(registry: line_oauth::TokenRegistry) {
@@ -372,14 +400,35 @@ async fn resolve(
 ) -> channel::Resolved {
     let resolve = &inner.resolve;
     let common = Arc::clone(&inner.common);
-    let asked = AssertUnwindSafe(async { resolve(channel_id.clone(), common).await })
-        .catch_unwind()
-        .await
-        .unwrap_or(Err(Error::RefreshAborted));
+    let limit = inner.policy.resolve_timeout;
+    let asked =
+        AssertUnwindSafe(async { resolve(channel_id.clone(), common).await }).catch_unwind();
+    let asked = match tokio::time::timeout(limit, asked).await {
+        Ok(answered) => answered.unwrap_or(Err(Error::RefreshAborted)),
+        Err(_) => Err(Error::provider(Remedy::RetryLater, NoAnswer(limit))),
+    };
     if let Err(error) = &asked {
         tracing::warn!(channel_id, error = %Chain(error), "token registry: resolution failed");
     }
     channel.settle(asked, Instant::now(), inner.policy.unknown_for, &channel_id)
+}
+
+/// The resolver gave no answer in time.
+#[derive(Debug)]
+struct NoAnswer(Duration);
+
+impl fmt::Display for NoAnswer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "the resolver gave no answer within {:?}", self.0)
+    }
+}
+
+impl std::error::Error for NoAnswer {}
+
+/// Whether the registry looks `channel_id` up at all.
+fn well_formed(channel_id: &str) -> bool {
+    (1..=TokenRegistry::MAX_CHANNEL_ID).contains(&channel_id.len())
+        && channel_id.bytes().all(|b| b.is_ascii_graphic())
 }
 
 impl fmt::Debug for TokenRegistry {
@@ -423,6 +472,14 @@ impl TokenRegistryBuilder {
     /// [`TokenRegistry::DEFAULT_UNKNOWN_FOR`]).
     pub fn unknown_for(mut self, duration: Duration) -> Self {
         self.policy.unknown_for = duration;
+        self
+    }
+
+    /// How long the resolver may take for one channel (default
+    /// [`TokenRegistry::DEFAULT_RESOLVE_TIMEOUT`]): past it, the callers get
+    /// an error, and the channel is resolved again after a backoff.
+    pub fn resolve_timeout(mut self, timeout: Duration) -> Self {
+        self.policy.resolve_timeout = timeout;
         self
     }
 
@@ -503,7 +560,28 @@ impl TokenRegistryBuilder {
             return invalid("max_channels must be at least 1");
         }
         if self.max_issuances == 0 || self.max_issuances > Semaphore::MAX_PERMITS {
-            return invalid("max_issuances must be at least 1");
+            return invalid("max_issuances must be at least 1 and at most a few billion");
+        }
+        if self.policy.resolve_timeout.is_zero() {
+            return invalid("the resolve timeout must be above zero");
+        }
+        // An issuance may wait for a slot as long as it may take, both
+        // under the store's lock, with the lock's answer, the load and the
+        // save: the lock must outlive them all.
+        let timeout = self.client.timeout();
+        let takes = timeout
+            .saturating_add(timeout.min(crate::Client::DEFAULT_TIMEOUT))
+            .saturating_add(self.settings.store_timeout.saturating_mul(3));
+        if self.settings.lock_ttl <= takes {
+            return Err(Error::InvalidConfig(format!(
+                "token registry: the lock TTL of {:?} could run out while a channel issues \
+                 (the client's timeout of {:?} to issue, as long again, up to 30 s, to \
+                 wait for a slot, and three store operations of up to {:?}); raise the lock \
+                 TTL or lower the client's timeout",
+                self.settings.lock_ttl,
+                self.client.timeout(),
+                self.settings.store_timeout
+            )));
         }
         let memory = self.settings.store.is_none().then(MemoryStore::new);
         if let Some(memory) = &memory {
@@ -527,7 +605,7 @@ impl TokenRegistryBuilder {
                 policy: self.policy,
                 memory,
                 began: Began::now(),
-                sweeper: OnceLock::new(),
+                sweeper: Mutex::new(None),
             }),
         })
     }

@@ -25,20 +25,29 @@ use crate::tokens::IssuedToken;
 /// let b = TokenSource::builder(ShortLived::new(Client::new(), creds)).store(store).build()?;
 /// # Ok::<(), line_oauth::Error>(())
 /// ```
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct MemoryStore {
     slots: Arc<Mutex<HashMap<String, Slot>>>,
 }
 
+/// How many keys it holds, and nothing of them: a registry's store holds
+/// every channel's.
+impl std::fmt::Debug for MemoryStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemoryStore")
+            .field("keys", &self.slots().len())
+            .finish()
+    }
+}
+
 /// One key's token and lock.
-#[derive(Debug, Default)]
+#[derive(Default)]
 struct Slot {
     token: Option<IssuedToken>,
     lock: Option<Held>,
 }
 
 /// A held lock: its lease number and when it frees itself.
-#[derive(Debug)]
 struct Held {
     lease: u64,
     until: Instant,

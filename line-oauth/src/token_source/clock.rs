@@ -125,11 +125,13 @@ impl CoarseNow {
     /// reads the same twice in a row, a paused one always does (a clock
     /// too coarse to tell counts as paused, which costs speed only).
     pub(crate) fn read() -> Option<Self> {
+        // The coarse clock first: read the other way round, a pause between
+        // the two reads would make carried instants late.
+        let coarse = coarse_monotonic()?;
         let (tokio, again) = (Instant::now(), Instant::now());
         if tokio == again {
             return None;
         }
-        let coarse = coarse_monotonic()?;
         Some(Self { tokio, coarse })
     }
 

@@ -118,22 +118,25 @@ impl Signers {
         Fut: Future<Output = Result<T, Error>>,
     {
         let ring = &self.ring;
-        let last = ring.signers.len() - 1;
-        let mut index = ring.start(Instant::now());
-        loop {
+        let count = ring.signers.len();
+        let start = ring.start(Instant::now());
+        // From the preferred signer on, then the newer ones: a preferred
+        // older key may have been removed since a newer one was registered.
+        let mut order = (start..count).chain(0..start).peekable();
+        while let Some(index) = order.next() {
             let signer = &ring.signers[index];
-            let outcome = call(signer).await;
-            match outcome {
-                Err(error) if error.is_signing_key_not_found() && index < last => {
-                    let next = &ring.signers[index + 1];
+            match call(signer).await {
+                Err(error) if error.is_signing_key_not_found() => {
+                    let Some(&next) = order.peek() else {
+                        return Err(error);
+                    };
                     tracing::warn!(
                         channel_id = signer.channel_id(),
                         kid = signer.kid(),
-                        next_kid = next.kid(),
+                        next_kid = ring.signers[next].kid(),
                         "LINE knows no signing key with this kid (not registered yet, or \
                          removed): signing with the next key"
                     );
-                    index += 1;
                 }
                 Ok(value) => {
                     ring.worked(index, Instant::now());
@@ -142,6 +145,15 @@ impl Signers {
                 Err(error) => return Err(error),
             }
         }
+        Err(Error::InvalidConfig(
+            "signers: none to sign with".to_owned(),
+        ))
+    }
+
+    /// How many signers an issuance may try, each within the client's
+    /// timeout.
+    pub(super) fn len(&self) -> usize {
+        self.ring.signers.len()
     }
 }
 

@@ -74,8 +74,13 @@ impl TokenProvider for Stateless {
         Some(STATELESS_LIFETIME)
     }
 
+    /// The client's timeout for each signer an issuance may try.
     fn issue_timeout(&self) -> Option<Duration> {
-        Some(self.client.timeout())
+        let tries = match &self.key {
+            StatelessKey::Signer(signers) => signers.len(),
+            StatelessKey::Secret(_) => 1,
+        };
+        Some(each_try(&self.client, tries))
     }
 
     fn store_key(&self) -> Option<String> {
@@ -211,8 +216,9 @@ impl TokenProvider for V21 {
         Some(self.lifetime)
     }
 
+    /// The client's timeout for each signer an issuance may try.
     fn issue_timeout(&self) -> Option<Duration> {
-        Some(self.client.timeout())
+        Some(each_try(&self.client, self.signer.len()))
     }
 
     fn store_key(&self) -> Option<String> {
@@ -221,6 +227,12 @@ impl TokenProvider for V21 {
 }
 
 /// Logs a failed revocation: the token then lives until it expires.
+/// The longest `tries` calls of `client` take.
+fn each_try(client: &Client, tries: usize) -> Duration {
+    let tries = u32::try_from(tries).unwrap_or(u32::MAX);
+    client.timeout().saturating_mul(tries)
+}
+
 fn revoked(outcome: Result<(), Error>) {
     if let Err(error) = outcome {
         tracing::debug!(error = %Chain(&error), "could not revoke a token the source retired");
