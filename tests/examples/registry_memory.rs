@@ -71,9 +71,11 @@ fn compare() {
     BufReader::new(fake.stdout.take().unwrap())
         .read_line(&mut url)
         .unwrap();
-    for way in ["registry", "sources"] {
-        let status = Command::new(&me).args([way, url.trim()]).status().unwrap();
-        assert!(status.success(), "{way} failed");
+    for tokens in [url.trim(), "local"] {
+        for way in ["registry", "sources"] {
+            let status = Command::new(&me).args([way, tokens]).status().unwrap();
+            assert!(status.success(), "{way} failed");
+        }
     }
     drop(fake.stdin.take());
     fake.wait().unwrap();

@@ -12,13 +12,13 @@ use crate::secret::AccessToken;
 use crate::token_source::{Retired, TokenProvider};
 use crate::tokens::IssuedToken;
 
-/// `inner`, issuing only with one of `permits`, for the registry's
-/// channel `channel_id`.
+/// `inner`, issuing only with one of `permits`; stored under `store_key`
+/// when `inner` names no key of its own.
 #[derive(Debug)]
 pub(super) struct Limited<P> {
     pub(super) inner: P,
     pub(super) permits: Arc<Semaphore>,
-    pub(super) channel_id: String,
+    pub(super) store_key: Option<String>,
 }
 
 /// No permit came within the wait: the registry's other channels kept
@@ -76,9 +76,8 @@ impl<P: TokenProvider> TokenProvider for Limited<P> {
         Some(self.wait().saturating_add(issue))
     }
 
-    /// The provider's own, or one naming the channel for a provider that
-    /// names none: the registry always keeps tokens in a store.
+    /// The provider's own, or the one the registry gave it.
     fn store_key(&self) -> Option<String> {
-        (self.inner.store_key()).or_else(|| Some(format!("registry:{}", self.channel_id)))
+        self.inner.store_key().or_else(|| self.store_key.clone())
     }
 }

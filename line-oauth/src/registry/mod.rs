@@ -212,11 +212,16 @@ impl TokenRegistry {
                 let Some(provider) = asked.await? else {
                     return Ok(None);
                 };
-                let permits = Arc::clone(&common.permits);
+                // The registry always keeps tokens in a store: a provider
+                // that names no key gets one naming the channel.
+                let store_key = provider
+                    .store_key()
+                    .is_none()
+                    .then(|| format!("registry:{channel_id}"));
                 let limited = Limited {
                     inner: provider,
-                    permits,
-                    channel_id,
+                    permits: Arc::clone(&common.permits),
+                    store_key,
                 };
                 common.settings.source(limited).map(Some)
             }
