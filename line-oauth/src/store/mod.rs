@@ -4,7 +4,8 @@
 //! A store keeps the current token of each provider (named by
 //! [`TokenProvider::store_key`](crate::TokenProvider::store_key)) and a
 //! lock, so that of all the sources sharing it only one issues at a time:
-//! - [`MemoryStore`]: one process's memory (the default, one per source);
+//! - none given: the source's own cache, and nothing more;
+//! - [`MemoryStore`]: one process's memory, for sources that share it;
 //! - [`FileStore`]: a directory on one host, for restarts and for several
 //!   processes on it;
 //! - `RedisStore` (feature `redis`): a fleet.
@@ -16,6 +17,7 @@ mod memory;
 #[cfg(feature = "redis")]
 mod redis;
 mod sealed;
+mod unshared;
 
 pub use file::FileStore;
 pub use memory::MemoryStore;
@@ -23,6 +25,7 @@ pub use memory::MemoryStore;
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use redis::RedisStore;
 pub use sealed::EncryptionKey;
+pub(crate) use unshared::Unshared;
 
 use std::any::Any;
 use std::fmt;

@@ -28,7 +28,7 @@ use tokio::time::Instant;
 
 use crate::client::MAX_TIMEOUT;
 use crate::error::Error;
-use crate::store::{DynStore, MemoryStore, TokenStore};
+use crate::store::{DynStore, TokenStore, Unshared};
 use crate::tokens::MAX_LIFETIME;
 use cache::{Hit, Timing};
 use clock::Clock;
@@ -677,7 +677,7 @@ impl TokenSourceBuilder {
 }
 
 impl Settings {
-    /// The store and the provider's name in it: a private memory store
+    /// The store and the provider's name in it: a store that keeps nothing
     /// when none was given.
     fn link(&self, provider: &dyn DynProvider) -> Result<StoreLink, Error> {
         let invalid = |why: &str| Err(Error::InvalidConfig(format!("token source: {why}")));
@@ -695,10 +695,7 @@ impl Settings {
             }
         }
         let (store, key) = match &self.store {
-            None => (
-                Arc::new(MemoryStore::new()) as Arc<dyn DynStore>,
-                String::new(),
-            ),
+            None => (Unshared::shared(), String::new()),
             Some(store) => match provider.store_key() {
                 Some(key) if !key.is_empty() => (Arc::clone(store), key),
                 _ => return invalid("its provider names no store key (TokenProvider::store_key)"),
