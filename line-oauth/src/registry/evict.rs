@@ -56,13 +56,14 @@ pub(super) fn sweep(inner: &Inner, now: Instant) {
         let idle = idle_since.is_some_and(|since| channel.used() <= since);
         if (idle && !channel.resolving()) || channel.forgotten(now) {
             let gone = channels.remove_if(id, |_, current| Arc::ptr_eq(current, channel));
-            evicted += usize::from(matches!(gone, Ok(Some(_))));
+            if matches!(gone, Ok(Some(_))) {
+                inner.park(id, channel);
+                evicted += 1;
+            }
         }
     }
     drop(channels);
-    if let Some(memory) = &inner.memory {
-        memory.forget_expired();
-    }
+    inner.forget_expired();
     if evicted > 0 {
         tracing::debug!(evicted, "token registry: idle channels evicted");
     }
@@ -91,7 +92,10 @@ pub(super) fn shrink(inner: &Inner, added: &Arc<super::Channel>) {
         by_use.select_nth_unstable_by_key(excess, |(used, ..)| *used);
     }
     for (_, id, channel) in &by_use[..excess] {
-        let _ = channels.remove_if(*id, |_, current| Arc::ptr_eq(current, channel));
+        let gone = channels.remove_if(*id, |_, current| Arc::ptr_eq(current, channel));
+        if matches!(gone, Ok(Some(_))) {
+            inner.park(id, channel);
+        }
     }
     tracing::debug!(
         evicted = excess,

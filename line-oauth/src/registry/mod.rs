@@ -6,6 +6,7 @@ mod channel;
 mod evict;
 mod limit;
 
+use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
@@ -19,10 +20,11 @@ use tokio::time::Instant;
 
 use crate::client::Client;
 use crate::error::{Chain, Error, Remedy};
-use crate::store::{MemoryStore, TokenStore};
+use crate::store::TokenStore;
 use crate::token_source::{
     CoarseNow, Settings, Token, TokenProvider, TokenSource, coarse_monotonic,
 };
+use crate::tokens::IssuedToken;
 use channel::{Channel, Next};
 use limit::Limited;
 
@@ -99,9 +101,9 @@ struct Inner {
     resolve: Box<Resolve>,
     common: Arc<Common>,
     policy: Policy,
-    /// The registry's own store, when none was given: its expired tokens
-    /// are dropped as the sweeper passes.
-    memory: Option<MemoryStore>,
+    /// Without a store of the user's: the tokens of evicted channels, by
+    /// channel ID, until they come back or expire (the sweeper drops those).
+    parked: Option<Mutex<HashMap<Box<str>, IssuedToken>>>,
     /// What channel use is counted from, on which clock.
     began: Began,
     /// The eviction sweeper, once started; started again should its
@@ -130,6 +132,30 @@ impl Began {
 }
 
 impl Inner {
+    /// Keeps the token of `channel`, evicted, when there is no store to
+    /// take it back from.
+    fn park(&self, channel_id: &str, channel: &Channel) {
+        let (Some(parked), Some(source)) = (&self.parked, channel.source()) else {
+            return;
+        };
+        if let Some(token) = source.parked() {
+            lock(parked).insert(Box::from(channel_id), token);
+        }
+    }
+
+    /// The token `channel_id` had when it was evicted, taken back.
+    fn unpark(&self, channel_id: &str) -> Option<IssuedToken> {
+        lock(self.parked.as_ref()?).remove(channel_id)
+    }
+
+    /// Drops the parked tokens that have expired.
+    fn forget_expired(&self) {
+        if let Some(parked) = &self.parked {
+            let wall = SystemTime::now();
+            lock(parked).retain(|_, token| wall < token.expires_at());
+        }
+    }
+
     /// Milliseconds since the registry began.
     fn tick(&self) -> u64 {
         let since = match self.began {
@@ -321,6 +347,7 @@ impl TokenRegistry {
 
     /// The source of `channel_id` if the registry holds it resolved, with
     /// no resolution.
+    #[cfg(any(feature = "reqwest-middleware", feature = "tower"))]
     pub(crate) fn live_source(&self, channel_id: &str) -> Option<TokenSource> {
         let channels = self.inner.channels.pin();
         channels.get(channel_id)?.source().cloned()
@@ -347,14 +374,12 @@ impl TokenRegistry {
     /// # }
     /// ```
     pub async fn remove(&self, channel_id: &str) -> bool {
+        self.inner.unpark(channel_id);
         let removed = self.inner.channels.pin().remove(channel_id).cloned();
         let Some(channel) = removed else {
             return false;
         };
         if let Some(source) = channel.source() {
-            if let Some(memory) = &self.inner.memory {
-                memory.forget(source.store_key());
-            }
             source.retire_now().await;
         }
         true
@@ -412,8 +437,16 @@ async fn resolve(
         Ok(answered) => answered.unwrap_or(Err(Error::RefreshAborted)),
         Err(_) => Err(Error::provider(Remedy::RetryLater, NoAnswer(limit))),
     };
-    if let Err(error) = &asked {
-        tracing::warn!(channel_id, error = %Chain(error), "token registry: resolution failed");
+    match &asked {
+        Ok(Some(source)) => {
+            if let Some(token) = inner.unpark(&channel_id) {
+                source.seed(token);
+            }
+        }
+        Ok(None) => drop(inner.unpark(&channel_id)),
+        Err(error) => {
+            tracing::warn!(channel_id, error = %Chain(error), "token registry: resolution failed");
+        }
     }
     channel.settle(asked, Instant::now(), inner.policy.unknown_for, &channel_id)
 }
@@ -429,6 +462,14 @@ impl fmt::Display for NoAnswer {
 }
 
 impl std::error::Error for NoAnswer {}
+
+/// `mutex` locked, whatever a panicking holder left: each change to the
+/// parked tokens is one insertion or removal.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
 
 /// Whether the registry looks `channel_id` up at all.
 fn well_formed(channel_id: &str) -> bool {
@@ -556,7 +597,7 @@ impl TokenRegistryBuilder {
     /// [`Error::InvalidConfig`] for settings a
     /// [`TokenSourceBuilder`](crate::TokenSourceBuilder) refuses, a zero
     /// idle timeout, a cap of no channels, or no issuance allowed.
-    pub fn build(mut self) -> Result<TokenRegistry, Error> {
+    pub fn build(self) -> Result<TokenRegistry, Error> {
         let invalid = |why: &str| Err(Error::InvalidConfig(format!("token registry: {why}")));
         if self.policy.idle.is_zero() {
             return invalid("the idle timeout must be above zero");
@@ -588,10 +629,7 @@ impl TokenRegistryBuilder {
                 self.settings.store_timeout
             )));
         }
-        let memory = self.settings.store.is_none().then(MemoryStore::new);
-        if let Some(memory) = &memory {
-            self.settings.set_store(Arc::new(memory.clone()));
-        }
+        let parked = self.settings.store.is_none().then(Mutex::default);
         self.settings.check()?;
         Ok(TokenRegistry {
             inner: Arc::new(Inner {
@@ -608,7 +646,7 @@ impl TokenRegistryBuilder {
                     permits: Arc::new(Semaphore::new(self.max_issuances)),
                 }),
                 policy: self.policy,
-                memory,
+                parked,
                 began: Began::now(),
                 sweeper: Mutex::new(None),
             }),

@@ -59,21 +59,6 @@ impl MemoryStore {
         Self::default()
     }
 
-    /// Drops the token under `key`, with its lock.
-    pub(crate) fn forget(&self, key: &str) {
-        self.slots().remove(key);
-    }
-
-    /// Drops the tokens that have expired, with their unheld locks: for a
-    /// store that outlives the sources using it (a registry's).
-    pub(crate) fn forget_expired(&self) {
-        let (now, wall) = (Instant::now(), std::time::SystemTime::now());
-        self.slots().retain(|_, slot| {
-            let held = slot.lock.as_ref().is_some_and(|held| now < held.until);
-            held || slot.token.as_ref().is_some_and(|t| wall < t.expires_at())
-        });
-    }
-
     fn slots(&self) -> MutexGuard<'_, HashMap<String, Slot>> {
         // Every change is one assignment: consistent even after a panic.
         self.slots

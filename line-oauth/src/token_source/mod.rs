@@ -29,8 +29,8 @@ use tokio::time::Instant;
 use crate::client::MAX_TIMEOUT;
 use crate::error::Error;
 use crate::store::{DynStore, TokenStore, Unshared};
-use crate::tokens::MAX_LIFETIME;
-use cache::{Hit, Timing};
+use crate::tokens::{IssuedToken, MAX_LIFETIME};
+use cache::{Hit, Placement, Timing};
 use clock::Clock;
 use coordinate::StoreLink;
 use provider::DynProvider;
@@ -331,9 +331,27 @@ impl TokenSource {
         }
     }
 
-    /// The provider's name in the store.
-    pub(crate) fn store_key(&self) -> &str {
-        &self.core.link.key
+    /// The cached token, if still usable: what a registry keeps of a
+    /// channel it evicts, when there is no store to take it back from.
+    pub(crate) fn parked(&self) -> Option<IssuedToken> {
+        let wall = self.core.clock.coarse_now();
+        let cached = self.core.cache.load();
+        let usable = cached.as_ref()?.hit(wall) != Hit::Unusable;
+        usable.then(|| cached.as_ref().map(|c| c.issued().clone()))?
+    }
+
+    /// Caches `issued`, a token this source's channel had before it was
+    /// evicted, unless the source holds one already or it is no longer
+    /// usable.
+    pub(crate) fn seed(&self, issued: IssuedToken) {
+        let (now, wall) = (Instant::now(), self.core.clock.now());
+        let Ok(entry) = self.core.timing.entry(issued, Placement::Stored, now, wall) else {
+            return;
+        };
+        let _state = self.core.state();
+        if self.core.cache.load().is_none() {
+            self.core.cache.store(Some(Arc::new(entry)));
+        }
     }
 
     /// Starts a refresh unless one is in flight or a failed one is backing
