@@ -1,7 +1,6 @@
 //! Configuring a [`Client`].
 
 use std::net::IpAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::Url;
@@ -162,17 +161,13 @@ impl ClientBuilder {
         let http = http_client(self.connect_timeout, proxy)
             .map_err(|e| Error::InvalidConfig(format!("cannot build the HTTP client: {e}")))?;
         let endpoints = Endpoints::new(base_url.clone(), raw::FIXED_PATHS);
-        Ok(Client {
-            raw: Arc::new(raw::Client::new_with_client(
-                base_url.as_str().trim_end_matches('/'),
-                http,
-                endpoints,
-            )),
-            policy: Policy {
+        Ok(Client::from_parts(
+            raw::Client::new_with_client(base_url.as_str().trim_end_matches('/'), http, endpoints),
+            Policy {
                 timeout: self.timeout,
                 retry: self.retry,
             },
-        })
+        ))
     }
 
     /// The base URL, checked.

@@ -42,7 +42,15 @@ pub(crate) const GRANT: types::GrantType = types::GrantType::ClientCredentials;
 /// ```
 #[derive(Debug, Clone)]
 pub struct Client {
-    raw: Arc<raw::Client>,
+    /// One allocation that clones share: a registry's providers hold a
+    /// clone each.
+    inner: Arc<Inner>,
+}
+
+/// What a client's clones share.
+#[derive(Debug)]
+struct Inner {
+    raw: raw::Client,
     policy: Policy,
 }
 
@@ -53,6 +61,13 @@ impl Default for Client {
 }
 
 impl Client {
+    /// A client of `raw` calling as `policy` says.
+    fn from_parts(raw: raw::Client, policy: Policy) -> Self {
+        Self {
+            inner: Arc::new(Inner { raw, policy }),
+        }
+    }
+
     /// LINE's API host, where calls go unless the builder says otherwise.
     pub const DEFAULT_BASE_URL: &str = DEFAULT_BASE_URL;
     /// How long to wait for a connection (TCP and TLS) by default.
@@ -94,7 +109,7 @@ impl Client {
 
     /// The base URL requests go to, without a trailing `/`.
     pub fn base_url(&self) -> &str {
-        progenitor_client::ClientInfo::baseurl(self.raw.as_ref())
+        progenitor_client::ClientInfo::baseurl(&self.inner.raw)
     }
 
     /// How long one call may take, retries included.
@@ -103,7 +118,7 @@ impl Client {
     /// assert_eq!(line_oauth::Client::new().timeout(), line_oauth::Client::DEFAULT_TIMEOUT);
     /// ```
     pub fn timeout(&self) -> Duration {
-        self.policy.timeout
+        self.inner.policy.timeout
     }
 
     /// Issues a short-lived token (valid 30 days) from the channel ID and
@@ -265,7 +280,7 @@ impl Client {
 
     /// Sends one request through the call path ([`crate::call`]).
     async fn send<R: Request>(&self, request: &R) -> Result<R::Answer, Error> {
-        call::send(&self.raw, self.policy, request).await
+        call::send(&self.inner.raw, self.inner.policy, request).await
     }
 }
 

@@ -69,9 +69,9 @@ struct Policy {
 ///   default) is evicted, and beyond [`max_channels`](TokenRegistryBuilder::max_channels)
 ///   the least recently used go first. An evicted channel that comes back
 ///   is resolved again and takes its token from the store: eviction never
-///   issues a token. Without a store of yours, the registry keeps tokens in
-///   its own memory store, which outlives eviction: a token stays there
-///   (about 200 bytes) until it expires. That matters for short-lived and
+///   issues a token. Without a store of yours, the registry keeps the token
+///   of each channel it evicts (about 200 bytes) until the channel comes
+///   back and takes it, is removed, or the token expires. That matters for short-lived and
 ///   v2.1 tokens, which count against LINE's 30 per channel: re-issuing
 ///   them after each eviction would spend that budget, and a 31st
 ///   short-lived token revokes the oldest.
@@ -558,8 +558,8 @@ impl TokenRegistryBuilder {
     /// The store every channel's token is kept in, as
     /// [`TokenSourceBuilder::store`](crate::TokenSourceBuilder::store); each
     /// provider's [`store_key`](TokenProvider::store_key) names its channel
-    /// there. Without one, the registry keeps tokens in a memory store of
-    /// its own, which outlives eviction.
+    /// there. Without one, the registry keeps the tokens of the channels it
+    /// evicts until they come back.
     pub fn store(mut self, store: impl TokenStore) -> Self {
         self.settings.set_store(Arc::new(store));
         self

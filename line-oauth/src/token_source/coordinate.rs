@@ -266,6 +266,13 @@ impl Coordinator<'_> {
                 Placement::Own
             }
         };
+        // A store that keeps nothing (a source given none) has no record
+        // of the token this one replaces: the cached one, if the store's.
+        let stored = stored.or_else(|| {
+            self.current
+                .filter(|c| c.placement == Placement::Stored)
+                .map(|c| c.issued().clone())
+        });
         // A token we failed to save over stays the store's.
         let mut replaced: Vec<Replaced> = stored
             .filter(|s| placement == Placement::Stored && !entry.is(s))

@@ -298,7 +298,7 @@ impl TokenSource {
             Verdict::Hold { first } => Invalidation::Held { first },
             Verdict::Refresh(refused) => {
                 self.core.cache.store(None);
-                state.invalidated = Some(refused);
+                refusals.invalidated = Some(refused);
                 Invalidation::Dropped
             }
         }
@@ -530,7 +530,7 @@ impl Settings {
         Ok(TokenSource {
             core: Arc::new(Core {
                 provider,
-                link: Arc::new(link),
+                link,
                 timing: self.timing,
                 clock: self.clock.clone(),
                 cache: ArcSwapOption::empty(),
@@ -697,7 +697,7 @@ impl TokenSourceBuilder {
 impl Settings {
     /// The store and the provider's name in it: a store that keeps nothing
     /// when none was given.
-    fn link(&self, provider: &dyn DynProvider) -> Result<StoreLink, Error> {
+    fn link(&self, provider: &dyn DynProvider) -> Result<Arc<StoreLink>, Error> {
         let invalid = |why: &str| Err(Error::InvalidConfig(format!("token source: {why}")));
         if let Some(issuance) = provider.issue_timeout().filter(|_| self.store.is_some()) {
             // The lock's own answer, the load under it, the issuance, the save.
@@ -712,22 +712,40 @@ impl Settings {
                 )));
             }
         }
-        let (store, key) = match &self.store {
-            None => (Unshared::shared(), String::new()),
-            Some(store) => match provider.store_key() {
-                Some(key) if !key.is_empty() => (Arc::clone(store), key),
-                _ => return invalid("its provider names no store key (TokenProvider::store_key)"),
-            },
+        let Some(store) = &self.store else {
+            // Nothing to share and nothing that fails: one link for all.
+            return Ok(unshared_link());
         };
-        Ok(StoreLink {
-            store,
+        let key = match provider.store_key() {
+            Some(key) if !key.is_empty() => key,
+            _ => return invalid("its provider names no store key (TokenProvider::store_key)"),
+        };
+        Ok(Arc::new(StoreLink {
+            store: Arc::clone(store),
             key,
             timeout: self.store_timeout,
             lock_ttl: self.lock_ttl,
             degrade: self.degrade,
             degraded: AtomicBool::new(false),
-        })
+        }))
     }
+}
+
+/// The link of every source given no store: a store that keeps nothing
+/// and never fails, so its timeouts and degraded mode never come into
+/// play.
+fn unshared_link() -> Arc<StoreLink> {
+    static LINK: std::sync::OnceLock<Arc<StoreLink>> = std::sync::OnceLock::new();
+    Arc::clone(LINK.get_or_init(|| {
+        Arc::new(StoreLink {
+            store: Unshared::shared(),
+            key: String::new(),
+            timeout: DEFAULT_STORE_TIMEOUT,
+            lock_ttl: DEFAULT_LOCK_TTL,
+            degrade: true,
+            degraded: AtomicBool::new(false),
+        })
+    }))
 }
 
 impl fmt::Debug for TokenSource {

@@ -49,13 +49,8 @@ pub(super) struct RefreshState {
     /// Boxed, as is what refusals keep: most sources never need either,
     /// and a registry holds many sources.
     pub(super) last_error: Option<Box<Error>>,
-    /// A token a caller reported refused ([`TokenSource::invalidate`]):
-    /// the next refresh does not take it from the store again, and issues
-    /// only from its `issue_from`.
-    ///
-    /// [`TokenSource::invalidate`]: super::TokenSource::invalidate
-    pub(super) invalidated: Option<Refused>,
-    /// The bound on the issuances refusals cause, from the first refusal.
+    /// The bound on the issuances refusals cause, and the token refused
+    /// last, from the first refusal.
     pub(super) refusals: Option<Box<Refusals>>,
 }
 
@@ -94,7 +89,7 @@ impl Core {
             timing: self.timing,
             clock: self.clock.clone(),
             generation: state.generation,
-            refused: state.invalidated.clone(),
+            refused: state.refusals.as_ref().and_then(|r| r.invalidated.clone()),
         };
         runtime.spawn(refresh.run(done));
         pending
@@ -109,8 +104,9 @@ impl Core {
             self.cache.store(Some(Arc::clone(new)));
             // The refresh for a refused token (whichever refresh brings a
             // token first) ends the refusal.
-            if let Some(refused) = state.invalidated.take() {
-                let refusals = state.refusals.get_or_insert_with(Box::default);
+            if let Some(refusals) = state.refusals.as_mut()
+                && let Some(refused) = refusals.invalidated.take()
+            {
                 refusals.settle(&refused, new, self.clock.now());
             }
         }

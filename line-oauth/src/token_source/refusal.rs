@@ -45,6 +45,12 @@ pub(super) struct Refusals {
     held: Option<AccessToken>,
     /// Whether a refusal of the held token was reported during this hold.
     warned: bool,
+    /// A token a caller reported refused ([`TokenSource::invalidate`]):
+    /// the next refresh does not take it from the store again, and issues
+    /// only from its `issue_from`.
+    ///
+    /// [`TokenSource::invalidate`]: super::TokenSource::invalidate
+    pub(super) invalidated: Option<Refused>,
 }
 
 /// A token reported refused, and what the refresh for it may do.

@@ -80,11 +80,13 @@ pub(super) struct Served {
     pub(super) expires_at: SystemTime,
 }
 
-/// One shard's handle on a served token. Aligned so that its reference
-/// counts (at the start of the allocation) have a cache line of their own.
-#[repr(align(64))]
+/// One shard's handle on a served token. Padded so that, with its
+/// reference counts, it fills a whole cache line's worth of allocation:
+/// two handles next to each other in memory then never have their counts
+/// on one line, whatever the allocator's alignment.
 struct Handle {
     token: Arc<Served>,
+    _pad: [u64; 4],
 }
 
 /// A cache entry's handles on its token, made on a shard's first hit.
@@ -113,6 +115,7 @@ impl Handles {
         let handle = slot.get_or_init(|| {
             Arc::new(Handle {
                 token: Arc::clone(token),
+                _pad: [0; 4],
             })
         });
         Token(Arc::clone(handle))
