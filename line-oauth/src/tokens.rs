@@ -29,7 +29,7 @@ pub struct IssuedToken {
     pub(crate) expires_in: Duration,
     /// `Bearer` (LINE's only type) borrowed: no allocation per token.
     pub(crate) token_type: Cow<'static, str>,
-    pub(crate) key_id: Option<String>,
+    pub(crate) key_id: Option<Box<str>>,
     pub(crate) received_at: SystemTime,
 }
 
@@ -70,7 +70,7 @@ impl IssuedToken {
     /// The same token with a v2.1 key ID.
     #[must_use]
     pub fn with_key_id(mut self, key_id: impl Into<String>) -> Self {
-        self.key_id = Some(key_id.into());
+        self.key_id = Some(key_id.into().into_boxed_str());
         self
     }
 

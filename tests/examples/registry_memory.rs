@@ -215,7 +215,7 @@ fn measure(way: &str, url: &str) {
         let added = after.saturating_sub(before);
         let tokens = if url == "local" { "50-byte" } else { "LINE's" };
         println!(
-            "{way:>8}, {tokens} tokens: {CHANNELS} channels add {:.1} MB of peak RSS ({} bytes a channel)",
+            "{way:>8}, {tokens} tokens: {CHANNELS} channels add {:.1} MiB of peak RSS ({} bytes a channel)",
             added as f64 / 1024.0,
             added * 1024 / CHANNELS
         );

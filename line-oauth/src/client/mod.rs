@@ -323,7 +323,7 @@ fn issued<R: Request>(answer: impl IssueResponse) -> Result<IssuedToken, Error> 
             BEARER => Cow::Borrowed(BEARER),
             _ => Cow::Owned(token_type),
         },
-        key_id,
+        key_id: key_id.map(String::into_boxed_str),
         received_at: std::time::SystemTime::now(),
     })
 }

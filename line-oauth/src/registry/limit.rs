@@ -18,7 +18,7 @@ use crate::tokens::IssuedToken;
 pub(super) struct Limited<P> {
     pub(super) inner: P,
     pub(super) permits: Arc<Semaphore>,
-    pub(super) store_key: Option<String>,
+    pub(super) store_key: Option<Box<str>>,
 }
 
 /// No permit came within the wait: the registry's other channels kept
@@ -78,6 +78,8 @@ impl<P: TokenProvider> TokenProvider for Limited<P> {
 
     /// The provider's own, or the one the registry gave it.
     fn store_key(&self) -> Option<String> {
-        self.inner.store_key().or_else(|| self.store_key.clone())
+        self.inner
+            .store_key()
+            .or_else(|| self.store_key.as_deref().map(str::to_owned))
     }
 }

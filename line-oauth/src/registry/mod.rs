@@ -243,7 +243,7 @@ impl TokenRegistry {
                 let store_key = provider
                     .store_key()
                     .is_none()
-                    .then(|| format!("registry:{channel_id}"));
+                    .then(|| format!("registry:{channel_id}").into_boxed_str());
                 let limited = Limited {
                     inner: provider,
                     permits: Arc::clone(&common.permits),

@@ -252,7 +252,7 @@ impl Record {
         Self {
             access_token: token.access_token.clone(),
             token_type: token.token_type.clone().into_owned(),
-            key_id: token.key_id.clone(),
+            key_id: token.key_id.as_deref().map(str::to_owned),
             received_at_ms: millis(
                 token
                     .received_at
@@ -281,7 +281,7 @@ impl Record {
         if self.token_type != token.token_type {
             token.token_type = self.token_type.into();
         }
-        token.key_id = self.key_id;
+        token.key_id = self.key_id.map(String::into_boxed_str);
         token
     }
 }

@@ -44,11 +44,17 @@ pub(super) struct Cached {
     handles: Handles,
 }
 
-/// A cache entry's monotonic deadlines on the coarse monotonic clock.
+/// A cache entry's monotonic deadlines on the coarse monotonic clock, in
+/// nanoseconds (half the size of a `Duration`: a registry holds many).
 #[derive(Debug, Clone, Copy)]
 struct Coarse {
-    usable_until: Duration,
-    refresh_from: Duration,
+    usable_until: u64,
+    refresh_from: u64,
+}
+
+/// `at` in nanoseconds, saturating (at 584 years).
+fn nanos(at: Duration) -> u64 {
+    u64::try_from(at.as_nanos()).unwrap_or(u64::MAX)
 }
 
 /// What a cached hit finds about an entry.
@@ -83,7 +89,10 @@ impl Cached {
     /// deadlines. Both clocks must agree, as for [`usable`](Self::usable).
     pub(super) fn hit(&self, wall: SystemTime) -> Hit {
         let (usable, fresh) = match (self.coarse, self.coarse.and(coarse_monotonic())) {
-            (Some(coarse), Some(now)) => (now < coarse.usable_until, now < coarse.refresh_from),
+            (Some(coarse), Some(now)) => {
+                let now = nanos(now);
+                (now < coarse.usable_until, now < coarse.refresh_from)
+            }
             _ => {
                 let now = Instant::now();
                 (now < self.usable_until, now < self.refresh_from)
@@ -249,8 +258,8 @@ impl Timing {
         let wall_after = |by: Duration| wall.checked_add(by).unwrap_or(wall);
         let (usable_until, refresh_from) = (later(now, usable_life), later(now, refresh_after));
         let coarse = CoarseNow::read().map(|coarse| Coarse {
-            usable_until: coarse.carry(usable_until),
-            refresh_from: coarse.carry(refresh_from),
+            usable_until: nanos(coarse.carry(usable_until)),
+            refresh_from: nanos(coarse.carry(refresh_from)),
         });
         let token = Arc::new(Served {
             issued,

@@ -34,7 +34,7 @@ use cache::{Hit, Placement, Timing};
 use clock::Clock;
 use coordinate::StoreLink;
 use provider::DynProvider;
-use refresh::{Core, Pending, RefreshState};
+use refresh::{Config, Core, Pending, RefreshState};
 use refusal::Verdict;
 
 /// Default safety margin: a token with less than this left is never returned.
@@ -229,12 +229,12 @@ impl TokenSource {
         let cached = pending.await.unwrap_or(Err(Error::RefreshAborted))?;
         // A waiter resumed late must not serve a token that aged meanwhile.
         let now = Instant::now();
-        if cached.usable(now, self.core.clock.coarse_now()) {
+        if cached.usable(now, self.core.config.clock.coarse_now()) {
             return Ok(cached.token());
         }
         Err(Error::UnusableToken {
             lifetime: cached.expires_at.saturating_duration_since(now),
-            margin: self.core.timing.margin,
+            margin: self.core.config.timing.margin,
         })
     }
 
@@ -294,7 +294,7 @@ impl TokenSource {
             return Invalidation::Replaced;
         };
         let refusals = state.refusals.get_or_insert_with(Box::default);
-        match refusals.report(cached, self.core.clock.now()) {
+        match refusals.report(cached, self.core.config.clock.now()) {
             Verdict::Hold { first } => Invalidation::Held { first },
             Verdict::Refresh(refused) => {
                 self.core.cache.store(None);
@@ -307,7 +307,7 @@ impl TokenSource {
     /// The cached token if usable; starts a background refresh when it is
     /// inside the refresh window.
     pub(crate) fn cached(&self) -> Option<Token> {
-        let wall = self.core.clock.coarse_now();
+        let wall = self.core.config.clock.coarse_now();
         let guard = self.core.cache.load();
         let cached = guard.as_ref()?;
         match cached.hit(wall) {
@@ -334,7 +334,7 @@ impl TokenSource {
     /// The cached token, if still usable: what a registry keeps of a
     /// channel it evicts, when there is no store to take it back from.
     pub(crate) fn parked(&self) -> Option<IssuedToken> {
-        let wall = self.core.clock.coarse_now();
+        let wall = self.core.config.clock.coarse_now();
         let cached = self.core.cache.load();
         let usable = cached.as_ref()?.hit(wall) != Hit::Unusable;
         usable.then(|| cached.as_ref().map(|c| c.issued().clone()))?
@@ -344,8 +344,13 @@ impl TokenSource {
     /// evicted, unless the source holds one already or it is no longer
     /// usable.
     pub(crate) fn seed(&self, issued: IssuedToken) {
-        let (now, wall) = (Instant::now(), self.core.clock.now());
-        let Ok(entry) = self.core.timing.entry(issued, Placement::Stored, now, wall) else {
+        let (now, wall) = (Instant::now(), self.core.config.clock.now());
+        let Ok(entry) = self
+            .core
+            .config
+            .timing
+            .entry(issued, Placement::Stored, now, wall)
+        else {
             return;
         };
         let _state = self.core.state();
@@ -362,7 +367,7 @@ impl TokenSource {
             return;
         };
         let mut state = self.core.state();
-        if state.in_flight.is_none() && !backing_off(&state, now) {
+        if state.in_flight.is_none() && state.backing_off(now).is_none() {
             // No one waits for it: the task publishes the token in the cache.
             drop(self.core.start(&mut state, &runtime));
         }
@@ -380,27 +385,18 @@ impl TokenSource {
             .core
             .cache
             .load_full()
-            .filter(|c| c.usable(now, self.core.clock.coarse_now()))
+            .filter(|c| c.usable(now, self.core.config.clock.coarse_now()))
         {
             return Ok(Next::Ready(cached.token()));
         }
         if let Some(pending) = &state.in_flight {
             return Ok(Next::Wait(pending.clone()));
         }
-        if let Some(error) = state
-            .last_error
-            .as_deref()
-            .filter(|_| backing_off(&state, now))
-        {
+        if let Some(error) = state.backing_off(now) {
             return Err(error.clone());
         }
         Ok(Next::Wait(self.core.start(&mut state, &runtime)))
     }
-}
-
-/// Whether a failed refresh is still backing off at `now`.
-fn backing_off(state: &RefreshState, now: Instant) -> bool {
-    state.retry_at.is_some_and(|at| now < at)
 }
 
 /// Builds a [`TokenSource`].
@@ -419,8 +415,8 @@ pub(crate) struct Settings {
     pub(crate) store_timeout: Duration,
     pub(crate) lock_ttl: Duration,
     pub(crate) degrade: bool,
-    clock: Clock,
-    timing: Timing,
+    /// Shared by every source these settings build (a registry's many).
+    config: Arc<Config>,
 }
 
 impl Default for Settings {
@@ -430,13 +426,15 @@ impl Default for Settings {
             store_timeout: DEFAULT_STORE_TIMEOUT,
             lock_ttl: DEFAULT_LOCK_TTL,
             degrade: true,
-            clock: Clock::System,
-            timing: Timing {
-                margin: DEFAULT_MARGIN,
-                refresh_before: DEFAULT_REFRESH_BEFORE,
-                revoke_delay: DEFAULT_REVOKE_DELAY,
-                shared: false,
-            },
+            config: Arc::new(Config {
+                timing: Timing {
+                    margin: DEFAULT_MARGIN,
+                    refresh_before: DEFAULT_REFRESH_BEFORE,
+                    revoke_delay: DEFAULT_REVOKE_DELAY,
+                    shared: false,
+                },
+                clock: Clock::System,
+            }),
         }
     }
 }
@@ -444,28 +442,28 @@ impl Default for Settings {
 impl Settings {
     /// See [`TokenSourceBuilder::margin`].
     pub(crate) fn set_margin(&mut self, margin: Duration) {
-        self.timing.margin = margin;
+        Arc::make_mut(&mut self.config).timing.margin = margin;
     }
 
     /// See [`TokenSourceBuilder::refresh_before`].
     pub(crate) fn set_refresh_before(&mut self, refresh_before: Duration) {
-        self.timing.refresh_before = refresh_before;
+        Arc::make_mut(&mut self.config).timing.refresh_before = refresh_before;
     }
 
     /// See [`TokenSourceBuilder::revoke_delay`].
     pub(crate) fn set_revoke_delay(&mut self, delay: Duration) {
-        self.timing.revoke_delay = delay;
+        Arc::make_mut(&mut self.config).timing.revoke_delay = delay;
     }
 
     /// See [`TokenSourceBuilder::store`].
     pub(crate) fn set_store(&mut self, store: Arc<dyn DynStore>) {
         self.store = Some(store);
-        self.timing.shared = true;
+        Arc::make_mut(&mut self.config).timing.shared = true;
     }
 
     /// See [`TokenSourceBuilder::clock`].
     pub(crate) fn set_clock(&mut self, clock: impl Fn() -> SystemTime + Send + Sync + 'static) {
-        self.clock = Clock::Custom(Arc::new(clock));
+        Arc::make_mut(&mut self.config).clock = Clock::Custom(Arc::new(clock));
     }
 
     /// Checks what does not depend on the provider.
@@ -475,7 +473,7 @@ impl Settings {
             refresh_before,
             revoke_delay,
             ..
-        } = self.timing;
+        } = self.config.timing;
         let invalid = |why: String| Err(Error::InvalidConfig(format!("token source: {why}")));
         if margin >= MAX_LIFETIME {
             return invalid(format!(
@@ -510,7 +508,7 @@ impl Settings {
             margin,
             refresh_before,
             ..
-        } = self.timing;
+        } = self.config.timing;
         let invalid = |why: String| Err(Error::InvalidConfig(format!("token source: {why}")));
         if let Some(lifetime) = provider.lifetime() {
             let needed = margin.saturating_add(refresh_before);
@@ -531,8 +529,7 @@ impl Settings {
             core: Arc::new(Core {
                 provider,
                 link,
-                timing: self.timing,
-                clock: self.clock.clone(),
+                config: Arc::clone(&self.config),
                 cache: ArcSwapOption::empty(),
                 state: Mutex::new(RefreshState::default()),
             }),
@@ -750,14 +747,14 @@ fn unshared_link() -> Arc<StoreLink> {
 
 impl fmt::Debug for TokenSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let timing = &self.core.timing;
+        let timing = &self.core.config.timing;
         f.debug_struct("TokenSource")
             .field("provider", &self.core.provider)
             .field("store", &self.core.link.store)
             .field("margin", &timing.margin)
             .field("refresh_before", &timing.refresh_before)
             .field("revoke_delay", &timing.revoke_delay)
-            .field("clock", &self.core.clock)
+            .field("clock", &self.core.config.clock)
             .finish_non_exhaustive()
     }
 }

@@ -42,24 +42,45 @@ pub(super) struct RefreshState {
     pub(super) in_flight: Option<Pending>,
     /// Counts refreshes, so a task clears only its own in-flight mark.
     generation: u64,
-    failures: u32,
-    /// Until then no refresh starts, and a call with no usable token gets
-    /// `last_error` at once.
-    pub(super) retry_at: Option<Instant>,
-    /// Boxed, as is what refusals keep: most sources never need either,
-    /// and a registry holds many sources.
-    pub(super) last_error: Option<Box<Error>>,
+    /// The failed refreshes in a row, if the last one failed. Boxed, as is
+    /// what refusals keep: most sources never need either, and a registry
+    /// holds many sources.
+    pub(super) failing: Option<Box<Failing>>,
     /// The bound on the issuances refusals cause, and the token refused
     /// last, from the first refusal.
     pub(super) refusals: Option<Box<Refusals>>,
+}
+
+/// Failed refreshes in a row, and the backoff they set.
+pub(super) struct Failing {
+    failures: u32,
+    /// Until then no refresh starts, and a call with no usable token gets
+    /// `last_error` at once.
+    retry_at: Instant,
+    last_error: Error,
+}
+
+impl RefreshState {
+    /// The last refresh's error, while its backoff lasts at `now`.
+    pub(super) fn backing_off(&self, now: Instant) -> Option<&Error> {
+        let failing = self.failing.as_deref()?;
+        (now < failing.retry_at).then_some(&failing.last_error)
+    }
+}
+
+/// A source's timing and clock: shared, unchanged, by every source built
+/// from the same settings (a registry's many).
+#[derive(Debug, Clone)]
+pub(super) struct Config {
+    pub(super) timing: Timing,
+    pub(super) clock: Clock,
 }
 
 /// What the handles of one source share.
 pub(super) struct Core {
     pub(super) provider: Arc<dyn DynProvider>,
     pub(super) link: Arc<StoreLink>,
-    pub(super) timing: Timing,
-    pub(super) clock: Clock,
+    pub(super) config: Arc<Config>,
     pub(super) cache: ArcSwapOption<Cached>,
     pub(super) state: Mutex<RefreshState>,
 }
@@ -86,8 +107,8 @@ impl Core {
             provider: Arc::clone(&self.provider),
             link: Arc::clone(&self.link),
             core: Arc::downgrade(self),
-            timing: self.timing,
-            clock: self.clock.clone(),
+            timing: self.config.timing,
+            clock: self.config.clock.clone(),
             generation: state.generation,
             refused: state.refusals.as_ref().and_then(|r| r.invalidated.clone()),
         };
@@ -107,26 +128,28 @@ impl Core {
             if let Some(refusals) = state.refusals.as_mut()
                 && let Some(refused) = refusals.invalidated.take()
             {
-                refusals.settle(&refused, new, self.clock.now());
+                refusals.settle(&refused, new, self.config.clock.now());
             }
         }
         if state.generation == generation {
             state.in_flight = None;
         }
         match outcome {
-            Ok(_) => {
-                state.failures = 0;
-                state.retry_at = None;
-                state.last_error = None;
-            }
+            Ok(_) => state.failing = None,
             Err(error) => {
-                state.failures = state.failures.saturating_add(1);
-                let wait = match state.failures {
+                let failures = state
+                    .failing
+                    .as_ref()
+                    .map_or(1, |f| f.failures.saturating_add(1));
+                let wait = match failures {
                     1 => Duration::ZERO,
                     n => backoff::exponential(FIRST_BACKOFF, MAX_BACKOFF, n - 1),
                 };
-                state.retry_at = Some(later(Instant::now(), wait));
-                state.last_error = Some(Box::new(error.clone()));
+                state.failing = Some(Box::new(Failing {
+                    failures,
+                    retry_at: later(Instant::now(), wait),
+                    last_error: error.clone(),
+                }));
             }
         }
     }

@@ -1,7 +1,9 @@
 //! [`Token`]: what a source hands out. Each cache entry hands itself out
-//! through handles of its own, one per shard of threads, so that threads
+//! through references of its own, one per shard of threads, so that threads
 //! taking the same token count their references on different cache lines:
-//! a cached hit touches no reference count that every thread shares.
+//! a cached hit touches no reference count that every thread shares. The
+//! first shard counts on the token itself, the others on handles made on
+//! their first hit (a channel used by one thread at a time needs none).
 
 use std::fmt;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -28,34 +30,54 @@ use crate::tokens::IssuedToken;
 /// # }
 /// ```
 #[derive(Clone)]
-pub struct Token(Arc<Handle>);
+pub struct Token(Held);
+
+/// How a [`Token`] holds its served token.
+#[derive(Clone)]
+enum Held {
+    /// Directly: the first shard's way.
+    Served(Arc<Served>),
+    /// Through another shard's handle.
+    Handle(Arc<Handle>),
+}
 
 impl Token {
     /// The access token.
     pub fn access_token(&self) -> &AccessToken {
-        &self.0.token.issued.access_token
+        &self.served().issued.access_token
     }
 
     /// `Bearer <token>` as an `Authorization` header value, marked sensitive
     /// (HTTP clients then keep it out of their logs).
     pub fn bearer_header(&self) -> HeaderValue {
-        self.0.token.bearer.clone()
+        self.served().bearer.clone()
     }
 
     /// When the token expires, by the source's wall clock: LINE's
     /// `expires_in` counted from when its answer arrived.
     pub fn expires_at(&self) -> SystemTime {
-        self.0.token.expires_at
+        self.served().expires_at
     }
 
     /// The token's key ID, for v2.1 tokens.
     pub fn key_id(&self) -> Option<&str> {
-        self.0.token.issued.key_id.as_deref()
+        self.served().issued.key_id.as_deref()
     }
 
     /// Whether it is `token`, the token of a cache entry.
     pub(super) fn is(&self, token: &Arc<Served>) -> bool {
-        Arc::ptr_eq(&self.0.token, token)
+        Arc::ptr_eq(self.served_arc(), token)
+    }
+
+    fn served(&self) -> &Served {
+        self.served_arc()
+    }
+
+    fn served_arc(&self) -> &Arc<Served> {
+        match &self.0 {
+            Held::Served(served) => served,
+            Held::Handle(handle) => &handle.token,
+        }
     }
 }
 
@@ -89,7 +111,8 @@ struct Handle {
     _pad: [u64; 4],
 }
 
-/// A cache entry's handles on its token, made on a shard's first hit.
+/// A cache entry's handles on its token for every shard but the first,
+/// each made on its shard's first hit.
 pub(super) struct Handles {
     shards: Box<[OnceLock<Arc<Handle>>]>,
 }
@@ -98,7 +121,7 @@ impl Handles {
     /// No handles yet, for a new cache entry.
     pub(super) fn new() -> Self {
         Self {
-            shards: (0..shard_count()).map(|_| OnceLock::new()).collect(),
+            shards: (1..shard_count()).map(|_| OnceLock::new()).collect(),
         }
     }
 
@@ -110,15 +133,18 @@ impl Handles {
 
     /// `token` through shard `shard`'s handle.
     fn token_in(&self, shard: usize, token: &Arc<Served>) -> Token {
-        // The count is a power of two: a mask, not a division.
-        let slot = &self.shards[shard & (self.shards.len() - 1)];
+        // The shard count is a power of two: a mask, not a division.
+        let shard = shard & self.shards.len();
+        let Some(slot) = shard.checked_sub(1).and_then(|i| self.shards.get(i)) else {
+            return Token(Held::Served(Arc::clone(token)));
+        };
         let handle = slot.get_or_init(|| {
             Arc::new(Handle {
                 token: Arc::clone(token),
                 _pad: [0; 4],
             })
         });
-        Token(Arc::clone(handle))
+        Token(Held::Handle(Arc::clone(handle)))
     }
 }
 
@@ -154,27 +180,46 @@ mod tests {
         })
     }
 
+    /// The handle a token goes through, if any.
+    fn handle(token: &Token) -> Option<&Arc<Handle>> {
+        match &token.0 {
+            Held::Served(_) => None,
+            Held::Handle(handle) => Some(handle),
+        }
+    }
+
     #[test]
-    fn each_shard_has_its_own_handle_made_once() {
+    fn the_first_shard_takes_the_token_itself_each_other_its_own_handle_made_once() {
         let token = served();
+        // Four shards: the first and three handles.
         let handles = Handles {
-            shards: (0..2).map(|_| OnceLock::new()).collect(),
+            shards: (1..4).map(|_| OnceLock::new()).collect(),
         };
         let first = handles.token_in(0, &token);
-        let again = handles.token_in(2, &token);
-        assert!(
-            Arc::ptr_eq(&first.0, &again.0),
-            "a shard made a second handle"
+        let first_again = handles.token_in(4, &token);
+        assert!(handle(&first).is_none() && handle(&first_again).is_none());
+        assert_eq!(
+            Arc::strong_count(&token),
+            3,
+            "the first shard counts on the token"
         );
-        let other = handles.token_in(1, &token);
+        let second = handles.token_in(1, &token);
+        let second_again = handles.token_in(5, &token);
+        let (Some(a), Some(b)) = (handle(&second), handle(&second_again)) else {
+            panic!("the second shard took no handle");
+        };
+        assert!(Arc::ptr_eq(a, b), "a shard made a second handle");
+        let third = handles.token_in(2, &token);
         assert!(
-            !Arc::ptr_eq(&first.0, &other.0),
+            !Arc::ptr_eq(a, handle(&third).expect("a handle")),
             "two shards share a handle"
         );
-        assert!(first.is(&token) && other.is(&token));
-        assert!(!first.is(&served()));
-        assert_eq!(other.access_token().expose_secret(), "t");
-        drop((first, again, other, handles));
+        for held in [&first, &second, &third] {
+            assert!(held.is(&token));
+            assert_eq!(held.access_token().expose_secret(), "t");
+        }
+        assert!(!first.is(&served()) && !second.is(&served()));
+        drop((first, first_again, second, second_again, third, handles));
         assert_eq!(Arc::strong_count(&token), 1, "a handle outlived its tokens");
     }
 }
