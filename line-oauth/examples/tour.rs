@@ -61,7 +61,8 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn run() -> Result<(), Error> {
+/// The whole tour, on LINE or the fake (the Prometheus example runs it too).
+pub async fn run() -> Result<(), Error> {
     let target = target().await?;
     println!("LINE at {}", target.client.base_url());
     short_lived(&target).await?;

@@ -332,6 +332,38 @@ impl Error {
         matches!(self, Self::Timeout { .. })
     }
 
+    /// A short, stable name of what kind of error this is, for metrics
+    /// and logs: `api`, `timeout`, `connect`, `transport`,
+    /// `response_too_large`, `decode`, `invalid_argument`,
+    /// `invalid_config`, `assertion`, `key`, `env`, `store`, `provider`,
+    /// `unusable_token`, `refresh_aborted`, `unknown_channel`, `no_channel`.
+    ///
+    /// ```
+    /// let error = line_oauth::Error::InvalidConfig("no runtime".into());
+    /// assert_eq!(error.kind(), "invalid_config");
+    /// ```
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Api(_) => "api",
+            Self::Timeout { .. } => "timeout",
+            Self::Connect { .. } => "connect",
+            Self::Transport { .. } => "transport",
+            Self::ResponseTooLarge { .. } => "response_too_large",
+            Self::Decode { .. } => "decode",
+            Self::InvalidArgument { .. } => "invalid_argument",
+            Self::InvalidConfig(_) => "invalid_config",
+            Self::Assertion(_) => "assertion",
+            Self::Key(_) => "key",
+            Self::Env(_) => "env",
+            Self::Store(_) => "store",
+            Self::Provider(_) => "provider",
+            Self::UnusableToken { .. } => "unusable_token",
+            Self::RefreshAborted => "refresh_aborted",
+            Self::UnknownChannel { .. } => "unknown_channel",
+            Self::NoChannel => "no_channel",
+        }
+    }
+
     /// The call that failed; `None` for errors of no one call (a
     /// configuration, a token source's own checks).
     ///

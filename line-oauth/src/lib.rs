@@ -70,7 +70,9 @@
 //! OS and `HTTPS_PROXY`; `schemars` for the secret types' JSON
 //! Schemas; `redis` and `redis-tls` for `RedisStore`; `cli`
 //! for the command; `reqwest-middleware` and `tower` for the bearer layers
-//! that set `Authorization` from a [`TokenSource`] on Messaging API requests.
+//! that set `Authorization` from a [`TokenSource`] on Messaging API requests;
+//! `metrics` for counters, histograms and gauges through the `metrics`
+//! facade (`Metrics` lists them).
 //!
 //! # How the crate is put together
 //!
@@ -80,7 +82,8 @@
 //!   ([`Error`], which wraps the domain errors of `key`, `assertion` and
 //!   `store` without their importing it back) and `src/raw/` (the client
 //!   generated from the spec, its request hook, its prebuilt URLs, the
-//!   call's span).
+//!   call's span), and `src/metrics.rs` (every metric, named in one place;
+//!   empty without the feature).
 //! - `src/call/`: what happens in one call, in one place: the request's
 //!   checks and secrets (read from the request type itself), the deadline
 //!   and attempts, the retry decision, the classification of each response
@@ -90,7 +93,7 @@
 //! - `src/key/`, `src/assertion.rs`: keys as JWKs, the aws-lc key behind
 //!   them ([`KeyError`] for what goes wrong), and the assertions they sign.
 //! - `src/token_source/`: [`TokenSource`]: when to issue (the cache, the
-//!   refresh task) apart from how ([`TokenProvider`], with [`Stateless`],
+//!   refresh task, its [`Health`]) apart from how ([`TokenProvider`], with [`Stateless`],
 //!   [`ShortLived`] and [`V21`] as its implementations); `src/store/`:
 //!   [`TokenStore`], where sources keep their token beyond their own
 //!   memory ([`MemoryStore`], [`FileStore`], `RedisStore`), and the
@@ -115,6 +118,7 @@ mod credentials;
 mod env;
 mod error;
 mod key;
+mod metrics;
 mod raw;
 mod registry;
 mod secret;
@@ -143,6 +147,9 @@ pub use credentials::{Assertion, ChannelCredentials, StatelessAuth};
 pub use env::EnvError;
 pub use error::{ApiError, Error, ErrorCode, Operation, ProviderError, Remedy, TransportError};
 pub use key::{AssertionKeyPair, KeyError, PrivateJwk, PublicJwk};
+#[cfg(feature = "metrics")]
+#[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
+pub use metrics::Metrics;
 pub use registry::{ChannelId, TokenRegistry, TokenRegistryBuilder};
 pub use secret::{AccessToken, ClientAssertion, ClientSecret};
 #[cfg(feature = "redis")]
@@ -150,10 +157,10 @@ pub use secret::{AccessToken, ClientAssertion, ClientSecret};
 pub use store::RedisStore;
 pub use store::{EncryptionKey, FileStore, MemoryStore, StoreError, StoreErrorKind, TokenStore};
 pub use token_source::{
-    Retired, ShortLived, Signers, Stateless, Token, TokenProvider, TokenSource, TokenSourceBuilder,
-    V21,
+    Health, Retired, ShortLived, Signers, Stateless, Token, TokenProvider, TokenSource,
+    TokenSourceBuilder, V21,
 };
-pub use tokens::{IssuedToken, TokenInfo};
+pub use tokens::{IssuedToken, TokenInfo, V21Budget};
 
 /// Entry points for the cargo-fuzz targets in `fuzz/` (built with
 /// `--cfg fuzzing` only): the decoders of the sealed generated client.

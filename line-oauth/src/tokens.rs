@@ -200,3 +200,49 @@ impl TokenInfo {
         self.scopes().any(|granted| granted == scope)
     }
 }
+
+/// How many of LINE's 30 v2.1 tokens a channel holds, from
+/// [`Client::v21_budget`](crate::Client::v21_budget). LINE refuses a 31st
+/// ([`Error::is_token_limit_reached`](crate::Error::is_token_limit_reached)).
+///
+/// ```
+/// let budget = line_oauth::V21Budget::new(26);
+/// assert_eq!(budget.left(), 4);
+/// assert!(budget.is_near_limit());
+/// assert_eq!(budget.to_string(), "26 of 30 v2.1 tokens in use");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct V21Budget {
+    /// The channel's valid v2.1 tokens.
+    pub in_use: usize,
+}
+
+impl V21Budget {
+    /// How many valid v2.1 tokens LINE lets a channel hold.
+    pub const LIMIT: usize = 30;
+    /// From this many in use, the budget is near its limit: the
+    /// [`V21`](crate::V21) provider warns.
+    pub const WARN_AT: usize = 25;
+
+    /// A budget with `in_use` tokens in use.
+    pub fn new(in_use: usize) -> Self {
+        Self { in_use }
+    }
+
+    /// How many more LINE would issue now.
+    pub fn left(&self) -> usize {
+        Self::LIMIT.saturating_sub(self.in_use)
+    }
+
+    /// Whether [`WARN_AT`](Self::WARN_AT) or more are in use.
+    pub fn is_near_limit(&self) -> bool {
+        self.in_use >= Self::WARN_AT
+    }
+}
+
+impl std::fmt::Display for V21Budget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} of {} v2.1 tokens in use", self.in_use, Self::LIMIT)
+    }
+}

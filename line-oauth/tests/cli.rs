@@ -8,7 +8,7 @@ use std::process::{Command, Output, Stdio};
 
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use line_oauth_fake::FakeLine;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 const CHANNEL: &str = "1234567890";
 const SECRET: &str = "cli-test-channel-secret";
@@ -175,6 +175,14 @@ async fn keygen_register_assertion_issue_verify_kids_revoke() {
 
     let kids = shell.run(&["kids"], &borrowed(&env), "").await.ok();
     assert_eq!(kids.stdout, issued["key_id"].as_str().unwrap());
+    let budget = shell.run(&["budget"], &borrowed(&env), "").await.ok();
+    assert_eq!(budget.stdout, "1 of 30 v2.1 tokens in use");
+    assert!(budget.stderr.is_empty(), "{budget:?}");
+    let budget = shell
+        .run(&["budget", "--json"], &borrowed(&env), "")
+        .await
+        .ok();
+    assert_eq!(budget.json(), json!({"in_use": 1, "limit": 30, "left": 29}));
 
     let mut revoke_env = borrowed(&env);
     revoke_env.extend([("LINE_CHANNEL_SECRET", SECRET), ("TOKEN", token.as_str())]);

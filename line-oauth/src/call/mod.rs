@@ -36,6 +36,7 @@ use tokio::time::Instant;
 use tracing::Instrument;
 
 use crate::error::{Chain, Error, Operation};
+use crate::metrics;
 use crate::raw::{self, CALL_SPAN};
 use classify::Context;
 
@@ -88,7 +89,8 @@ pub(crate) async fn send<R: Request>(
         request_id = tracing::field::Empty,
     );
     // The builder caps the timeout, so the deadline is always in reach.
-    let Some(deadline) = Instant::now().checked_add(policy.timeout) else {
+    let started = Instant::now();
+    let Some(deadline) = started.checked_add(policy.timeout) else {
         return Err(Error::InvalidConfig(format!(
             "a timeout of {:?} is beyond the clock's range",
             policy.timeout
@@ -103,21 +105,26 @@ pub(crate) async fn send<R: Request>(
             operation: R::OPERATION,
             after: policy.timeout,
         }));
-    if let Err(error) = &outcome {
-        span.in_scope(|| tracing::debug!(error = %Chain(error), "LINE call failed"));
+    let took = started.elapsed();
+    match &outcome {
+        Ok((status, _)) => metrics::api_call(R::OPERATION.as_str(), "ok", Some(*status), took),
+        Err(error) => {
+            metrics::api_call(R::OPERATION.as_str(), error.kind(), error.status(), took);
+            span.in_scope(|| tracing::debug!(error = %Chain(error), "LINE call failed"));
+        }
     }
-    outcome
+    outcome.map(|(_, answer)| answer)
 }
 
 /// Attempts until one succeeds, the policy gives up, or the next wait would
-/// pass `deadline`.
+/// pass `deadline`. The answer comes with its HTTP status.
 async fn attempts<R: Request>(
     raw: &raw::Client,
     policy: Policy,
     request: &R,
     deadline: Instant,
     span: &tracing::Span,
-) -> Result<R::Answer, Error> {
+) -> Result<(u16, R::Answer), Error> {
     let in_time = |wait: Duration| {
         Instant::now()
             .checked_add(wait)
@@ -127,7 +134,7 @@ async fn attempts<R: Request>(
     loop {
         span.record("attempt", attempt);
         let error = match request.send(raw).await {
-            Ok(answer) => return Ok(answer.into_inner()),
+            Ok(answer) => return Ok((answer.status().as_u16(), answer.into_inner())),
             Err(error) => classify_error(request, error).await,
         };
         let wait = policy.retry.wait(R::IDEMPOTENCY, attempt, &error);
@@ -141,6 +148,7 @@ async fn attempts<R: Request>(
             reason = %retry::reason(&error),
             "retrying a LINE call"
         );
+        metrics::api_retry(R::OPERATION.as_str(), &retry::label(&error));
         tokio::time::sleep(wait).await;
         attempt += 1;
     }

@@ -152,6 +152,17 @@ pub(crate) fn reason(error: &Error) -> String {
     }
 }
 
+/// Why `error`'s attempt is tried again, as a metric label: its status,
+/// `connect` or `transport`.
+pub(crate) fn label(error: &Error) -> std::borrow::Cow<'static, str> {
+    match error {
+        Error::Api(api) => api.status().to_string().into(),
+        Error::Connect { .. } => "connect".into(),
+        Error::Transport { .. } => "transport".into(),
+        other => other.kind().into(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -18,7 +18,7 @@ use crate::credentials::{Assertion, ChannelCredentials, StatelessAuth};
 use crate::error::Error;
 use crate::raw::{self, types};
 use crate::secret::{AccessToken, ClientAssertion};
-use crate::tokens::{BEARER, IssuedToken, TokenInfo};
+use crate::tokens::{BEARER, IssuedToken, TokenInfo, V21Budget};
 pub(crate) use requests::{JWT_BEARER, ValidV21KeyIds, VerifyV21};
 
 /// The only grant type LINE accepts.
@@ -276,6 +276,28 @@ impl Client {
             client_assertion: &assertion,
         };
         Ok(self.send(&request).await?.kids)
+    }
+
+    /// How many of LINE's 30 v2.1 tokens the channel holds: the key-ID
+    /// listing, counted. The channel is identified as for
+    /// [`list_v21_key_ids`](Self::list_v21_key_ids).
+    ///
+    /// ```no_run
+    /// # async fn run(client: line_oauth::Client, signer: line_oauth::AssertionSigner) -> Result<(), line_oauth::Error> {
+    /// let budget = client.v21_budget(&signer).await?;
+    /// if budget.is_near_limit() {
+    ///     eprintln!("{budget}: revoke unused ones");
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn v21_budget(
+        &self,
+        assertion: impl Into<Assertion<'_>>,
+    ) -> Result<V21Budget, Error> {
+        Ok(V21Budget::new(
+            self.list_v21_key_ids(assertion).await?.len(),
+        ))
     }
 
     /// Sends one request through the call path ([`crate::call`]).

@@ -7,6 +7,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::Inner;
+use crate::metrics;
 
 /// How often the sweeper looks for idle channels: a quarter of the idle
 /// time, between a second and a minute.
@@ -51,21 +52,31 @@ pub(super) fn sweep(inner: &Inner, now: Instant) {
     // A registry younger than the idle time has no idle channel yet.
     let idle_since = inner.tick().checked_sub(millis(inner.policy.idle));
     let channels = inner.channels.pin();
-    let mut evicted = 0_usize;
+    let (mut evicted, mut forgotten) = (0_u64, 0_u64);
     for (id, channel) in channels.iter() {
-        let idle = idle_since.is_some_and(|since| channel.used() <= since);
-        if (idle && !channel.resolving()) || channel.forgotten(now) {
+        let idle = idle_since.is_some_and(|since| channel.used() <= since) && !channel.resolving();
+        let forget = channel.forgotten(now);
+        if idle || forget {
             let gone = channels.remove_if(id, |_, current| Arc::ptr_eq(current, channel));
             if matches!(gone, Ok(Some(_))) {
                 inner.park(id, channel);
-                evicted += 1;
+                // A remembered unknown channel is forgotten, not evicted.
+                if forget {
+                    forgotten += 1;
+                } else {
+                    evicted += 1;
+                }
             }
         }
     }
     drop(channels);
     inner.forget_expired();
     if evicted > 0 {
+        metrics::registry_evictions("idle", evicted);
         tracing::debug!(evicted, "token registry: idle channels evicted");
+    }
+    if evicted > 0 || forgotten > 0 {
+        inner.measure_size();
     }
 }
 
@@ -91,12 +102,15 @@ pub(super) fn shrink(inner: &Inner, added: &Arc<super::Channel>) {
     if excess < by_use.len() {
         by_use.select_nth_unstable_by_key(excess, |(used, ..)| *used);
     }
+    let mut evicted = 0_u64;
     for (_, id, channel) in &by_use[..excess] {
         let gone = channels.remove_if(*id, |_, current| Arc::ptr_eq(current, channel));
         if matches!(gone, Ok(Some(_))) {
             inner.park(id, channel);
+            evicted += 1;
         }
     }
+    metrics::registry_evictions("capacity", evicted);
     tracing::debug!(
         evicted = excess,
         "token registry: least recently used channels evicted"

@@ -14,6 +14,10 @@ use crate::tokens::IssuedToken;
 
 /// `inner`, issuing only with one of `permits`; stored under `store_key`
 /// when `inner` names no key of its own.
+/// What the store key the registry gives a provider that names none
+/// starts with; the channel ID follows.
+pub(super) const STORE_KEY_PREFIX: &str = "registry:";
+
 #[derive(Debug)]
 pub(super) struct Limited<P> {
     pub(super) inner: P,
@@ -81,5 +85,17 @@ impl<P: TokenProvider> TokenProvider for Limited<P> {
         self.inner
             .store_key()
             .or_else(|| self.store_key.as_deref().map(str::to_owned))
+    }
+
+    fn token_kind(&self) -> &'static str {
+        self.inner.token_kind()
+    }
+
+    fn channel_id(&self) -> Option<&str> {
+        let named = self
+            .store_key
+            .as_deref()
+            .and_then(|key| key.strip_prefix(STORE_KEY_PREFIX));
+        self.inner.channel_id().or(named)
     }
 }

@@ -20,13 +20,14 @@ use tokio::time::Instant;
 
 use crate::client::Client;
 use crate::error::{Chain, Error, Remedy};
+use crate::metrics;
 use crate::store::TokenStore;
 use crate::token_source::{
-    CoarseNow, Settings, Token, TokenProvider, TokenSource, coarse_monotonic,
+    CoarseNow, Health, Settings, Token, TokenProvider, TokenSource, coarse_monotonic,
 };
 use crate::tokens::IssuedToken;
 use channel::{Channel, Next};
-use limit::Limited;
+use limit::{Limited, STORE_KEY_PREFIX};
 
 /// A resolver, type-erased: a channel ID to its source, or `None` for a
 /// channel it does not know.
@@ -156,6 +157,12 @@ impl Inner {
         }
     }
 
+    /// Sets the registry size metrics: channels held, and tokens parked.
+    fn measure_size(&self) {
+        let parked = self.parked.as_ref().map_or(0, |parked| lock(parked).len());
+        metrics::registry_channels(self.channels.len(), parked);
+    }
+
     /// Milliseconds since the registry began.
     fn tick(&self) -> u64 {
         let since = match self.began {
@@ -182,6 +189,7 @@ impl Inner {
         drop(channels);
         if new {
             evict::shrink(self, &channel);
+            self.measure_size();
         }
         channel
     }
@@ -243,7 +251,7 @@ impl TokenRegistry {
                 let store_key = provider
                     .store_key()
                     .is_none()
-                    .then(|| format!("registry:{channel_id}").into_boxed_str());
+                    .then(|| format!("{STORE_KEY_PREFIX}{channel_id}").into_boxed_str());
                 let limited = Limited {
                     inner: provider,
                     permits: Arc::clone(&common.permits),
@@ -379,10 +387,29 @@ impl TokenRegistry {
         let Some(channel) = removed else {
             return false;
         };
+        self.inner.measure_size();
         if let Some(source) = channel.source() {
             source.retire_now().await;
         }
         true
+    }
+
+    /// The [`Health`] of a channel the registry holds with its source; `None`
+    /// for a channel it does not hold (never used, evicted, removed, or not
+    /// resolved yet). No I/O, as [`TokenSource::health`]; for a watch of
+    /// changes, [`source`](Self::source) then [`TokenSource::health_changes`].
+    ///
+    /// ```no_run
+    /// # async fn run(registry: line_oauth::TokenRegistry) -> Result<(), line_oauth::Error> {
+    /// registry.token("1234567890").await?;
+    /// let health = registry.health("1234567890").expect("held");
+    /// println!("expires at {:?}", health.expires_at());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn health(&self, channel_id: &str) -> Option<Health> {
+        let channels = self.inner.channels.pin();
+        Some(channels.get(channel_id)?.source()?.health())
     }
 
     /// How many channels the registry holds now (resolved, resolving, or

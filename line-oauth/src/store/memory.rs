@@ -74,6 +74,10 @@ pub struct MemoryLease(u64);
 impl TokenStore for MemoryStore {
     type Lease = MemoryLease;
 
+    fn name(&self) -> &'static str {
+        "memory"
+    }
+
     async fn load(&self, key: &str) -> Result<Option<IssuedToken>, StoreError> {
         Ok(self.slots().get(key).and_then(|slot| slot.token.clone()))
     }

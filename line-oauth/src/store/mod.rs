@@ -105,6 +105,12 @@ pub trait TokenStore: fmt::Debug + Send + Sync + 'static {
         lease: Self::Lease,
         save: Option<&IssuedToken>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// What metrics call this store (their `store` label): the crate's
+    /// stores say `memory`, `file` and `redis`; `custom` by default.
+    fn name(&self) -> &'static str {
+        "custom"
+    }
 }
 
 /// Why a store could not answer.
@@ -139,6 +145,23 @@ pub enum StoreErrorKind {
     /// a URL that is not a Redis URL, an encryption key that is not one.
     /// Fix the setting; retrying does not help.
     Setup,
+}
+
+impl StoreErrorKind {
+    /// Its name in metrics and logs: `unavailable`, `wrong_key`,
+    /// `lock_lost`, `setup`.
+    ///
+    /// ```
+    /// assert_eq!(line_oauth::StoreErrorKind::WrongKey.as_str(), "wrong_key");
+    /// ```
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Unavailable => "unavailable",
+            Self::WrongKey => "wrong_key",
+            Self::LockLost => "lock_lost",
+            Self::Setup => "setup",
+        }
+    }
 }
 
 impl StoreError {
@@ -223,6 +246,7 @@ pub(crate) trait DynStore: fmt::Debug + Send + Sync {
         lease: AnyLease,
         save: Option<&'a IssuedToken>,
     ) -> Boxed<'a, Result<(), StoreError>>;
+    fn name(&self) -> &'static str;
 }
 
 impl<S: TokenStore> DynStore for S {
@@ -254,5 +278,9 @@ impl<S: TokenStore> DynStore for S {
             };
             TokenStore::unlock(self, key, *lease, save).await
         })
+    }
+
+    fn name(&self) -> &'static str {
+        TokenStore::name(self)
     }
 }

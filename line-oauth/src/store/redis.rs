@@ -185,6 +185,10 @@ pub struct RedisLease {
 impl TokenStore for RedisStore {
     type Lease = RedisLease;
 
+    fn name(&self) -> &'static str {
+        "redis"
+    }
+
     async fn load(&self, key: &str) -> Result<Option<IssuedToken>, StoreError> {
         let name = self.token_key(key);
         let mut connection = self.connection().await?;

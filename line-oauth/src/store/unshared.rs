@@ -13,6 +13,9 @@ use crate::tokens::IssuedToken;
 pub(crate) struct Unshared;
 
 impl Unshared {
+    /// Its [`name`](TokenStore::name): metrics leave it out.
+    pub(crate) const NAME: &'static str = "unshared";
+
     /// The process's one instance.
     pub(crate) fn shared() -> Arc<dyn DynStore> {
         static UNSHARED: OnceLock<Arc<dyn DynStore>> = OnceLock::new();
@@ -22,6 +25,10 @@ impl Unshared {
 
 impl TokenStore for Unshared {
     type Lease = ();
+
+    fn name(&self) -> &'static str {
+        Self::NAME
+    }
 
     async fn load(&self, _key: &str) -> Result<Option<IssuedToken>, StoreError> {
         Ok(None)

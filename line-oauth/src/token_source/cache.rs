@@ -112,6 +112,11 @@ impl Cached {
         now < self.usable_until && wall < self.usable_until_wall
     }
 
+    /// When it expires, by the wall clock.
+    pub(super) fn expires_at_wall(&self) -> SystemTime {
+        self.token.expires_at
+    }
+
     /// Whole seconds until it expires, by the wall clock `wall` (for logs).
     pub(super) fn seconds_left(&self, wall: SystemTime) -> u64 {
         clock::since(self.token.expires_at, wall).as_secs()

@@ -15,8 +15,9 @@ use super::provider::DynProvider;
 use super::refusal::Refused;
 use crate::backoff;
 use crate::error::Error;
+use crate::metrics;
 use crate::secret::AccessToken;
-use crate::store::{AnyLease, DynStore, StoreError, StoreErrorKind};
+use crate::store::{AnyLease, DynStore, StoreError, StoreErrorKind, Unshared};
 use crate::tokens::IssuedToken;
 
 /// First wait before looking again while another source holds the lock.
@@ -57,18 +58,43 @@ impl StoreLink {
             })
     }
 
+    /// Records operation `name`'s outcome in the metrics: `ok`, `busy` (a
+    /// lock someone else holds), or the error's kind. A source without a
+    /// store of the user's records nothing.
+    fn measure<T>(&self, name: &'static str, outcome: &Result<T, StoreError>, busy: bool) {
+        let store = self.store.name();
+        if store == Unshared::NAME {
+            return;
+        }
+        let outcome = match outcome {
+            Ok(_) if busy => "busy",
+            Ok(_) => "ok",
+            Err(error) => error.kind().as_str(),
+        };
+        metrics::store_operation(store, name, outcome);
+    }
+
     async fn load(&self) -> Result<Option<IssuedToken>, StoreError> {
-        self.bounded(self.store.load(&self.key)).await
+        let loaded = self.bounded(self.store.load(&self.key)).await;
+        self.measure("load", &loaded, false);
+        loaded
     }
 
     async fn lock(&self) -> Result<Option<AnyLease>, StoreError> {
-        self.bounded(self.store.lock(&self.key, self.lock_ttl))
-            .await
+        let locked = self
+            .bounded(self.store.lock(&self.key, self.lock_ttl))
+            .await;
+        let busy = matches!(locked, Ok(None));
+        self.measure("lock", &locked, busy);
+        locked
     }
 
     async fn unlock(&self, lease: AnyLease, save: Option<&IssuedToken>) -> Result<(), StoreError> {
-        self.bounded(self.store.unlock(&self.key, lease, save))
-            .await
+        let unlocked = self
+            .bounded(self.store.unlock(&self.key, lease, save))
+            .await;
+        self.measure("unlock", &unlocked, false);
+        unlocked
     }
 }
 
@@ -366,6 +392,7 @@ impl StoreLink {
     /// Notes that the store failed and the source issues for itself: a
     /// warning when it enters degraded mode, a debug event while it stays.
     fn degraded(&self, error: &StoreError) {
+        metrics::store_fallback(self.store.name());
         if self.degraded.swap(true, Ordering::Relaxed) {
             tracing::debug!(%error, "token store: still out of reach");
         } else if error.kind() == StoreErrorKind::WrongKey {
@@ -381,6 +408,11 @@ impl StoreLink {
                  answers"
             );
         }
+    }
+
+    /// Whether the source is in degraded mode.
+    pub(super) fn is_degraded(&self) -> bool {
+        self.degraded.load(Ordering::Relaxed)
     }
 
     /// Notes that the store answered: out of degraded mode, if it was in it.

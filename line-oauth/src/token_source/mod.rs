@@ -4,6 +4,7 @@
 mod cache;
 mod clock;
 mod coordinate;
+mod health;
 mod provider;
 mod refresh;
 mod refusal;
@@ -11,6 +12,7 @@ mod signers;
 mod strategies;
 mod token;
 
+pub use health::Health;
 pub use provider::{Retired, TokenProvider};
 pub use signers::Signers;
 pub use strategies::{ShortLived, Stateless, V21};
@@ -28,6 +30,7 @@ use tokio::time::Instant;
 
 use crate::client::MAX_TIMEOUT;
 use crate::error::Error;
+use crate::metrics;
 use crate::store::{DynStore, TokenStore, Unshared};
 use crate::tokens::{IssuedToken, MAX_LIFETIME};
 use cache::{Hit, Placement, Timing};
@@ -283,9 +286,61 @@ impl TokenSource {
         self.report_refused(token) == Invalidation::Dropped
     }
 
+    /// The source's health now: its token's expiry, its last refresh, the
+    /// error of a failing one, whether it runs degraded. No I/O: a few
+    /// loads under the source's state lock, which no one holds across I/O.
+    ///
+    /// ```no_run
+    /// # async fn run(source: line_oauth::TokenSource) -> Result<(), line_oauth::Error> {
+    /// source.token().await?;
+    /// let health = source.health();
+    /// assert!(health.is_ready(std::time::SystemTime::now()));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn health(&self) -> Health {
+        self.core.health(&self.core.state())
+    }
+
+    /// A watch of the source's [`health`](Self::health): it changes when a
+    /// refresh starts and ends, and when a refused token is dropped. A
+    /// health endpoint or readiness probe can wait on it; it closes when
+    /// the source is dropped.
+    ///
+    /// ```no_run
+    /// # async fn run(source: line_oauth::TokenSource) {
+    /// let mut health = source.health_changes();
+    /// while health.changed().await.is_ok() {
+    ///     if let Some(error) = health.borrow().last_error() {
+    ///         eprintln!("token refresh failing: {error}");
+    ///     }
+    /// }
+    /// # }
+    /// ```
+    pub fn health_changes(&self) -> tokio::sync::watch::Receiver<Health> {
+        let mut state = self.core.state();
+        if let Some(watch) = &state.watch {
+            return watch.subscribe();
+        }
+        let (watch, changes) = tokio::sync::watch::channel(self.core.health(&state));
+        state.watch = Some(watch);
+        changes
+    }
+
     /// [`invalidate`](Self::invalidate), telling a held token from a
-    /// replaced one.
+    /// replaced one; counted in the metrics.
     pub(crate) fn report_refused(&self, token: &Token) -> Invalidation {
+        let invalidation = self.judge_refused(token);
+        metrics::token_refusal(match invalidation {
+            Invalidation::Dropped => "refreshed",
+            Invalidation::Held { .. } => "held",
+            Invalidation::Replaced => "replaced",
+        });
+        invalidation
+    }
+
+    /// What becomes of `token`, reported refused.
+    fn judge_refused(&self, token: &Token) -> Invalidation {
         // Under the state lock, as a refresh publishes: the check and the
         // drop see one cache.
         let mut state = self.core.state();
@@ -299,6 +354,7 @@ impl TokenSource {
             Verdict::Refresh(refused) => {
                 self.core.cache.store(None);
                 refusals.invalidated = Some(refused);
+                self.core.publish(&state);
                 Invalidation::Dropped
             }
         }

@@ -82,6 +82,20 @@ pub trait TokenProvider: fmt::Debug + Send + Sync + 'static {
     fn store_key(&self) -> Option<String> {
         None
     }
+
+    /// The kind of its tokens, as metrics label them: the crate's
+    /// strategies say `short_lived`, `stateless` or `v21`; `custom` by
+    /// default.
+    fn token_kind(&self) -> &'static str {
+        "custom"
+    }
+
+    /// The channel its tokens are for, if it knows: the `channel` label of
+    /// its refresh metrics (once [`Metrics::label_channels`](crate::Metrics::label_channels)
+    /// is on). The crate's strategies know theirs; `None` by default.
+    fn channel_id(&self) -> Option<&str> {
+        None
+    }
 }
 
 /// Why a [`TokenSource`](super::TokenSource) retires a token.
@@ -107,6 +121,8 @@ pub(super) trait DynProvider: fmt::Debug + Send + Sync {
     fn lifetime(&self) -> Option<Duration>;
     fn issue_timeout(&self) -> Option<Duration>;
     fn store_key(&self) -> Option<String>;
+    fn token_kind(&self) -> &'static str;
+    fn channel_id(&self) -> Option<&str>;
 }
 
 impl<P: TokenProvider> DynProvider for P {
@@ -128,5 +144,13 @@ impl<P: TokenProvider> DynProvider for P {
 
     fn store_key(&self) -> Option<String> {
         TokenProvider::store_key(self)
+    }
+
+    fn token_kind(&self) -> &'static str {
+        TokenProvider::token_kind(self)
+    }
+
+    fn channel_id(&self) -> Option<&str> {
+        TokenProvider::channel_id(self)
     }
 }

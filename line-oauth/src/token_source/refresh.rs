@@ -10,16 +10,18 @@ use std::time::Duration;
 use arc_swap::ArcSwapOption;
 use futures_util::FutureExt;
 use futures_util::future::Shared;
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, watch};
 use tokio::time::Instant;
 
 use super::cache::{Cached, Placement, Replaced, Timing, later};
 use super::clock::Clock;
 use super::coordinate::{Coordinator, Obtained, StoreLink};
+use super::health::Health;
 use super::provider::{DynProvider, Retired};
 use super::refusal::{Refusals, Refused};
 use crate::backoff;
 use crate::error::{Chain, Error};
+use crate::metrics;
 
 /// First wait after the second failed refresh in a row; it doubles per
 /// failure. The first failure is retried by the next call at once.
@@ -49,6 +51,9 @@ pub(super) struct RefreshState {
     /// The bound on the issuances refusals cause, and the token refused
     /// last, from the first refusal.
     pub(super) refusals: Option<Box<Refusals>>,
+    /// Tells watchers of each change of the source's health, once anyone
+    /// has asked to watch.
+    pub(super) watch: Option<watch::Sender<Health>>,
 }
 
 /// Failed refreshes in a row, and the backoff they set.
@@ -93,6 +98,25 @@ impl Core {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    /// The source's health now; `state` is its locked refresh state.
+    pub(super) fn health(&self, state: &RefreshState) -> Health {
+        let cached = self.cache.load();
+        Health {
+            expires_at: cached.as_ref().map(|c| c.expires_at_wall()),
+            refreshed_at: cached.as_ref().map(|c| c.issued().received_at),
+            last_error: state.failing.as_ref().map(|f| f.last_error.clone()),
+            degraded: self.link.is_degraded(),
+            refreshing: state.in_flight.is_some(),
+        }
+    }
+
+    /// Tells the watchers, if any, of the health now.
+    pub(super) fn publish(&self, state: &RefreshState) {
+        if let Some(watch) = &state.watch {
+            watch.send_replace(self.health(state));
+        }
+    }
+
     /// Starts a refresh in a task of the current tokio runtime.
     pub(super) fn start(
         self: &Arc<Self>,
@@ -113,6 +137,7 @@ impl Core {
             refused: state.refusals.as_ref().and_then(|r| r.invalidated.clone()),
         };
         runtime.spawn(refresh.run(done));
+        self.publish(state);
         pending
     }
 
@@ -152,6 +177,7 @@ impl Core {
                 }));
             }
         }
+        self.publish(&state);
     }
 }
 
@@ -173,6 +199,7 @@ impl Refresh {
             core: self.core.clone(),
             generation: self.generation,
         };
+        let started = Instant::now();
         let current = self.core.upgrade().and_then(|core| core.cache.load_full());
         let coordinator = Coordinator {
             provider: self.provider.as_ref(),
@@ -192,6 +219,7 @@ impl Refresh {
             .unwrap_or_else(|_panic| Obtained::only(Err(Error::RefreshAborted)));
         drop(current);
         let outcome: Outcome = outcome.map(Arc::new);
+        self.measure(&outcome, started.elapsed());
         match &outcome {
             Ok(entry) => tracing::info!(
                 target: OUTCOME_TARGET,
@@ -224,6 +252,22 @@ impl Refresh {
             self.retire(token, Retired::Unused).await;
         }
         self.retire_replaced(replaced).await;
+    }
+
+    /// Records the refresh's outcome and duration in the metrics.
+    fn measure(&self, outcome: &Outcome, took: Duration) {
+        let (kind, channel) = (self.provider.token_kind(), self.provider.channel_id());
+        match outcome {
+            Ok(entry) => {
+                let how = if entry.issued_here {
+                    "issued"
+                } else {
+                    "from_store"
+                };
+                metrics::refresh(kind, channel, how, took, Some(entry.expires_at_wall()));
+            }
+            Err(error) => metrics::refresh(kind, channel, error.kind(), took, None),
+        }
     }
 
     /// Retires the tokens this refresh replaced once no caller may still
@@ -262,6 +306,7 @@ impl Drop for Unsettled {
             let mut state = core.state();
             if state.generation == self.generation {
                 state.in_flight = None;
+                core.publish(&state);
             }
         }
     }

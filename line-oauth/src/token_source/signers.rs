@@ -150,6 +150,14 @@ impl Signers {
         ))
     }
 
+    /// The signer that worked last, as is: for calls that must not move
+    /// the preference (counting the channel's tokens).
+    pub(super) fn preferred(&self) -> &AssertionSigner {
+        let ring = &self.ring;
+        let index = ring.preferred.load(Ordering::Relaxed);
+        ring.signers.get(index).unwrap_or(&ring.signers[0])
+    }
+
     /// How many signers an issuance may try, each within the client's
     /// timeout.
     pub(super) fn len(&self) -> usize {

@@ -7,9 +7,10 @@ use super::signers::Signers;
 use crate::client::Client;
 use crate::credentials::ChannelCredentials;
 use crate::error::{Chain, Error};
+use crate::metrics;
 use crate::secret::{AccessToken, ClientSecret};
-use crate::tokens::IssuedToken;
 use crate::tokens::MAX_LIFETIME;
+use crate::tokens::{IssuedToken, V21Budget};
 
 /// How long LINE's stateless tokens live.
 const STATELESS_LIFETIME: Duration = Duration::from_secs(15 * 60);
@@ -90,6 +91,17 @@ impl TokenProvider for Stateless {
         };
         Some(format!("stateless:{channel_id}"))
     }
+
+    fn token_kind(&self) -> &'static str {
+        "stateless"
+    }
+
+    fn channel_id(&self) -> Option<&str> {
+        Some(match &self.key {
+            StatelessKey::Signer(signer) => signer.channel_id(),
+            StatelessKey::Secret(creds) => creds.channel_id(),
+        })
+    }
 }
 
 /// Short-lived tokens: 30 days, from the channel ID and secret. LINE keeps
@@ -149,6 +161,14 @@ impl TokenProvider for ShortLived {
     fn store_key(&self) -> Option<String> {
         Some(format!("short-lived:{}", self.credentials.channel_id()))
     }
+
+    fn token_kind(&self) -> &'static str {
+        "short_lived"
+    }
+
+    fn channel_id(&self) -> Option<&str> {
+        Some(self.credentials.channel_id())
+    }
 }
 
 /// v2.1 tokens of a lifetime you choose, by assertion signer. LINE refuses
@@ -171,6 +191,8 @@ pub struct V21 {
     lifetime: Duration,
     /// The channel's credentials, to revoke with.
     revoke_with: Option<ChannelCredentials>,
+    /// Whether each issuance is followed by a count of the channel's tokens.
+    count_tokens: bool,
 }
 
 impl V21 {
@@ -183,7 +205,26 @@ impl V21 {
             signer: signer.into(),
             lifetime,
             revoke_with: None,
+            count_tokens: true,
         }
+    }
+
+    /// Whether each issuance is followed by a count of the channel's v2.1
+    /// tokens (the key-ID listing: one more call to LINE per issuance) for
+    /// the `line_oauth_v21_tokens` metric and the warning from
+    /// [`V21Budget::WARN_AT`] in use. On by default.
+    ///
+    /// ```
+    /// # let pair = line_oauth::AssertionKeyPair::generate().unwrap();
+    /// # let signer = line_oauth::AssertionSigner::new(&pair.private, "kid", "1234567890");
+    /// use std::time::Duration;
+    /// let quiet = line_oauth::V21::new(line_oauth::Client::new(), signer, Duration::from_secs(86_400))
+    ///     .count_tokens(false);
+    /// ```
+    #[must_use]
+    pub fn count_tokens(mut self, count: bool) -> Self {
+        self.count_tokens = count;
+        self
     }
 
     /// Revokes each replaced token once the source's revoke delay has
@@ -198,12 +239,52 @@ impl V21 {
     }
 }
 
+impl V21 {
+    /// Counts the channel's v2.1 tokens: the count goes to the metrics, and
+    /// a warning naming the channel (never a token) when
+    /// [`V21Budget::WARN_AT`] or more are in use. A failed count is only
+    /// logged: the issuance it follows stands.
+    async fn check_budget(&self) {
+        let channel_id = self.signer.channel_id();
+        match self.client.v21_budget(self.signer.preferred()).await {
+            Ok(budget) => {
+                metrics::v21_tokens(channel_id, budget.in_use);
+                if budget.is_near_limit() {
+                    tracing::warn!(
+                        channel_id,
+                        in_use = budget.in_use,
+                        limit = V21Budget::LIMIT,
+                        "v2.1 tokens: the channel is near LINE's limit of 30; a 31st issuance \
+                         will be refused: revoke the tokens no one uses"
+                    );
+                }
+            }
+            Err(error) => {
+                tracing::debug!(channel_id, error = %Chain(&error), "v2.1 tokens: could not count them")
+            }
+        }
+    }
+}
+
 impl TokenProvider for V21 {
+    /// Issues, then counts the channel's v2.1 tokens in a task of its own,
+    /// so the token is not kept waiting: the count goes to the metrics, with
+    /// a warning from [`V21Budget::WARN_AT`].
     async fn issue(&self) -> Result<IssuedToken, Error> {
         let (client, lifetime) = (&self.client, self.lifetime);
-        self.signer
+        let issued = self
+            .signer
             .sign_with(|signer| client.issue_v21(signer, lifetime))
-            .await
+            .await?;
+        if let Some(runtime) = self
+            .count_tokens
+            .then(tokio::runtime::Handle::try_current)
+            .and_then(Result::ok)
+        {
+            let provider = self.clone();
+            runtime.spawn(async move { provider.check_budget().await });
+        }
+        Ok(issued)
     }
 
     async fn retire(&self, token: &AccessToken, _why: Retired) {
@@ -223,6 +304,14 @@ impl TokenProvider for V21 {
 
     fn store_key(&self) -> Option<String> {
         Some(format!("v21:{}", self.signer.channel_id()))
+    }
+
+    fn token_kind(&self) -> &'static str {
+        "v21"
+    }
+
+    fn channel_id(&self) -> Option<&str> {
+        Some(self.signer.channel_id())
     }
 }
 

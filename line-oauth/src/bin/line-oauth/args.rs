@@ -130,6 +130,12 @@ pub enum Command {
         #[command(flatten)]
         creds: Creds,
     },
+    /// How many of LINE's 30 v2.1 tokens the channel holds (a warning on
+    /// standard error from 25).
+    Budget {
+        #[command(flatten)]
+        creds: Creds,
+    },
     /// Print a valid token from the token store, issuing one only when the
     /// stored one is missing or due: call it before every request.
     Token {

@@ -5,7 +5,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use line_oauth::{
     AccessToken, AssertionKeyPair, Client, FileStore, IssuedToken, ShortLived, Stateless,
-    TokenInfo, TokenSource, V21,
+    TokenInfo, TokenSource, V21, V21Budget,
 };
 use serde_json::{Value, json};
 
@@ -34,6 +34,7 @@ pub async fn run(cli: &Cli) -> Result<Printed, Failure> {
             creds,
         } => revoke(&client(cli)?, token, version, creds).await,
         Command::Kids { creds } => kids(&client(cli)?, creds).await,
+        Command::Budget { creds } => budget(&client(cli)?, creds).await,
         Command::Token {
             kind,
             lifetime,
@@ -315,6 +316,25 @@ async fn kids(client: &Client, creds: &Creds) -> Result<Printed, Failure> {
         remark: key_ids
             .is_empty()
             .then(|| "the channel has no valid v2.1 token".to_owned()),
+    })
+}
+
+async fn budget(client: &Client, creds: &Creds) -> Result<Printed, Failure> {
+    let budget = client.v21_budget(&creds.signer()?).await?;
+    Ok(Printed {
+        json: json!({
+            "in_use": budget.in_use,
+            "limit": V21Budget::LIMIT,
+            "left": budget.left(),
+        }),
+        value: budget.to_string(),
+        remark: budget.is_near_limit().then(|| {
+            format!(
+                "only {} left: a 31st issuance is refused; revoke the tokens no one uses \
+                 (`line-oauth kids` lists them)",
+                budget.left()
+            )
+        }),
     })
 }
 

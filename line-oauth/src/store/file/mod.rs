@@ -167,6 +167,10 @@ pub struct FileLease {
 impl TokenStore for FileStore {
     type Lease = FileLease;
 
+    fn name(&self) -> &'static str {
+        "file"
+    }
+
     async fn load(&self, key: &str) -> Result<Option<IssuedToken>, StoreError> {
         let key = key.to_owned();
         self.blocking(move |inner| inner.load(&key)).await

@@ -1,0 +1,241 @@
+//! What line-oauth counts and times, through the [`metrics`] facade
+//! (feature `metrics`). Every metric goes through one function here, so the
+//! names, units and labels live in one place; README lists them.
+//!
+//! Without the feature each function is empty and the crate has no metrics
+//! dependency. With it, and no recorder installed, a metric costs one load
+//! of the facade's recorder pointer. The cached-token path emits nothing.
+//!
+//! Labels are bounded: operations, token kinds, store kinds, outcomes (ok
+//! or an [`Error::kind`](crate::Error::kind)) and HTTP statuses. A channel ID
+//! becomes a label only after [`Metrics::label_channels`]: a platform with
+//! 100,000 channels does not get 100,000 series by default.
+
+use std::time::{Duration, SystemTime};
+
+#[cfg(feature = "metrics")]
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// The label value of a channel when channel labels are off.
+#[cfg(feature = "metrics")]
+const ANY_CHANNEL: &str = "";
+
+/// Whether channel IDs are labels.
+#[cfg(feature = "metrics")]
+static CHANNEL_LABELS: AtomicBool = AtomicBool::new(false);
+
+/// The metrics line-oauth records (feature `metrics`): their names, and the
+/// one setting, whether channel IDs are labels. README's table lists each
+/// with its labels.
+///
+/// ```
+/// use line_oauth::Metrics;
+/// // A platform with a few channels may want a series per channel:
+/// Metrics::label_channels(true);
+/// assert!(Metrics::NAMES.contains(&Metrics::API_CALLS));
+/// # Metrics::label_channels(false);
+/// ```
+#[cfg(feature = "metrics")]
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Metrics;
+
+#[cfg(feature = "metrics")]
+impl Metrics {
+    /// Counter: LINE API calls, by `operation` and `outcome` (`ok` or the
+    /// error's [`kind`](crate::Error::kind)), with the HTTP `status` (empty
+    /// when there was none).
+    pub const API_CALLS: &'static str = "line_oauth_api_calls_total";
+    /// Counter: attempts of a call that were tried again, by `operation`
+    /// and `reason` (the status, `connect` or `transport`).
+    pub const API_RETRIES: &'static str = "line_oauth_api_retries_total";
+    /// Histogram, seconds: a call from start to outcome, retries included,
+    /// by `operation`.
+    pub const API_CALL_DURATION: &'static str = "line_oauth_api_call_duration_seconds";
+    /// Counter: token refreshes, by token `kind` and `outcome` (`issued`,
+    /// `from_store`, or the error's kind), and `channel`.
+    pub const TOKEN_REFRESHES: &'static str = "line_oauth_token_refreshes_total";
+    /// Histogram, seconds: a refresh from start to outcome, by `kind`.
+    pub const TOKEN_REFRESH_DURATION: &'static str = "line_oauth_token_refresh_duration_seconds";
+    /// Gauge, seconds: how long the token a source just cached has left,
+    /// by `kind` and `channel`, set at each refresh. With channel labels
+    /// off, sources of one kind share the series: it holds the last value.
+    pub const TOKEN_REMAINING: &'static str = "line_oauth_token_remaining_seconds";
+    /// Gauge, Unix seconds: when that token expires, by `kind` and
+    /// `channel`; `... - time()` in PromQL is its remaining life now.
+    pub const TOKEN_EXPIRY: &'static str = "line_oauth_token_expiry_timestamp_seconds";
+    /// Counter: token store operations, by `store` (`memory`, `file`,
+    /// `redis`, or a store's own name), `operation` (`load`, `lock`,
+    /// `unlock`) and `outcome` (`ok`, `busy` for a lock someone holds, or
+    /// the store error's kind).
+    pub const STORE_OPERATIONS: &'static str = "line_oauth_store_operations_total";
+    /// Counter: times a source fell back to issuing for itself because its
+    /// store failed (degraded mode), by `store`.
+    pub const STORE_FALLBACKS: &'static str = "line_oauth_store_fallbacks_total";
+    /// Counter: tokens reported refused (a 401), by `outcome`: `refreshed`
+    /// (dropped: the next call gets a new token), `held` (kept through
+    /// repeated refusals) or `replaced` (a newer token was already there).
+    pub const TOKEN_REFUSALS: &'static str = "line_oauth_token_refusals_total";
+    /// Gauge: channels a registry holds, by `state` (`live`, or `parked`
+    /// for evicted channels whose token is kept to take back).
+    pub const REGISTRY_CHANNELS: &'static str = "line_oauth_registry_channels";
+    /// Counter: channels evicted from a registry, by `reason` (`idle`,
+    /// `capacity`).
+    pub const REGISTRY_EVICTIONS: &'static str = "line_oauth_registry_evictions_total";
+    /// Gauge: v2.1 tokens a channel holds, of LINE's 30, by `channel`; set
+    /// at each v2.1 issuance. With channel labels off it holds the last
+    /// channel's count (the warning at 25 names the channel either way).
+    pub const V21_TOKENS: &'static str = "line_oauth_v21_tokens";
+
+    /// Every metric name above.
+    pub const NAMES: [&'static str; 13] = [
+        Self::API_CALLS,
+        Self::API_RETRIES,
+        Self::API_CALL_DURATION,
+        Self::TOKEN_REFRESHES,
+        Self::TOKEN_REFRESH_DURATION,
+        Self::TOKEN_REMAINING,
+        Self::TOKEN_EXPIRY,
+        Self::STORE_OPERATIONS,
+        Self::STORE_FALLBACKS,
+        Self::TOKEN_REFUSALS,
+        Self::REGISTRY_CHANNELS,
+        Self::REGISTRY_EVICTIONS,
+        Self::V21_TOKENS,
+    ];
+
+    /// Whether the refresh metrics carry a `channel` label (off by
+    /// default: the label is then empty). Process-wide, as the recorder
+    /// is; set it before the first refresh.
+    pub fn label_channels(on: bool) {
+        CHANNEL_LABELS.store(on, Ordering::Relaxed);
+    }
+}
+
+/// `channel` as a label value: itself when channel labels are on.
+#[cfg(feature = "metrics")]
+fn channel_label(channel: Option<&str>) -> String {
+    match channel {
+        Some(channel) if CHANNEL_LABELS.load(Ordering::Relaxed) => channel.to_owned(),
+        _ => ANY_CHANNEL.to_owned(),
+    }
+}
+
+/// A finished LINE API call.
+pub(crate) fn api_call(
+    operation: &'static str,
+    outcome: &'static str,
+    status: Option<u16>,
+    took: Duration,
+) {
+    #[cfg(feature = "metrics")]
+    {
+        let status = status.map(|s| s.to_string()).unwrap_or_default();
+        metrics::counter!(Metrics::API_CALLS, "operation" => operation, "outcome" => outcome, "status" => status)
+            .increment(1);
+        metrics::histogram!(Metrics::API_CALL_DURATION, "operation" => operation)
+            .record(took.as_secs_f64());
+    }
+    #[cfg(not(feature = "metrics"))]
+    let _ = (operation, outcome, status, took);
+}
+
+/// An attempt of a call about to be tried again.
+pub(crate) fn api_retry(operation: &'static str, reason: &str) {
+    #[cfg(feature = "metrics")]
+    metrics::counter!(Metrics::API_RETRIES, "operation" => operation, "reason" => reason.to_owned())
+        .increment(1);
+    #[cfg(not(feature = "metrics"))]
+    let _ = (operation, reason);
+}
+
+/// A finished refresh of a `kind` token for `channel`, and when its new
+/// token expires if it brought one.
+pub(crate) fn refresh(
+    kind: &'static str,
+    channel: Option<&str>,
+    outcome: &'static str,
+    took: Duration,
+    expires_at: Option<SystemTime>,
+) {
+    #[cfg(feature = "metrics")]
+    {
+        let channel = channel_label(channel);
+        metrics::counter!(Metrics::TOKEN_REFRESHES, "kind" => kind, "outcome" => outcome, "channel" => channel.clone())
+            .increment(1);
+        metrics::histogram!(Metrics::TOKEN_REFRESH_DURATION, "kind" => kind)
+            .record(took.as_secs_f64());
+        if let Some(expires_at) = expires_at {
+            let now = SystemTime::now();
+            let left = expires_at.duration_since(now).unwrap_or_default();
+            let unix = expires_at
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .unwrap_or_default();
+            metrics::gauge!(Metrics::TOKEN_REMAINING, "kind" => kind, "channel" => channel.clone())
+                .set(left.as_secs_f64());
+            metrics::gauge!(Metrics::TOKEN_EXPIRY, "kind" => kind, "channel" => channel)
+                .set(unix.as_secs_f64());
+        }
+    }
+    #[cfg(not(feature = "metrics"))]
+    let _ = (kind, channel, outcome, took, expires_at);
+}
+
+/// A store operation's outcome.
+pub(crate) fn store_operation(store: &'static str, operation: &'static str, outcome: &'static str) {
+    #[cfg(feature = "metrics")]
+    metrics::counter!(Metrics::STORE_OPERATIONS, "store" => store, "operation" => operation, "outcome" => outcome)
+        .increment(1);
+    #[cfg(not(feature = "metrics"))]
+    let _ = (store, operation, outcome);
+}
+
+/// A source falling back to issuing for itself.
+pub(crate) fn store_fallback(store: &'static str) {
+    #[cfg(feature = "metrics")]
+    metrics::counter!(Metrics::STORE_FALLBACKS, "store" => store).increment(1);
+    #[cfg(not(feature = "metrics"))]
+    let _ = store;
+}
+
+/// A token reported refused, and what became of it.
+pub(crate) fn token_refusal(outcome: &'static str) {
+    #[cfg(feature = "metrics")]
+    metrics::counter!(Metrics::TOKEN_REFUSALS, "outcome" => outcome).increment(1);
+    #[cfg(not(feature = "metrics"))]
+    let _ = outcome;
+}
+
+/// A registry's size now.
+pub(crate) fn registry_channels(live: usize, parked: usize) {
+    #[cfg(feature = "metrics")]
+    {
+        // Gauges are f64: exact up to 2^53 channels.
+        #[expect(clippy::cast_precision_loss, reason = "counts far below 2^53")]
+        let (live, parked) = (live as f64, parked as f64);
+        metrics::gauge!(Metrics::REGISTRY_CHANNELS, "state" => "live").set(live);
+        metrics::gauge!(Metrics::REGISTRY_CHANNELS, "state" => "parked").set(parked);
+    }
+    #[cfg(not(feature = "metrics"))]
+    let _ = (live, parked);
+}
+
+/// Channels evicted from a registry, for `reason`.
+pub(crate) fn registry_evictions(reason: &'static str, count: u64) {
+    #[cfg(feature = "metrics")]
+    metrics::counter!(Metrics::REGISTRY_EVICTIONS, "reason" => reason).increment(count);
+    #[cfg(not(feature = "metrics"))]
+    let _ = (reason, count);
+}
+
+/// How many v2.1 tokens `channel` holds.
+pub(crate) fn v21_tokens(channel: &str, count: usize) {
+    #[cfg(feature = "metrics")]
+    {
+        #[expect(clippy::cast_precision_loss, reason = "at most LINE's 30")]
+        let count = count as f64;
+        metrics::gauge!(Metrics::V21_TOKENS, "channel" => channel_label(Some(channel))).set(count);
+    }
+    #[cfg(not(feature = "metrics"))]
+    let _ = (channel, count);
+}
