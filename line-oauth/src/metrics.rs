@@ -3,22 +3,20 @@
 //! names, units and labels live in one place; README lists them.
 //!
 //! Without the feature each function is empty and the crate has no metrics
-//! dependency. With it, and no recorder installed, a metric costs one load
+//! dependency. With it and no recorder installed, a metric costs its label
+//! array (static strings, no allocation but a channel label) and one load
 //! of the facade's recorder pointer. The cached-token path emits nothing.
 //!
 //! Labels are bounded: operations, token kinds, store kinds, outcomes (ok
-//! or an [`Error::kind`](crate::Error::kind)) and HTTP statuses. A channel ID
-//! becomes a label only after [`Metrics::label_channels`]: a platform with
-//! 100,000 channels does not get 100,000 series by default.
+//! or an [`Error::kind`](crate::Error::kind)) and HTTP statuses (the usual
+//! ones by number, any other by class). A channel ID becomes a label only
+//! after [`Metrics::label_channels`]: a platform with 100,000 channels
+//! does not get 100,000 series by default.
 
 use std::time::{Duration, SystemTime};
 
 #[cfg(feature = "metrics")]
 use std::sync::atomic::{AtomicBool, Ordering};
-
-/// The label value of a channel when channel labels are off.
-#[cfg(feature = "metrics")]
-const ANY_CHANNEL: &str = "";
 
 /// Whether channel IDs are labels.
 #[cfg(feature = "metrics")]
@@ -42,50 +40,51 @@ pub struct Metrics;
 
 #[cfg(feature = "metrics")]
 impl Metrics {
-    /// Counter: LINE API calls, by `operation` and `outcome` (`ok` or the
-    /// error's [`kind`](crate::Error::kind)), with the HTTP `status` (empty
-    /// when there was none).
+    /// Counter: LINE API calls, by `operation`, `outcome` (`ok` or the
+    /// error's [`kind`](crate::Error::kind)) and HTTP `status` (empty when
+    /// none came).
     pub const API_CALLS: &'static str = "line_oauth_api_calls_total";
     /// Counter: attempts of a call that were tried again, by `operation`
     /// and `reason` (the status, `connect` or `transport`).
     pub const API_RETRIES: &'static str = "line_oauth_api_retries_total";
     /// Histogram, seconds: a call from start to outcome, retries included,
-    /// by `operation`.
+    /// by `operation` and `outcome`.
     pub const API_CALL_DURATION: &'static str = "line_oauth_api_call_duration_seconds";
-    /// Counter: token refreshes, by token `kind` and `outcome` (`issued`,
-    /// `from_store`, or the error's kind), and `channel`.
+    /// Counter: token refreshes, by token `kind`, `outcome` (`issued`,
+    /// `from_store`, `kept` for a token the source already had, or the
+    /// error's kind) and `channel`.
     pub const TOKEN_REFRESHES: &'static str = "line_oauth_token_refreshes_total";
     /// Histogram, seconds: a refresh from start to outcome, by `kind`.
     pub const TOKEN_REFRESH_DURATION: &'static str = "line_oauth_token_refresh_duration_seconds";
-    /// Gauge, seconds: how long the token a source just cached has left,
-    /// by `kind` and `channel`, set at each refresh. With channel labels
-    /// off, sources of one kind share the series: it holds the last value.
-    pub const TOKEN_REMAINING: &'static str = "line_oauth_token_remaining_seconds";
-    /// Gauge, Unix seconds: when that token expires, by `kind` and
-    /// `channel`; `... - time()` in PromQL is its remaining life now.
+    /// Gauge, Unix seconds: when the token a refresh just cached expires,
+    /// by `kind` and `channel`. Its remaining life now is `... - time()` in
+    /// PromQL (a gauge of seconds left would be right only when set).
     pub const TOKEN_EXPIRY: &'static str = "line_oauth_token_expiry_timestamp_seconds";
     /// Counter: token store operations, by `store` (`memory`, `file`,
     /// `redis`, or a store's own name), `operation` (`load`, `lock`,
     /// `unlock`) and `outcome` (`ok`, `busy` for a lock someone holds, or
     /// the store error's kind).
     pub const STORE_OPERATIONS: &'static str = "line_oauth_store_operations_total";
-    /// Counter: times a source fell back to issuing for itself because its
-    /// store failed (degraded mode), by `store`.
+    /// Counter: refreshes that went on without their store because it
+    /// failed (degraded mode), by `store`.
     pub const STORE_FALLBACKS: &'static str = "line_oauth_store_fallbacks_total";
     /// Counter: tokens reported refused (a 401), by `outcome`: `refreshed`
     /// (dropped: the next call gets a new token), `held` (kept through
     /// repeated refusals) or `replaced` (a newer token was already there).
     pub const TOKEN_REFUSALS: &'static str = "line_oauth_token_refusals_total";
-    /// Gauge: channels a registry holds, by `state` (`live`, or `parked`
-    /// for evicted channels whose token is kept to take back).
+    /// Gauge: channels the process's registries hold, by `state` (`live`,
+    /// or `parked` for evicted channels whose token is kept to take back).
     pub const REGISTRY_CHANNELS: &'static str = "line_oauth_registry_channels";
     /// Counter: channels evicted from a registry, by `reason` (`idle`,
     /// `capacity`).
     pub const REGISTRY_EVICTIONS: &'static str = "line_oauth_registry_evictions_total";
     /// Gauge: v2.1 tokens a channel holds, of LINE's 30, by `channel`; set
-    /// at each v2.1 issuance. With channel labels off it holds the last
-    /// channel's count (the warning at 25 names the channel either way).
+    /// at each count after a v2.1 issuance. With channel labels off it holds
+    /// the last channel's count: alert on [`V21_NEAR_LIMIT`](Self::V21_NEAR_LIMIT).
     pub const V21_TOKENS: &'static str = "line_oauth_v21_tokens";
+    /// Counter: counts after a v2.1 issuance that found the channel near
+    /// LINE's limit (25 or more of 30), by `channel`.
+    pub const V21_NEAR_LIMIT: &'static str = "line_oauth_v21_near_limit_total";
 
     /// Every metric name above.
     pub const NAMES: [&'static str; 13] = [
@@ -94,7 +93,6 @@ impl Metrics {
         Self::API_CALL_DURATION,
         Self::TOKEN_REFRESHES,
         Self::TOKEN_REFRESH_DURATION,
-        Self::TOKEN_REMAINING,
         Self::TOKEN_EXPIRY,
         Self::STORE_OPERATIONS,
         Self::STORE_FALLBACKS,
@@ -102,22 +100,52 @@ impl Metrics {
         Self::REGISTRY_CHANNELS,
         Self::REGISTRY_EVICTIONS,
         Self::V21_TOKENS,
+        Self::V21_NEAR_LIMIT,
     ];
 
-    /// Whether the refresh metrics carry a `channel` label (off by
-    /// default: the label is then empty). Process-wide, as the recorder
-    /// is; set it before the first refresh.
+    /// Whether metrics carry a `channel` label (off by default: the label
+    /// is then empty). Process-wide, as the recorder is; set it before the
+    /// first refresh. Each channel then gets series of its own, kept by the
+    /// recorder after the channel is evicted: turn it on only where the
+    /// channels are few and known (a resolver that accepts any ID lets
+    /// callers make series).
     pub fn label_channels(on: bool) {
         CHANNEL_LABELS.store(on, Ordering::Relaxed);
     }
 }
 
-/// `channel` as a label value: itself when channel labels are on.
+/// `channel` as a label value: itself when channel labels are on, else
+/// empty.
 #[cfg(feature = "metrics")]
-fn channel_label(channel: Option<&str>) -> String {
+fn channel_label(channel: Option<&str>) -> metrics::SharedString {
     match channel {
-        Some(channel) if CHANNEL_LABELS.load(Ordering::Relaxed) => channel.to_owned(),
-        _ => ANY_CHANNEL.to_owned(),
+        Some(channel) if CHANNEL_LABELS.load(Ordering::Relaxed) => channel.to_owned().into(),
+        _ => metrics::SharedString::const_str(""),
+    }
+}
+
+/// `status` as a label value: the statuses LINE and proxies commonly answer
+/// by number, any other by class, so a server cannot make new series.
+pub(crate) fn status_label(status: u16) -> &'static str {
+    match status {
+        200 => "200",
+        400 => "400",
+        401 => "401",
+        403 => "403",
+        404 => "404",
+        409 => "409",
+        413 => "413",
+        429 => "429",
+        500 => "500",
+        502 => "502",
+        503 => "503",
+        504 => "504",
+        100..=199 => "1xx",
+        201..=299 => "2xx",
+        300..=399 => "3xx",
+        402..=499 => "4xx",
+        501..=599 => "5xx",
+        _ => "other",
     }
 }
 
@@ -130,10 +158,10 @@ pub(crate) fn api_call(
 ) {
     #[cfg(feature = "metrics")]
     {
-        let status = status.map(|s| s.to_string()).unwrap_or_default();
+        let status = status.map_or("", status_label);
         metrics::counter!(Metrics::API_CALLS, "operation" => operation, "outcome" => outcome, "status" => status)
             .increment(1);
-        metrics::histogram!(Metrics::API_CALL_DURATION, "operation" => operation)
+        metrics::histogram!(Metrics::API_CALL_DURATION, "operation" => operation, "outcome" => outcome)
             .record(took.as_secs_f64());
     }
     #[cfg(not(feature = "metrics"))]
@@ -141,9 +169,9 @@ pub(crate) fn api_call(
 }
 
 /// An attempt of a call about to be tried again.
-pub(crate) fn api_retry(operation: &'static str, reason: &str) {
+pub(crate) fn api_retry(operation: &'static str, reason: &'static str) {
     #[cfg(feature = "metrics")]
-    metrics::counter!(Metrics::API_RETRIES, "operation" => operation, "reason" => reason.to_owned())
+    metrics::counter!(Metrics::API_RETRIES, "operation" => operation, "reason" => reason)
         .increment(1);
     #[cfg(not(feature = "metrics"))]
     let _ = (operation, reason);
@@ -166,13 +194,9 @@ pub(crate) fn refresh(
         metrics::histogram!(Metrics::TOKEN_REFRESH_DURATION, "kind" => kind)
             .record(took.as_secs_f64());
         if let Some(expires_at) = expires_at {
-            let now = SystemTime::now();
-            let left = expires_at.duration_since(now).unwrap_or_default();
             let unix = expires_at
                 .duration_since(SystemTime::UNIX_EPOCH)
                 .unwrap_or_default();
-            metrics::gauge!(Metrics::TOKEN_REMAINING, "kind" => kind, "channel" => channel.clone())
-                .set(left.as_secs_f64());
             metrics::gauge!(Metrics::TOKEN_EXPIRY, "kind" => kind, "channel" => channel)
                 .set(unix.as_secs_f64());
         }
@@ -190,7 +214,7 @@ pub(crate) fn store_operation(store: &'static str, operation: &'static str, outc
     let _ = (store, operation, outcome);
 }
 
-/// A source falling back to issuing for itself.
+/// A refresh going on without its store.
 pub(crate) fn store_fallback(store: &'static str) {
     #[cfg(feature = "metrics")]
     metrics::counter!(Metrics::STORE_FALLBACKS, "store" => store).increment(1);
@@ -206,36 +230,41 @@ pub(crate) fn token_refusal(outcome: &'static str) {
     let _ = outcome;
 }
 
-/// A registry's size now.
-pub(crate) fn registry_channels(live: usize, parked: usize) {
+/// A registry's channels in `state` (`live`, `parked`) went up by `delta`
+/// (down when negative): the gauge sums every registry of the process.
+pub(crate) fn registry_channels(state: &'static str, delta: i64) {
     #[cfg(feature = "metrics")]
     {
-        // Gauges are f64: exact up to 2^53 channels.
+        // Gauges are f64: exact for any count a registry can hold.
         #[expect(clippy::cast_precision_loss, reason = "counts far below 2^53")]
-        let (live, parked) = (live as f64, parked as f64);
-        metrics::gauge!(Metrics::REGISTRY_CHANNELS, "state" => "live").set(live);
-        metrics::gauge!(Metrics::REGISTRY_CHANNELS, "state" => "parked").set(parked);
+        let delta = delta as f64;
+        metrics::gauge!(Metrics::REGISTRY_CHANNELS, "state" => state).increment(delta);
     }
     #[cfg(not(feature = "metrics"))]
-    let _ = (live, parked);
+    let _ = (state, delta);
 }
 
 /// Channels evicted from a registry, for `reason`.
-pub(crate) fn registry_evictions(reason: &'static str, count: u64) {
+pub(crate) fn registry_evictions(reason: &'static str, count: usize) {
     #[cfg(feature = "metrics")]
-    metrics::counter!(Metrics::REGISTRY_EVICTIONS, "reason" => reason).increment(count);
+    metrics::counter!(Metrics::REGISTRY_EVICTIONS, "reason" => reason)
+        .increment(u64::try_from(count).unwrap_or(u64::MAX));
     #[cfg(not(feature = "metrics"))]
     let _ = (reason, count);
 }
 
-/// How many v2.1 tokens `channel` holds.
-pub(crate) fn v21_tokens(channel: &str, count: usize) {
+/// How many v2.1 tokens `channel` holds, and whether that is near the limit.
+pub(crate) fn v21_tokens(channel: &str, count: usize, near_limit: bool) {
     #[cfg(feature = "metrics")]
     {
         #[expect(clippy::cast_precision_loss, reason = "at most LINE's 30")]
         let count = count as f64;
-        metrics::gauge!(Metrics::V21_TOKENS, "channel" => channel_label(Some(channel))).set(count);
+        let channel = channel_label(Some(channel));
+        metrics::gauge!(Metrics::V21_TOKENS, "channel" => channel.clone()).set(count);
+        if near_limit {
+            metrics::counter!(Metrics::V21_NEAR_LIMIT, "channel" => channel).increment(1);
+        }
     }
     #[cfg(not(feature = "metrics"))]
-    let _ = (channel, count);
+    let _ = (channel, count, near_limit);
 }

@@ -87,7 +87,7 @@ async fn health_follows_a_source_through_every_state() {
     let fresh = source.health();
     assert!(fresh.expires_at().is_none() && fresh.refreshed_at().is_none());
     assert!(!fresh.is_refreshing() && !fresh.is_degraded() && fresh.last_error().is_none());
-    assert!(!fresh.is_ready(now()));
+    assert!(!fresh.is_serving(now()));
 
     // Refreshing: the first issuance takes a while.
     setup.fake.set_issuance_delay(Duration::from_millis(300));
@@ -101,7 +101,7 @@ async fn health_follows_a_source_through_every_state() {
     let token = first.await.unwrap().unwrap();
     let served = next(&mut changes).await;
     assert!(
-        !served.is_refreshing() && served.is_ready(now()),
+        !served.is_refreshing() && served.is_serving(now()),
         "{served:?}"
     );
     assert_eq!(served.expires_at(), Some(token.expires_at()));
@@ -112,28 +112,46 @@ async fn health_follows_a_source_through_every_state() {
     // Failed, the error kept: LINE is down, and the token was refused.
     setup.fake.set_outage(true);
     assert!(source.invalidate(&token));
+    let dropped = next(&mut changes).await;
+    assert!(dropped.expires_at().is_none() && !dropped.is_serving(now()));
     assert!(source.token().await.is_err());
     let failed = source.health();
     let error = failed.last_error().expect("the error is kept");
     assert_eq!(error.status(), Some(503), "{error}");
-    assert!(!failed.is_ready(now()) && failed.expires_at().is_none());
+    assert!(failed.is_failing() && !failed.is_serving(now()));
+    let watched = next(&mut changes).await;
+    assert_eq!(watched.last_error().map(|e| e.kind()), Some("api"));
+    let json = serde_json::to_value(&watched).unwrap();
     assert_eq!(
-        changes.borrow_and_update().last_error().map(|e| e.kind()),
-        Some("api")
+        (
+            &json["failing"],
+            &json["last_error_kind"],
+            &json["last_error_status"]
+        ),
+        (
+            &serde_json::json!(true),
+            &serde_json::json!("api"),
+            &serde_json::json!(503)
+        )
+    );
+    assert!(
+        json.get("last_error").is_none(),
+        "the message is not served"
     );
 
-    // Degraded: LINE is back, the store is not.
+    // Degraded: LINE is back, the store is not. (The first failure sets no
+    // backoff: the next call tries again at once.)
     setup.fake.set_outage(false);
     store.down.store(true, Ordering::SeqCst);
-    tokio::time::sleep(Duration::from_millis(1100)).await; // the backoff
     let degraded_token = source.token().await.unwrap();
     let degraded = source.health();
     assert!(
-        degraded.is_degraded() && degraded.is_ready(now()),
+        degraded.is_degraded() && degraded.is_serving(now()),
         "{degraded:?}"
     );
-    assert!(degraded.last_error().is_none());
-    assert!(changes.borrow_and_update().is_degraded());
+    assert!(!degraded.is_failing());
+    let watched = next(&mut changes).await;
+    assert!(watched.is_degraded() && !watched.is_failing());
 
     // Recovered: the store answers again, and the next refresh uses it
     // (refused once the hold after the last refusal is over).
@@ -143,12 +161,12 @@ async fn health_follows_a_source_through_every_state() {
     source.token().await.unwrap();
     let recovered = source.health();
     assert!(
-        !recovered.is_degraded() && recovered.is_ready(now()),
+        !recovered.is_degraded() && recovered.is_serving(now()),
         "{recovered:?}"
     );
-    assert!(recovered.last_error().is_none());
-    let watched = changes.borrow_and_update().clone();
-    assert!(!watched.is_degraded() && watched.is_ready(now()));
+    assert!(!recovered.is_failing());
+    let watched = next(&mut changes).await;
+    assert!(!watched.is_degraded() && watched.is_serving(now()));
 
     // The watch closes with the source.
     drop(source);
@@ -168,7 +186,7 @@ async fn a_registry_answers_health_per_channel_it_holds() {
     let token = registry.token(CHANNEL).await.unwrap();
     let health = registry.health(CHANNEL).expect("held");
     assert_eq!(health.expires_at(), Some(token.expires_at()));
-    assert!(health.is_ready(SystemTime::now()));
+    assert!(health.is_serving(SystemTime::now()));
     assert!(registry.health("999").is_none());
     let json = serde_json::to_value(&health).unwrap();
     assert_eq!(json["degraded"], false);

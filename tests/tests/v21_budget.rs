@@ -78,6 +78,13 @@ fn the_v21_provider_warns_from_25_tokens_naming_the_channel_never_a_token() {
             let budget = setup.client.v21_budget(&setup.signer).await.unwrap();
             assert_eq!(budget.in_use, 25);
             assert!(budget.is_near_limit());
+
+            // The 26th, from a provider told not to count: no count follows.
+            let quiet =
+                V21::new(setup.client.clone(), setup.signer.clone(), HOUR).count_tokens(false);
+            let issued = quiet.issue().await.unwrap();
+            tokens.push(issued.access_token().expose_secret().to_owned());
+            tokio::time::sleep(Duration::from_millis(300)).await;
             tokens
         })
     });
@@ -94,12 +101,26 @@ fn the_v21_provider_warns_from_25_tokens_naming_the_channel_never_a_token() {
     for token in &tokens {
         assert!(!text.contains(token.as_str()), "a token in the logs");
     }
-    let gauge: Vec<DebugValue> = snapshotter
+    assert_eq!(budget_warnings(&text).len(), 1, "the quiet provider warned");
+    let counts: Vec<(&str, DebugValue)> = snapshotter
         .snapshot()
         .into_vec()
         .into_iter()
-        .filter(|(key, ..)| key.key().name() == Metrics::V21_TOKENS)
-        .map(|(.., value)| value)
+        .filter_map(|(key, _, _, value)| {
+            let name = key.key().name();
+            [Metrics::V21_TOKENS, Metrics::V21_NEAR_LIMIT]
+                .into_iter()
+                .find(|n| *n == name)
+                .map(|n| (n, value))
+        })
         .collect();
-    assert_eq!(gauge, [DebugValue::Gauge(25.0.into())]);
+    // The gauge was set by the 25th's count (the 26th made none), and the
+    // near-limit counter counted it once.
+    assert_eq!(
+        counts,
+        [
+            (Metrics::V21_TOKENS, DebugValue::Gauge(25.0.into())),
+            (Metrics::V21_NEAR_LIMIT, DebugValue::Counter(1)),
+        ]
+    );
 }

@@ -73,10 +73,12 @@ pub(crate) async fn send<R: Request>(
     request: &R,
 ) -> Result<R::Answer, Error> {
     if let Some(field) = fields::first_empty(request) {
-        return Err(Error::InvalidArgument {
+        let refused = Error::InvalidArgument {
             operation: R::OPERATION,
             reason: format!("{field} is empty"),
-        });
+        };
+        metrics::api_call(R::OPERATION.as_str(), refused.kind(), None, Duration::ZERO);
+        return Err(refused);
     }
     // One span per call; the hook fills in what went on the wire.
     let span = tracing::debug_span!(
@@ -148,7 +150,7 @@ async fn attempts<R: Request>(
             reason = %retry::reason(&error),
             "retrying a LINE call"
         );
-        metrics::api_retry(R::OPERATION.as_str(), &retry::label(&error));
+        metrics::api_retry(R::OPERATION.as_str(), retry::label(&error));
         tokio::time::sleep(wait).await;
         attempt += 1;
     }

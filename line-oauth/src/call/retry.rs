@@ -154,12 +154,12 @@ pub(crate) fn reason(error: &Error) -> String {
 
 /// Why `error`'s attempt is tried again, as a metric label: its status,
 /// `connect` or `transport`.
-pub(crate) fn label(error: &Error) -> std::borrow::Cow<'static, str> {
+pub(crate) fn label(error: &Error) -> &'static str {
     match error {
-        Error::Api(api) => api.status().to_string().into(),
-        Error::Connect { .. } => "connect".into(),
-        Error::Transport { .. } => "transport".into(),
-        other => other.kind().into(),
+        Error::Api(api) => crate::metrics::status_label(api.status()),
+        Error::Connect { .. } => "connect",
+        Error::Transport { .. } => "transport",
+        other => other.kind(),
     }
 }
 

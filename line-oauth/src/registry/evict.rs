@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::Inner;
+use super::{Inner, LIVE, fewer};
 use crate::metrics;
 
 /// How often the sweeper looks for idle channels: a quarter of the idle
@@ -52,7 +52,7 @@ pub(super) fn sweep(inner: &Inner, now: Instant) {
     // A registry younger than the idle time has no idle channel yet.
     let idle_since = inner.tick().checked_sub(millis(inner.policy.idle));
     let channels = inner.channels.pin();
-    let (mut evicted, mut forgotten) = (0_u64, 0_u64);
+    let (mut evicted, mut forgotten) = (0_usize, 0_usize);
     for (id, channel) in channels.iter() {
         let idle = idle_since.is_some_and(|since| channel.used() <= since) && !channel.resolving();
         let forget = channel.forgotten(now);
@@ -75,9 +75,7 @@ pub(super) fn sweep(inner: &Inner, now: Instant) {
         metrics::registry_evictions("idle", evicted);
         tracing::debug!(evicted, "token registry: idle channels evicted");
     }
-    if evicted > 0 || forgotten > 0 {
-        inner.measure_size();
-    }
+    metrics::registry_channels(LIVE, fewer(evicted + forgotten));
 }
 
 /// Evicts the least recently used channels while there are more than the
@@ -102,7 +100,7 @@ pub(super) fn shrink(inner: &Inner, added: &Arc<super::Channel>) {
     if excess < by_use.len() {
         by_use.select_nth_unstable_by_key(excess, |(used, ..)| *used);
     }
-    let mut evicted = 0_u64;
+    let mut evicted = 0_usize;
     for (_, id, channel) in &by_use[..excess] {
         let gone = channels.remove_if(*id, |_, current| Arc::ptr_eq(current, channel));
         if matches!(gone, Ok(Some(_))) {
@@ -111,6 +109,7 @@ pub(super) fn shrink(inner: &Inner, added: &Arc<super::Channel>) {
         }
     }
     metrics::registry_evictions("capacity", evicted);
+    metrics::registry_channels(LIVE, fewer(evicted));
     tracing::debug!(
         evicted = excess,
         "token registry: least recently used channels evicted"

@@ -132,6 +132,24 @@ impl Began {
     }
 }
 
+/// The registry size gauge's states.
+pub(super) const LIVE: &str = "live";
+const PARKED: &str = "parked";
+
+/// `n` channels fewer, as a gauge change.
+pub(super) fn fewer(n: usize) -> i64 {
+    i64::try_from(n).map_or(i64::MIN, |n| -n)
+}
+
+impl Drop for Inner {
+    /// The process's registry gauges lose this registry's channels.
+    fn drop(&mut self) {
+        metrics::registry_channels(LIVE, fewer(self.channels.len()));
+        let parked = self.parked.as_ref().map_or(0, |parked| lock(parked).len());
+        metrics::registry_channels(PARKED, fewer(parked));
+    }
+}
+
 impl Inner {
     /// Keeps the token of `channel`, evicted, when there is no store to
     /// take it back from.
@@ -139,28 +157,31 @@ impl Inner {
         let (Some(parked), Some(source)) = (&self.parked, channel.source()) else {
             return;
         };
-        if let Some(token) = source.parked() {
-            lock(parked).insert(Box::from(channel_id), token);
+        if let Some(token) = source.parked()
+            && lock(parked).insert(Box::from(channel_id), token).is_none()
+        {
+            metrics::registry_channels(PARKED, 1);
         }
     }
 
     /// The token `channel_id` had when it was evicted, taken back.
     fn unpark(&self, channel_id: &str) -> Option<IssuedToken> {
-        lock(self.parked.as_ref()?).remove(channel_id)
+        let token = lock(self.parked.as_ref()?).remove(channel_id);
+        if token.is_some() {
+            metrics::registry_channels(PARKED, -1);
+        }
+        token
     }
 
     /// Drops the parked tokens that have expired.
     fn forget_expired(&self) {
         if let Some(parked) = &self.parked {
             let wall = SystemTime::now();
-            lock(parked).retain(|_, token| wall < token.expires_at());
+            let mut parked = lock(parked);
+            let before = parked.len();
+            parked.retain(|_, token| wall < token.expires_at());
+            metrics::registry_channels(PARKED, fewer(before - parked.len()));
         }
-    }
-
-    /// Sets the registry size metrics: channels held, and tokens parked.
-    fn measure_size(&self) {
-        let parked = self.parked.as_ref().map_or(0, |parked| lock(parked).len());
-        metrics::registry_channels(self.channels.len(), parked);
     }
 
     /// Milliseconds since the registry began.
@@ -188,8 +209,8 @@ impl Inner {
         };
         drop(channels);
         if new {
+            metrics::registry_channels(LIVE, 1);
             evict::shrink(self, &channel);
-            self.measure_size();
         }
         channel
     }
@@ -387,7 +408,7 @@ impl TokenRegistry {
         let Some(channel) = removed else {
             return false;
         };
-        self.inner.measure_size();
+        metrics::registry_channels(LIVE, -1);
         if let Some(source) = channel.source() {
             source.retire_now().await;
         }

@@ -13,13 +13,20 @@ use crate::tokens::IssuedToken;
 pub(crate) struct Unshared;
 
 impl Unshared {
-    /// Its [`name`](TokenStore::name): metrics leave it out.
-    pub(crate) const NAME: &'static str = "unshared";
-
     /// The process's one instance.
     pub(crate) fn shared() -> Arc<dyn DynStore> {
+        Arc::clone(Self::instance())
+    }
+
+    /// Whether `store` is it (metrics leave it out: it is no store of the
+    /// user's).
+    pub(crate) fn is(store: &Arc<dyn DynStore>) -> bool {
+        Arc::ptr_eq(store, Self::instance())
+    }
+
+    fn instance() -> &'static Arc<dyn DynStore> {
         static UNSHARED: OnceLock<Arc<dyn DynStore>> = OnceLock::new();
-        Arc::clone(UNSHARED.get_or_init(|| Arc::new(Unshared)))
+        UNSHARED.get_or_init(|| Arc::new(Unshared))
     }
 }
 
@@ -27,7 +34,7 @@ impl TokenStore for Unshared {
     type Lease = ();
 
     fn name(&self) -> &'static str {
-        Self::NAME
+        "unshared"
     }
 
     async fn load(&self, _key: &str) -> Result<Option<IssuedToken>, StoreError> {

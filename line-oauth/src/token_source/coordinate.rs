@@ -62,10 +62,10 @@ impl StoreLink {
     /// lock someone else holds), or the error's kind. A source without a
     /// store of the user's records nothing.
     fn measure<T>(&self, name: &'static str, outcome: &Result<T, StoreError>, busy: bool) {
-        let store = self.store.name();
-        if store == Unshared::NAME {
+        if Unshared::is(&self.store) {
             return;
         }
+        let store = self.store.name();
         let outcome = match outcome {
             Ok(_) if busy => "busy",
             Ok(_) => "ok",
@@ -129,6 +129,8 @@ pub(super) struct Coordinator<'a> {
     /// A token a caller reported refused: never taken from the store, and
     /// replaced by an issuance only once its hold is over.
     pub(super) refused: Option<&'a Refused>,
+    /// Whether the provider issued a token in this refresh.
+    pub(super) issued: AtomicBool,
 }
 
 impl Coordinator<'_> {
@@ -209,6 +211,7 @@ impl Coordinator<'_> {
     /// A new token from the provider, its receipt read on the source's clock.
     async fn issue(&self) -> Result<IssuedToken, Error> {
         let mut issued = self.provider.issue().await?;
+        self.issued.store(true, Ordering::Relaxed);
         issued.received_at = self.clock.carry_over(issued.received_at);
         Ok(issued)
     }

@@ -12,7 +12,8 @@ use crate::error::Error;
 /// refresh, the error of a failing one, and whether it runs degraded.
 ///
 /// It serializes (serde) to JSON for a health route: times as Unix
-/// seconds, the error as its message (which never holds a secret):
+/// seconds, the error as its kind and HTTP status only (its message may
+/// quote the server, which is not for an open route):
 ///
 /// ```
 /// # let pair = line_oauth::AssertionKeyPair::generate().unwrap();
@@ -24,7 +25,7 @@ use crate::error::Error;
 /// assert!(health.expires_at().is_none()); // no token yet
 /// assert_eq!(
 ///     serde_json::to_string(&health).unwrap(),
-///     r#"{"expires_at":null,"refreshed_at":null,"refreshing":false,"degraded":false,"last_error":null,"last_error_kind":null}"#,
+///     r#"{"expires_at":null,"refreshed_at":null,"refreshing":false,"degraded":false,"failing":false,"last_error_kind":null,"last_error_status":null}"#,
 /// );
 /// # Ok::<(), line_oauth::Error>(())
 /// ```
@@ -36,6 +37,8 @@ pub struct Health {
     pub(super) last_error: Option<Error>,
     pub(super) degraded: bool,
     pub(super) refreshing: bool,
+    /// Which health of the source's watch this is (0 outside one).
+    pub(super) sent: u64,
 }
 
 impl Health {
@@ -67,15 +70,23 @@ impl Health {
         self.refreshing
     }
 
-    /// Whether the source holds a token that has not expired at `now`, and
-    /// its last refresh did not fail: what a readiness probe asks.
+    /// Whether refreshes fail: the last one did (the source may still serve
+    /// its token meanwhile).
+    pub fn is_failing(&self) -> bool {
+        self.last_error.is_some()
+    }
+
+    /// Whether the source holds a token that has not expired at `now`
+    /// (failing refreshes or not). A readiness probe that should also make
+    /// a source with none refresh calls [`token`](super::TokenSource::token)
+    /// instead: `health` starts nothing.
     ///
     /// ```
     /// let health = line_oauth::Health::default();
-    /// assert!(!health.is_ready(std::time::SystemTime::now()));
+    /// assert!(!health.is_serving(std::time::SystemTime::now()));
     /// ```
-    pub fn is_ready(&self, now: SystemTime) -> bool {
-        self.last_error.is_none() && self.expires_at.is_some_and(|at| now < at)
+    pub fn is_serving(&self, now: SystemTime) -> bool {
+        self.expires_at.is_some_and(|at| now < at)
     }
 }
 
@@ -90,14 +101,15 @@ fn unix(at: Option<SystemTime>) -> Option<u64> {
 
 impl Serialize for Health {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut health = serializer.serialize_struct("Health", 6)?;
+        let mut health = serializer.serialize_struct("Health", 7)?;
         health.serialize_field("expires_at", &unix(self.expires_at))?;
         health.serialize_field("refreshed_at", &unix(self.refreshed_at))?;
         health.serialize_field("refreshing", &self.refreshing)?;
         health.serialize_field("degraded", &self.degraded)?;
         let error = self.last_error.as_ref();
-        health.serialize_field("last_error", &error.map(ToString::to_string))?;
+        health.serialize_field("failing", &error.is_some())?;
         health.serialize_field("last_error_kind", &error.map(Error::kind))?;
+        health.serialize_field("last_error_status", &error.and_then(Error::status))?;
         health.end()
     }
 }

@@ -37,7 +37,7 @@ use cache::{Hit, Placement, Timing};
 use clock::Clock;
 use coordinate::StoreLink;
 use provider::DynProvider;
-use refresh::{Config, Core, Pending, RefreshState};
+use refresh::{Config, Core, Pending, RefreshState, Watch};
 use refusal::Verdict;
 
 /// Default safety margin: a token with less than this left is never returned.
@@ -294,7 +294,7 @@ impl TokenSource {
     /// # async fn run(source: line_oauth::TokenSource) -> Result<(), line_oauth::Error> {
     /// source.token().await?;
     /// let health = source.health();
-    /// assert!(health.is_ready(std::time::SystemTime::now()));
+    /// assert!(health.is_serving(std::time::SystemTime::now()));
     /// # Ok(())
     /// # }
     /// ```
@@ -320,9 +320,9 @@ impl TokenSource {
     pub fn health_changes(&self) -> tokio::sync::watch::Receiver<Health> {
         let mut state = self.core.state();
         if let Some(watch) = &state.watch {
-            return watch.subscribe();
+            return watch.sender.subscribe();
         }
-        let (watch, changes) = tokio::sync::watch::channel(self.core.health(&state));
+        let (watch, changes) = Watch::new(self.core.health(&state));
         state.watch = Some(watch);
         changes
     }
@@ -354,7 +354,7 @@ impl TokenSource {
             Verdict::Refresh(refused) => {
                 self.core.cache.store(None);
                 refusals.invalidated = Some(refused);
-                self.core.publish(&state);
+                self.core.publish(state);
                 Invalidation::Dropped
             }
         }
@@ -378,8 +378,10 @@ impl TokenSource {
     /// will use: for a channel removed from a registry.
     pub(crate) async fn retire_now(&self) {
         let cached = {
-            let _state = self.core.state();
-            self.core.cache.swap(None)
+            let state = self.core.state();
+            let cached = self.core.cache.swap(None);
+            self.core.publish(state);
+            cached
         };
         if let Some(cached) = cached {
             let token = &cached.issued().access_token;
@@ -409,9 +411,10 @@ impl TokenSource {
         else {
             return;
         };
-        let _state = self.core.state();
+        let state = self.core.state();
         if self.core.cache.load().is_none() {
             self.core.cache.store(Some(Arc::new(entry)));
+            self.core.publish(state);
         }
     }
 

@@ -91,7 +91,7 @@ pub trait TokenProvider: fmt::Debug + Send + Sync + 'static {
     }
 
     /// The channel its tokens are for, if it knows: the `channel` label of
-    /// its refresh metrics (once [`Metrics::label_channels`](crate::Metrics::label_channels)
+    /// its refresh metrics (feature `metrics`, once `Metrics::label_channels`
     /// is on). The crate's strategies know theirs; `None` by default.
     fn channel_id(&self) -> Option<&str> {
         None

@@ -4,6 +4,7 @@
 //! [`TokenSource`](super::TokenSource) handle frees the source at once.
 
 use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
@@ -51,9 +52,25 @@ pub(super) struct RefreshState {
     /// The bound on the issuances refusals cause, and the token refused
     /// last, from the first refusal.
     pub(super) refusals: Option<Box<Refusals>>,
-    /// Tells watchers of each change of the source's health, once anyone
-    /// has asked to watch.
-    pub(super) watch: Option<watch::Sender<Health>>,
+    /// Tells watchers of each change of the source's health, from the
+    /// first ask to watch until no one watches.
+    pub(super) watch: Option<Box<Watch>>,
+}
+
+/// The watch of a source's health, and the number of the last health sent:
+/// sent after the state lock is released, a health never overwrites a
+/// later one.
+pub(super) struct Watch {
+    pub(super) sender: watch::Sender<Health>,
+    sent: u64,
+}
+
+impl Watch {
+    /// A watch starting at `health`.
+    pub(super) fn new(health: Health) -> (Box<Self>, watch::Receiver<Health>) {
+        let (sender, changes) = watch::channel(health);
+        (Box::new(Self { sender, sent: 0 }), changes)
+    }
 }
 
 /// Failed refreshes in a row, and the backoff they set.
@@ -107,14 +124,36 @@ impl Core {
             last_error: state.failing.as_ref().map(|f| f.last_error.clone()),
             degraded: self.link.is_degraded(),
             refreshing: state.in_flight.is_some(),
+            sent: 0,
         }
     }
 
-    /// Tells the watchers, if any, of the health now.
-    pub(super) fn publish(&self, state: &RefreshState) {
-        if let Some(watch) = &state.watch {
-            watch.send_replace(self.health(state));
+    /// Tells the watchers, if any, of the health now, once the state lock
+    /// (`state`) is released: a watcher holding a borrow of the watch never
+    /// holds up the source. A watch no one holds any more is dropped.
+    pub(super) fn publish(&self, mut state: MutexGuard<'_, RefreshState>) {
+        let Some(watch) = state.watch.as_deref() else {
+            return;
+        };
+        if watch.sender.receiver_count() == 0 {
+            state.watch = None;
+            return;
         }
+        let mut health = self.health(&state);
+        let Some(watch) = state.watch.as_deref_mut() else {
+            return;
+        };
+        watch.sent = watch.sent.wrapping_add(1);
+        health.sent = watch.sent;
+        let sender = watch.sender.clone();
+        drop(state);
+        sender.send_if_modified(|current| {
+            let newer = current.sent < health.sent;
+            if newer {
+                *current = health;
+            }
+            newer
+        });
     }
 
     /// Starts a refresh in a task of the current tokio runtime.
@@ -137,7 +176,6 @@ impl Core {
             refused: state.refusals.as_ref().and_then(|r| r.invalidated.clone()),
         };
         runtime.spawn(refresh.run(done));
-        self.publish(state);
         pending
     }
 
@@ -177,7 +215,7 @@ impl Core {
                 }));
             }
         }
-        self.publish(&state);
+        self.publish(state);
     }
 }
 
@@ -200,7 +238,12 @@ impl Refresh {
             generation: self.generation,
         };
         let started = Instant::now();
-        let current = self.core.upgrade().and_then(|core| core.cache.load_full());
+        let core = self.core.upgrade();
+        // Watchers learn that a refresh runs.
+        if let Some(core) = &core {
+            core.publish(core.state());
+        }
+        let current = core.and_then(|core| core.cache.load_full());
         let coordinator = Coordinator {
             provider: self.provider.as_ref(),
             link: &self.link,
@@ -208,6 +251,7 @@ impl Refresh {
             clock: &self.clock,
             current: current.as_deref(),
             refused: self.refused.as_ref(),
+            issued: AtomicBool::new(false),
         };
         let Obtained {
             outcome,
@@ -217,9 +261,10 @@ impl Refresh {
             .catch_unwind()
             .await
             .unwrap_or_else(|_panic| Obtained::only(Err(Error::RefreshAborted)));
+        let issued = coordinator.issued.load(Ordering::Relaxed);
         drop(current);
         let outcome: Outcome = outcome.map(Arc::new);
-        self.measure(&outcome, started.elapsed());
+        self.measure(&outcome, issued, started.elapsed());
         match &outcome {
             Ok(entry) => tracing::info!(
                 target: OUTCOME_TARGET,
@@ -254,15 +299,18 @@ impl Refresh {
         self.retire_replaced(replaced).await;
     }
 
-    /// Records the refresh's outcome and duration in the metrics.
-    fn measure(&self, outcome: &Outcome, took: Duration) {
+    /// Records the refresh's outcome and duration in the metrics: whether
+    /// the provider `issued` its token, it came from the store, or the
+    /// source kept one it had.
+    fn measure(&self, outcome: &Outcome, issued: bool, took: Duration) {
         let (kind, channel) = (self.provider.token_kind(), self.provider.channel_id());
         match outcome {
             Ok(entry) => {
-                let how = if entry.issued_here {
-                    "issued"
-                } else {
-                    "from_store"
+                let from_store = self.timing.shared && entry.placement == Placement::Stored;
+                let how = match (issued, from_store) {
+                    (true, _) => "issued",
+                    (false, true) => "from_store",
+                    (false, false) => "kept",
                 };
                 metrics::refresh(kind, channel, how, took, Some(entry.expires_at_wall()));
             }
@@ -306,7 +354,7 @@ impl Drop for Unsettled {
             let mut state = core.state();
             if state.generation == self.generation {
                 state.in_flight = None;
-                core.publish(&state);
+                core.publish(state);
             }
         }
     }

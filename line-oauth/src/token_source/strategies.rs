@@ -1,5 +1,7 @@
 //! The crate's [`TokenProvider`]s: LINE's three token kinds on a [`Client`].
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use super::provider::{Retired, TokenProvider};
@@ -193,6 +195,8 @@ pub struct V21 {
     revoke_with: Option<ChannelCredentials>,
     /// Whether each issuance is followed by a count of the channel's tokens.
     count_tokens: bool,
+    /// Whether a count runs: issuances meanwhile start none of their own.
+    counting: Arc<AtomicBool>,
 }
 
 impl V21 {
@@ -206,13 +210,14 @@ impl V21 {
             lifetime,
             revoke_with: None,
             count_tokens: true,
+            counting: Arc::default(),
         }
     }
 
     /// Whether each issuance is followed by a count of the channel's v2.1
-    /// tokens (the key-ID listing: one more call to LINE per issuance) for
-    /// the `line_oauth_v21_tokens` metric and the warning from
-    /// [`V21Budget::WARN_AT`] in use. On by default.
+    /// tokens (the key-ID listing: one more call to LINE per issuance, none
+    /// while one runs) for the `line_oauth_v21_tokens` metric and the
+    /// warning from [`V21Budget::WARN_AT`] in use. On by default.
     ///
     /// ```
     /// # let pair = line_oauth::AssertionKeyPair::generate().unwrap();
@@ -239,6 +244,15 @@ impl V21 {
     }
 }
 
+/// Marks a count done when dropped, also when its task is cancelled.
+struct CountDone<'a>(&'a AtomicBool);
+
+impl Drop for CountDone<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
+    }
+}
+
 impl V21 {
     /// Counts the channel's v2.1 tokens: the count goes to the metrics, and
     /// a warning naming the channel (never a token) when
@@ -246,9 +260,13 @@ impl V21 {
     /// logged: the issuance it follows stands.
     async fn check_budget(&self) {
         let channel_id = self.signer.channel_id();
-        match self.client.v21_budget(self.signer.preferred()).await {
+        let done = CountDone(&self.counting);
+        // With the signer the issuance just worked with.
+        let counted = self.client.v21_budget(self.signer.preferred()).await;
+        drop(done);
+        match counted {
             Ok(budget) => {
-                metrics::v21_tokens(channel_id, budget.in_use);
+                metrics::v21_tokens(channel_id, budget.in_use, budget.is_near_limit());
                 if budget.is_near_limit() {
                     tracing::warn!(
                         channel_id,
@@ -260,7 +278,7 @@ impl V21 {
                 }
             }
             Err(error) => {
-                tracing::debug!(channel_id, error = %Chain(&error), "v2.1 tokens: could not count them")
+                tracing::info!(channel_id, error = %Chain(&error), "v2.1 tokens: could not count them")
             }
         }
     }
@@ -276,10 +294,9 @@ impl TokenProvider for V21 {
             .signer
             .sign_with(|signer| client.issue_v21(signer, lifetime))
             .await?;
-        if let Some(runtime) = self
-            .count_tokens
-            .then(tokio::runtime::Handle::try_current)
-            .and_then(Result::ok)
+        let runtime = tokio::runtime::Handle::try_current().ok();
+        if let Some(runtime) = runtime.filter(|_| self.count_tokens)
+            && !self.counting.swap(true, Ordering::AcqRel)
         {
             let provider = self.clone();
             runtime.spawn(async move { provider.check_budget().await });

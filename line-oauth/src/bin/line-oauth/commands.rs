@@ -387,7 +387,10 @@ async fn stored_token(
         ),
         TokenKind::V21 => (
             "v21",
-            TokenSource::builder(V21::new(client, creds.signer()?, lifetime)),
+            TokenSource::builder(
+                // The command exits once it prints: `budget` counts.
+                V21::new(client, creds.signer()?, lifetime).count_tokens(false),
+            ),
         ),
     };
     // A store it cannot use fails the command rather than issuing: issuing
