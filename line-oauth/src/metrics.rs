@@ -3,9 +3,10 @@
 //! names, units and labels live in one place; README lists them.
 //!
 //! Without the feature each function is empty and the crate has no metrics
-//! dependency. With it and no recorder installed, a metric costs its label
-//! array (static strings, no allocation but a channel label) and one load
-//! of the facade's recorder pointer. The cached-token path emits nothing.
+//! dependency. With it and no recorder installed, a metric costs building
+//! its key (its labels are static strings but a channel ID; the facade puts
+//! them in a small vector) and one load of the recorder pointer: on calls,
+//! refreshes and store operations, never on the cached-token path.
 //!
 //! Labels are bounded: operations, token kinds, store kinds, outcomes (ok
 //! or an [`Error::kind`](crate::Error::kind)) and HTTP statuses (the usual
@@ -230,15 +231,30 @@ pub(crate) fn token_refusal(outcome: &'static str) {
     let _ = outcome;
 }
 
+/// The channels of the process's registries, by state, kept here so that
+/// the gauge is set whole: right even under a recorder installed late.
+#[cfg(feature = "metrics")]
+static REGISTRY_LIVE: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
+#[cfg(feature = "metrics")]
+static REGISTRY_PARKED: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
+
 /// A registry's channels in `state` (`live`, `parked`) went up by `delta`
-/// (down when negative): the gauge sums every registry of the process.
+/// (down when negative): the gauge counts every registry of the process.
 pub(crate) fn registry_channels(state: &'static str, delta: i64) {
     #[cfg(feature = "metrics")]
     {
+        let total = if state == "parked" {
+            &REGISTRY_PARKED
+        } else {
+            &REGISTRY_LIVE
+        };
+        let now = total
+            .fetch_add(delta, Ordering::Relaxed)
+            .saturating_add(delta);
         // Gauges are f64: exact for any count a registry can hold.
         #[expect(clippy::cast_precision_loss, reason = "counts far below 2^53")]
-        let delta = delta as f64;
-        metrics::gauge!(Metrics::REGISTRY_CHANNELS, "state" => state).increment(delta);
+        let now = now as f64;
+        metrics::gauge!(Metrics::REGISTRY_CHANNELS, "state" => state).set(now);
     }
     #[cfg(not(feature = "metrics"))]
     let _ = (state, delta);

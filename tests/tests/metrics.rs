@@ -77,20 +77,32 @@ fn key_of(key: &CompositeKey) -> String {
     format!("{}{{{}}}", key.name(), labels.join(","))
 }
 
-/// Adds what was recorded since the last snapshot (a snapshot resets
-/// counters and gauges) to `totals`, and returns the gauges and counters
-/// so far.
+/// Adds the counts recorded since the last snapshot (a snapshot resets
+/// them) to `totals`, takes the gauges as the snapshot shows them (the
+/// registry gauges are set whole at each change, and each step of the
+/// scenarios that read them changes every one they read), and returns the
+/// values so far.
 fn tally(seen: &Snapshotter, totals: &mut BTreeMap<String, f64>) -> BTreeMap<String, f64> {
     for (key, _, _, value) in seen.snapshot().into_vec() {
-        let added = match value {
+        let total = totals.entry(key_of(&key)).or_default();
+        match value {
             #[expect(clippy::cast_precision_loss, reason = "small counts")]
-            DebugValue::Counter(count) => count as f64,
-            DebugValue::Gauge(gauge) => gauge.into_inner(),
-            DebugValue::Histogram(_) => continue,
-        };
-        *totals.entry(key_of(&key)).or_default() += added;
+            DebugValue::Counter(count) => *total += count as f64,
+            DebugValue::Gauge(gauge) => *total = gauge.into_inner(),
+            DebugValue::Histogram(_) => {}
+        }
     }
     totals.clone()
+}
+
+/// Held by the scenarios with registries: the registry gauge counts every
+/// registry of the process, so two at once would mix.
+static REGISTRIES: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn one_registry_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    REGISTRIES
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// The entries of `recorded` named `name`.
@@ -406,6 +418,7 @@ impl TokenProvider for Local {
 
 #[test]
 fn an_eviction_counts_its_reason_and_the_registry_size_follows() {
+    let _alone = one_registry_at_a_time();
     record(true, |seen| async move {
         let mut totals = BTreeMap::new();
         let live = "line_oauth_registry_channels{state=live}".to_owned();
@@ -462,6 +475,7 @@ fn readme_table() -> BTreeMap<String, Vec<String>> {
 
 #[test]
 fn readme_lists_every_metric_with_the_labels_it_is_recorded_with() {
+    let _alone = one_registry_at_a_time();
     let table = readme_table();
     let names: Vec<&str> = table.keys().map(String::as_str).collect();
     let mut expected = Metrics::NAMES.to_vec();

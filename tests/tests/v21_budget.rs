@@ -22,14 +22,15 @@ fn budget_warnings(text: &str) -> Vec<&str> {
         .collect()
 }
 
-/// Waits (up to 5 s) until `done` holds for the capture's text.
+/// Waits until `done` holds for the capture's text; fails after 10 s.
 async fn wait_for(capture: &Capture, done: impl Fn(&str) -> bool) {
-    for _ in 0..500 {
+    for _ in 0..1000 {
         if done(&capture.text()) {
             return;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
+    panic!("not within 10 s:\n{}", capture.text());
 }
 
 #[test]

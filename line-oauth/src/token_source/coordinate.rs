@@ -131,6 +131,9 @@ pub(super) struct Coordinator<'a> {
     pub(super) refused: Option<&'a Refused>,
     /// Whether the provider issued a token in this refresh.
     pub(super) issued: AtomicBool,
+    /// Whether this refresh kept a token the source had (its own, or one
+    /// reported refused), rather than issued one or took the store's.
+    pub(super) kept: AtomicBool,
 }
 
 impl Coordinator<'_> {
@@ -204,6 +207,7 @@ impl Coordinator<'_> {
             .rewrap(refused.entry.issued().clone(), refused.entry.placement)
             .ok()?;
         entry.issued_here = refused.entry.issued_here;
+        self.kept.store(true, Ordering::Relaxed);
         tracing::debug!("token source: a refused token is kept through the refusal hold");
         Some(Obtained::only(Ok(entry)))
     }
@@ -258,7 +262,10 @@ impl Coordinator<'_> {
             return self.adopt(entry);
         }
         let issued = match self.own_fresh() {
-            Some(own) => own.issued().clone(),
+            Some(own) => {
+                self.kept.store(true, Ordering::Relaxed);
+                own.issued().clone()
+            }
             None => match self.issue().await {
                 Ok(issued) => issued,
                 Err(error) => {
@@ -339,6 +346,7 @@ impl Coordinator<'_> {
         }
         self.link.degraded(&error);
         if let Some(own) = self.own_fresh() {
+            self.kept.store(true, Ordering::Relaxed);
             return Obtained::only(self.rewrap(own.issued().clone(), Placement::Own).map(mine));
         }
         let issued = match self.issue().await {

@@ -175,7 +175,13 @@ impl Core {
             generation: state.generation,
             refused: state.refusals.as_ref().and_then(|r| r.invalidated.clone()),
         };
-        runtime.spawn(refresh.run(done));
+        // Made before the task, so that it clears the mark even if the task
+        // is dropped before it first runs (its runtime shutting down).
+        let unsettled = Unsettled {
+            core: Some(Arc::downgrade(self)),
+            generation: state.generation,
+        };
+        runtime.spawn(refresh.run(done, unsettled));
         pending
     }
 
@@ -215,8 +221,18 @@ impl Core {
                 }));
             }
         }
-        self.publish(state);
     }
+}
+
+/// Where a refresh's token came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Origin {
+    /// The provider issued it.
+    Issued,
+    /// The store had it.
+    Store,
+    /// The source had it: its own, or one reported refused and held.
+    Kept,
 }
 
 /// One refresh task's inputs. It shares the provider, and sees the source
@@ -232,11 +248,7 @@ struct Refresh {
 }
 
 impl Refresh {
-    async fn run(self, done: oneshot::Sender<Outcome>) {
-        let _unsettled = Unsettled {
-            core: self.core.clone(),
-            generation: self.generation,
-        };
+    async fn run(self, done: oneshot::Sender<Outcome>, unsettled: Unsettled) {
         let started = Instant::now();
         let core = self.core.upgrade();
         // Watchers learn that a refresh runs.
@@ -252,6 +264,7 @@ impl Refresh {
             current: current.as_deref(),
             refused: self.refused.as_ref(),
             issued: AtomicBool::new(false),
+            kept: AtomicBool::new(false),
         };
         let Obtained {
             outcome,
@@ -261,15 +274,22 @@ impl Refresh {
             .catch_unwind()
             .await
             .unwrap_or_else(|_panic| Obtained::only(Err(Error::RefreshAborted)));
-        let issued = coordinator.issued.load(Ordering::Relaxed);
+        let origin = match (
+            coordinator.issued.load(Ordering::Relaxed),
+            coordinator.kept.load(Ordering::Relaxed),
+        ) {
+            (true, _) => Origin::Issued,
+            (false, true) => Origin::Kept,
+            (false, false) => Origin::Store,
+        };
         drop(current);
         let outcome: Outcome = outcome.map(Arc::new);
-        self.measure(&outcome, issued, started.elapsed());
+        self.measure(&outcome, origin, started.elapsed());
         match &outcome {
             Ok(entry) => tracing::info!(
                 target: OUTCOME_TARGET,
                 seconds_left = entry.seconds_left(self.clock.now()),
-                from_store = entry.placement == Placement::Stored && self.timing.shared,
+                from_store = origin == Origin::Store && self.timing.shared,
                 "token source: new token"
             ),
             Err(error) => {
@@ -291,26 +311,28 @@ impl Refresh {
             return;
         };
         core.settle(&outcome, self.generation);
-        drop(core);
+        unsettled.disarm();
+        // The waiters first: a watcher holding a borrow of the watch holds
+        // up only this task.
         let _ = done.send(outcome);
+        core.publish(core.state());
+        drop(core);
         for token in &unused {
             self.retire(token, Retired::Unused).await;
         }
         self.retire_replaced(replaced).await;
     }
 
-    /// Records the refresh's outcome and duration in the metrics: whether
-    /// the provider `issued` its token, it came from the store, or the
-    /// source kept one it had.
-    fn measure(&self, outcome: &Outcome, issued: bool, took: Duration) {
+    /// Records the refresh's outcome and duration in the metrics.
+    fn measure(&self, outcome: &Outcome, origin: Origin, took: Duration) {
         let (kind, channel) = (self.provider.token_kind(), self.provider.channel_id());
         match outcome {
             Ok(entry) => {
-                let from_store = self.timing.shared && entry.placement == Placement::Stored;
-                let how = match (issued, from_store) {
-                    (true, _) => "issued",
-                    (false, true) => "from_store",
-                    (false, false) => "kept",
+                let how = match origin {
+                    Origin::Issued => "issued",
+                    // A source with no store of its own takes nothing from one.
+                    Origin::Store if self.timing.shared => "from_store",
+                    Origin::Store | Origin::Kept => "kept",
                 };
                 metrics::refresh(kind, channel, how, took, Some(entry.expires_at_wall()));
             }
@@ -342,15 +364,24 @@ impl Refresh {
 }
 
 /// Clears the in-flight mark of a refresh task that ends without settling
-/// (its runtime shut down), so the next call starts a new one.
+/// (its runtime shut down, before or while it ran), so the next call starts
+/// a new one.
 struct Unsettled {
-    core: Weak<Core>,
+    /// `None` once the task settled.
+    core: Option<Weak<Core>>,
     generation: u64,
+}
+
+impl Unsettled {
+    /// The task settled: nothing to clear.
+    fn disarm(mut self) {
+        self.core = None;
+    }
 }
 
 impl Drop for Unsettled {
     fn drop(&mut self) {
-        if let Some(core) = self.core.upgrade() {
+        if let Some(core) = self.core.take().and_then(|core| core.upgrade()) {
             let mut state = core.state();
             if state.generation == self.generation {
                 state.in_flight = None;

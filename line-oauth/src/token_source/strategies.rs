@@ -244,10 +244,11 @@ impl V21 {
     }
 }
 
-/// Marks a count done when dropped, also when its task is cancelled.
-struct CountDone<'a>(&'a AtomicBool);
+/// Marks a count done when dropped: made before its task, so that the task
+/// dropped at any point (even before it first runs) clears the mark.
+struct CountDone(Arc<AtomicBool>);
 
-impl Drop for CountDone<'_> {
+impl Drop for CountDone {
     fn drop(&mut self) {
         self.0.store(false, Ordering::Release);
     }
@@ -258,9 +259,8 @@ impl V21 {
     /// a warning naming the channel (never a token) when
     /// [`V21Budget::WARN_AT`] or more are in use. A failed count is only
     /// logged: the issuance it follows stands.
-    async fn check_budget(&self) {
+    async fn check_budget(&self, done: CountDone) {
         let channel_id = self.signer.channel_id();
-        let done = CountDone(&self.counting);
         // With the signer the issuance just worked with.
         let counted = self.client.v21_budget(self.signer.preferred()).await;
         drop(done);
@@ -298,8 +298,9 @@ impl TokenProvider for V21 {
         if let Some(runtime) = runtime.filter(|_| self.count_tokens)
             && !self.counting.swap(true, Ordering::AcqRel)
         {
+            let done = CountDone(Arc::clone(&self.counting));
             let provider = self.clone();
-            runtime.spawn(async move { provider.check_budget().await });
+            runtime.spawn(async move { provider.check_budget(done).await });
         }
         Ok(issued)
     }
