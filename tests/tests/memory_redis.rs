@@ -23,7 +23,7 @@ async fn a_huge_value_under_the_token_key_keeps_peak_memory_under_50_mib() {
         .await
         .unwrap();
     let _: () = redis::cmd("SETRANGE")
-        .arg(format!("{prefix}:{name}:token"))
+        .arg(format!("{prefix}:{{{name}}}:token"))
         .arg(96 << 20)
         .arg("x")
         .query_async(&mut db)

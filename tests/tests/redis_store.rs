@@ -106,7 +106,7 @@ async fn tokens_with_absurd_lifetimes_are_shared_and_their_keys_expire_within_30
             second.access_token().expose_secret()
         );
         assert_eq!(provider.issued(), 1, "{seconds} s");
-        let token_key = format!("{prefix}:short-lived:{CHANNEL}:token");
+        let token_key = format!("{prefix}:{{short-lived:{CHANNEL}}}:token");
         let ttl_ms: i64 = redis::cmd("PTTL")
             .arg(&token_key)
             .query_async(&mut db)
@@ -114,7 +114,7 @@ async fn tokens_with_absurd_lifetimes_are_shared_and_their_keys_expire_within_30
             .unwrap();
         assert!(ttl_ms > 0 && ttl_ms <= 30 * 24 * 3600 * 1000, "{ttl_ms}");
         let locked: bool = redis::cmd("EXISTS")
-            .arg(format!("{prefix}:short-lived:{CHANNEL}:lock"))
+            .arg(format!("{prefix}:{{short-lived:{CHANNEL}}}:lock"))
             .query_async(&mut db)
             .await
             .unwrap();
@@ -131,7 +131,7 @@ async fn what_another_application_left_under_the_token_key_is_replaced() {
     let key = EncryptionKey::generate();
     let mut db = connection(&redis).await;
     let prefix = prefix();
-    let token_key = format!("{prefix}:short-lived:{CHANNEL}:token");
+    let token_key = format!("{prefix}:{{short-lived:{CHANNEL}}}:token");
     let store = RedisStore::new(&redis.url, &key)
         .unwrap()
         .with_prefix(&prefix);

@@ -333,7 +333,7 @@ async fn eight_processes_share_one_token_budget_through_redis() {
         .unwrap();
     assert_eq!(
         keys,
-        [format!("{}:short-lived:{CHANNEL}:token", config.prefix)]
+        [format!("{}:{{short-lived:{CHANNEL}}}:token", config.prefix)]
     );
     let stored: Vec<u8> = redis::cmd("GET")
         .arg(&keys[0])

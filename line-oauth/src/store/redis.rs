@@ -34,9 +34,12 @@ return 2
 /// Tokens in Redis, encrypted: one token, and one issuance at a time, for
 /// every replica of a bot (feature `redis`; `redis-tls` for `rediss://`).
 ///
-/// - Keys are `<prefix>:<store key>:token` and `<prefix>:<store key>:lock`,
+/// - Keys are `<prefix>:{<store key>}:token` and `<prefix>:{<store key>}:lock`,
 ///   the prefix `line-oauth` unless set ([`RedisStore::with_prefix`]); a
-///   token key expires with its token.
+///   token key expires with its token. The braces are a hash tag: a
+///   channel's two keys live in one hash slot, as the script that touches
+///   both needs on Redis Cluster (a prefix holding `{}`, or an empty store
+///   key, would defeat it).
 /// - The issuance lock is `SET NX PX` with a random value, released (by a
 ///   script) only by its holder: a crashed holder's lock runs out after the
 ///   source's lock TTL.
@@ -129,7 +132,7 @@ impl RedisStore {
     /// ```
     /// # let key = line_oauth::EncryptionKey::generate();
     /// let store = line_oauth::RedisStore::new("redis://127.0.0.1/", &key)?.with_prefix("staging");
-    /// assert_eq!(store.token_key("short-lived:1"), "staging:short-lived:1:token");
+    /// assert_eq!(store.token_key("short-lived:1"), "staging:{short-lived:1}:token");
     /// # Ok::<(), line_oauth::Error>(())
     /// ```
     #[must_use]
@@ -138,13 +141,14 @@ impl RedisStore {
         self
     }
 
-    /// The Redis key holding the token of `key`.
+    /// The Redis key holding the token of `key`; its lock's key differs
+    /// only in its last part, and shares its hash tag (`{key}`).
     pub fn token_key(&self, key: &str) -> String {
-        format!("{}:{key}:token", self.prefix)
+        format!("{}:{{{key}}}:token", self.prefix)
     }
 
     fn lock_key(&self, key: &str) -> String {
-        format!("{}:{key}:lock", self.prefix)
+        format!("{}:{{{key}}}:lock", self.prefix)
     }
 
     /// The connection, made on the current runtime when there is none or
@@ -289,4 +293,39 @@ impl fmt::Debug for RedisStore {
 
 fn unavailable(error: &redis::RedisError) -> StoreError {
     StoreError::unavailable(format!("redis: {error}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What Redis Cluster hashes of `key`: the part between the first `{`
+    /// and the next `}`, when that is not empty; else the whole key.
+    fn hashed(key: &str) -> &str {
+        key.find('{')
+            .and_then(|open| {
+                let rest = &key[open + 1..];
+                rest.find('}')
+                    .filter(|&close| close > 0)
+                    .map(|close| &rest[..close])
+            })
+            .unwrap_or(key)
+    }
+
+    #[test]
+    fn a_channels_token_and_lock_keys_hash_to_one_slot_whatever_the_names() {
+        let key = EncryptionKey::generate();
+        for prefix in ["line-oauth", "staging", "a{b}c", "x{y"] {
+            let store = RedisStore::new("redis://127.0.0.1/", &key)
+                .unwrap()
+                .with_prefix(prefix);
+            for name in ["short-lived:1234567890", "v21:1", "odd{key}", "a}b"] {
+                let (token, lock) = (store.token_key(name), store.lock_key(name));
+                assert_ne!(token, lock);
+                assert_eq!(hashed(&token), hashed(&lock), "{token} / {lock}");
+            }
+        }
+        let store = RedisStore::new("redis://127.0.0.1/", &key).unwrap();
+        assert_eq!(hashed(&store.token_key("v21:42")), "v21:42");
+    }
 }
