@@ -4,7 +4,11 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
+use redis::cluster::ClusterClient;
+use redis::cluster_async::ClusterConnection;
+use redis::sentinel::{SentinelClient, SentinelServerType};
+use std::sync::atomic::{AtomicBool, Ordering};
 use tokio::sync::{Mutex, oneshot};
 
 use super::sealed::{Sealer, Unsealed};
@@ -69,18 +73,70 @@ pub struct RedisStore {
 
 /// What clones share: the client, its connection, the keys.
 struct Shared {
-    client: redis::Client,
+    target: Target,
     connection: Mutex<Option<Connection>>,
+    /// Set when a command failed: with Sentinel, the next call asks the
+    /// sentinels for the master again (it may have moved).
+    failed: AtomicBool,
     sealer: Sealer,
     unlock: redis::Script,
+}
+
+/// Where the store's Redis is.
+enum Target {
+    /// One server (or an endpoint in front of several).
+    Node(redis::Client),
+    /// A Redis Cluster, known by some of its nodes: the client follows its
+    /// redirections (`MOVED`, `ASK`) and its failovers.
+    Cluster(ClusterClient),
+    /// The master that Redis Sentinel names, asked again after a failure.
+    Sentinel(Mutex<SentinelClient>),
 }
 
 /// A connection, and a sign that the runtime it runs on lives: a task of
 /// that runtime holds the other end, and is dropped with it (or ends when
 /// the store does).
 struct Connection {
-    manager: ConnectionManager,
+    link: Link,
     runtime: oneshot::Sender<()>,
+}
+
+/// A live connection to the target; clones share it.
+#[derive(Clone)]
+enum Link {
+    Node(ConnectionManager),
+    Cluster(ClusterConnection),
+}
+
+impl ConnectionLike for Link {
+    fn req_packed_command<'a>(
+        &'a mut self,
+        cmd: &'a redis::Cmd,
+    ) -> redis::RedisFuture<'a, redis::Value> {
+        match self {
+            Self::Node(node) => node.req_packed_command(cmd),
+            Self::Cluster(cluster) => cluster.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a redis::Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> redis::RedisFuture<'a, Vec<redis::Value>> {
+        match self {
+            Self::Node(node) => node.req_packed_commands(pipeline, offset, count),
+            Self::Cluster(cluster) => cluster.req_packed_commands(pipeline, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            Self::Node(node) => node.get_db(),
+            Self::Cluster(cluster) => cluster.get_db(),
+        }
+    }
 }
 
 impl RedisStore {
@@ -112,18 +168,101 @@ impl RedisStore {
         Self::build(url, Sealer::new(key, Some(previous)))
     }
 
+    /// A store on a Redis Cluster, known by the URLs of some of its nodes
+    /// (one is enough; more let it start while some are down). Redirections
+    /// and failovers inside the cluster are followed. Tokens are encrypted
+    /// under `key`.
+    ///
+    /// ```no_run
+    /// # let key = line_oauth::EncryptionKey::generate();
+    /// let nodes = ["redis://10.0.0.1:6379", "redis://10.0.0.2:6379", "redis://10.0.0.3:6379"];
+    /// let store = line_oauth::RedisStore::cluster(nodes, &key)?;
+    /// # Ok::<(), line_oauth::StoreError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`StoreErrorKind::Setup`](crate::StoreErrorKind::Setup) when no URL
+    /// is given or one is not a Redis URL (the message repeats none).
+    pub fn cluster<'a>(
+        nodes: impl IntoIterator<Item = &'a str>,
+        key: &EncryptionKey,
+    ) -> Result<Self, StoreError> {
+        let nodes = nodes
+            .into_iter()
+            .map(redis::IntoConnectionInfo::into_connection_info)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| not_a_url(&e))?;
+        if nodes.is_empty() {
+            return Err(StoreError::setup(
+                "a Redis Cluster needs at least one node's URL",
+            ));
+        }
+        let client = ClusterClient::builder(nodes)
+            .connection_timeout(REDIS_TIMEOUT)
+            .response_timeout(REDIS_TIMEOUT)
+            .build()
+            .map_err(|e| not_a_url(&e))?;
+        Ok(Self::on(Target::Cluster(client), Sealer::new(key, None)))
+    }
+
+    /// A store on the master of the Redis that Sentinel watches under
+    /// `master`, found through the sentinels at `sentinels` (their URLs:
+    /// one is enough, more let it start while some are down). After a
+    /// failure the store asks them again, so a failover moves it to the
+    /// new master. Tokens are encrypted under `key`.
+    ///
+    /// ```no_run
+    /// # let key = line_oauth::EncryptionKey::generate();
+    /// let sentinels = ["redis://10.0.0.1:26379", "redis://10.0.0.2:26379", "redis://10.0.0.3:26379"];
+    /// let store = line_oauth::RedisStore::sentinel(sentinels, "bot-tokens", &key)?;
+    /// # Ok::<(), line_oauth::StoreError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`StoreErrorKind::Setup`](crate::StoreErrorKind::Setup) when no URL
+    /// is given or one is not a Redis URL (the message repeats none).
+    pub fn sentinel<'a>(
+        sentinels: impl IntoIterator<Item = &'a str>,
+        master: &str,
+        key: &EncryptionKey,
+    ) -> Result<Self, StoreError> {
+        let sentinels: Vec<&str> = sentinels.into_iter().collect();
+        if sentinels.is_empty() {
+            return Err(StoreError::setup(
+                "Sentinel needs at least one sentinel's URL",
+            ));
+        }
+        let client = SentinelClient::build(
+            sentinels,
+            String::from(master),
+            None,
+            SentinelServerType::Master,
+        )
+        .map_err(|e| not_a_url(&e))?;
+        Ok(Self::on(
+            Target::Sentinel(Mutex::new(client)),
+            Sealer::new(key, None),
+        ))
+    }
+
     fn build(url: &str, sealer: Sealer) -> Result<Self, StoreError> {
-        let client = redis::Client::open(url)
-            .map_err(|e| StoreError::setup(format!("not a usable Redis URL ({:?})", e.kind())))?;
-        Ok(Self {
+        let client = redis::Client::open(url).map_err(|e| not_a_url(&e))?;
+        Ok(Self::on(Target::Node(client), sealer))
+    }
+
+    fn on(target: Target, sealer: Sealer) -> Self {
+        Self {
             prefix: Arc::from("line-oauth"),
             shared: Arc::new(Shared {
-                client,
+                target,
                 connection: Mutex::new(None),
+                failed: AtomicBool::new(false),
                 sealer,
                 unlock: redis::Script::new(UNLOCK),
             }),
-        })
+        }
     }
 
     /// The same store with its keys under `prefix` (default `line-oauth`),
@@ -151,32 +290,58 @@ impl RedisStore {
         format!("{}:{{{key}}}:lock", self.prefix)
     }
 
+    /// `error`, as the store reports it; the next call, with Sentinel, asks
+    /// for the master again.
+    fn failed(&self, error: &redis::RedisError) -> StoreError {
+        self.shared.failed.store(true, Ordering::Release);
+        unavailable(error)
+    }
+
     /// The connection, made on the current runtime when there is none or
-    /// the runtime it ran on is gone.
-    async fn connection(&self) -> Result<ConnectionManager, StoreError> {
+    /// the runtime it ran on is gone (or, with Sentinel, after a failure).
+    async fn connection(&self) -> Result<Link, StoreError> {
         let mut slot = self.shared.connection.lock().await;
-        if let Some(live) = slot.as_ref().filter(|c| !c.runtime.is_closed()) {
-            return Ok(live.manager.clone());
+        let failed = self.shared.failed.swap(false, Ordering::AcqRel);
+        let ask_again = failed && matches!(self.shared.target, Target::Sentinel(_));
+        if let Some(live) = slot
+            .as_ref()
+            .filter(|c| !c.runtime.is_closed() && !ask_again)
+        {
+            return Ok(live.link.clone());
         }
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(REDIS_TIMEOUT))
-            .set_response_timeout(Some(REDIS_TIMEOUT))
-            .set_number_of_retries(1);
-        let manager = self
-            .shared
-            .client
-            .get_connection_manager_with_config(config)
-            .await
-            .map_err(|e| unavailable(&e))?;
+        let link = match &self.shared.target {
+            Target::Node(client) => {
+                let config = ConnectionManagerConfig::new()
+                    .set_connection_timeout(Some(REDIS_TIMEOUT))
+                    .set_response_timeout(Some(REDIS_TIMEOUT))
+                    .set_number_of_retries(1);
+                let manager = client.get_connection_manager_with_config(config).await;
+                Link::Node(manager.map_err(|e| unavailable(&e))?)
+            }
+            Target::Cluster(client) => {
+                let cluster = client.get_async_connection().await;
+                Link::Cluster(cluster.map_err(|e| unavailable(&e))?)
+            }
+            Target::Sentinel(sentinel) => {
+                let master = sentinel.lock().await.async_get_client().await;
+                let master = master.map_err(|e| self.failed(&e))?;
+                let config = ConnectionManagerConfig::new()
+                    .set_connection_timeout(Some(REDIS_TIMEOUT))
+                    .set_response_timeout(Some(REDIS_TIMEOUT))
+                    .set_number_of_retries(1);
+                let manager = master.get_connection_manager_with_config(config).await;
+                Link::Node(manager.map_err(|e| self.failed(&e))?)
+            }
+        };
         let (runtime, lives) = oneshot::channel::<()>();
         tokio::spawn(async move {
             let _ = lives.await;
         });
         *slot = Some(Connection {
-            manager: manager.clone(),
+            link: link.clone(),
             runtime,
         });
-        Ok(manager)
+        Ok(link)
     }
 }
 
@@ -208,7 +373,7 @@ impl TokenStore for RedisStore {
             Err(e) if e.code() == Some("WRONGTYPE") => {
                 return Unsealed::Corrupt("not a string").into_store_result(&name);
             }
-            Err(e) => return Err(unavailable(&e)),
+            Err(e) => return Err(self.failed(&e)),
         };
         if record.is_empty() {
             return Ok(None);
@@ -237,7 +402,7 @@ impl TokenStore for RedisStore {
             .arg(ttl_ms)
             .query_async(&mut connection)
             .await
-            .map_err(|e| unavailable(&e))?;
+            .map_err(|e| self.failed(&e))?;
         Ok(taken.map(|_| RedisLease { value }))
     }
 
@@ -270,7 +435,7 @@ impl TokenStore for RedisStore {
             .arg(ttl_ms)
             .invoke_async(&mut connection)
             .await
-            .map_err(|e| unavailable(&e))?;
+            .map_err(|e| self.failed(&e))?;
         match released {
             1 => Ok(()),
             2 => Err(StoreError::unavailable(format!(
@@ -285,10 +450,22 @@ impl TokenStore for RedisStore {
 impl fmt::Debug for RedisStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Not the URL: it may hold a password.
+        let target = match self.shared.target {
+            Target::Node(_) => "node",
+            Target::Cluster(_) => "cluster",
+            Target::Sentinel(_) => "sentinel",
+        };
         f.debug_struct("RedisStore")
             .field("prefix", &self.prefix)
+            .field("target", &target)
             .finish_non_exhaustive()
     }
+}
+
+/// A URL the client refused, named by the kind of fault only: a URL may
+/// hold a password.
+fn not_a_url(error: &redis::RedisError) -> StoreError {
+    StoreError::setup(format!("not a usable Redis URL ({:?})", error.kind()))
 }
 
 fn unavailable(error: &redis::RedisError) -> StoreError {

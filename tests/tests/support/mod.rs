@@ -15,6 +15,8 @@ use line_oauth_fake::FakeLine;
 use tracing_subscriber::filter::LevelFilter;
 use tracing_subscriber::fmt::format::FmtSpan;
 
+pub mod redis_cluster;
+pub mod redis_sentinel;
 pub mod redis_server;
 
 pub const CHANNEL: &str = "1234567890";

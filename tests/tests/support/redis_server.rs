@@ -39,19 +39,7 @@ impl RedisServer {
     /// Starts one; `None` (after a loud message) when `redis-server` is not
     /// installed, unless `LINE_OAUTH_REQUIRE_REDIS` is set.
     pub fn start(test: &str) -> Option<Self> {
-        let probe = Command::new("redis-server")
-            .arg("--version")
-            .stdout(Stdio::null())
-            .status();
-        if !probe.is_ok_and(|s| s.success()) {
-            assert!(
-                std::env::var_os("LINE_OAUTH_REQUIRE_REDIS").is_none(),
-                "{test}: LINE_OAUTH_REQUIRE_REDIS is set but redis-server is not installed"
-            );
-            eprintln!(
-                "\n*** SKIPPED {test}: no redis-server on PATH and LINE_OAUTH_TEST_REDIS unset. \
-                 Install Redis (apt-get install redis-server) to run it. ***\n"
-            );
+        if !installed(test) {
             return None;
         }
         let port = free_port();
@@ -98,12 +86,33 @@ impl Drop for RedisServer {
     }
 }
 
-fn free_port() -> u16 {
+/// Whether `redis-server` is installed; when not, a loud message, or a
+/// failure under `LINE_OAUTH_REQUIRE_REDIS`.
+pub fn installed(test: &str) -> bool {
+    let probe = Command::new("redis-server")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .status();
+    if probe.is_ok_and(|s| s.success()) {
+        return true;
+    }
+    assert!(
+        std::env::var_os("LINE_OAUTH_REQUIRE_REDIS").is_none(),
+        "{test}: LINE_OAUTH_REQUIRE_REDIS is set but redis-server is not installed"
+    );
+    eprintln!(
+        "\n*** SKIPPED {test}: no redis-server on PATH. \
+         Install Redis (apt-get install redis-server) to run it. ***\n"
+    );
+    false
+}
+
+pub fn free_port() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").expect("a free port");
     listener.local_addr().expect("an address").port()
 }
 
-fn wait_for_pong(port: u16) {
+pub fn wait_for_pong(port: u16) {
     let deadline = Instant::now() + Duration::from_secs(10);
     while Instant::now() < deadline {
         if let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) {

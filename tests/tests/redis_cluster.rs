@@ -1,0 +1,106 @@
+//! `RedisStore` on a real Redis Cluster of three masters, made by the test
+//! (`redis-cli --cluster create`): sources given one seed node share one
+//! token, however the slots fall, as on a single server.
+
+mod support;
+
+use futures_util::future::join_all;
+use line_oauth::{
+    ChannelCredentials, ClientSecret, EncryptionKey, RedisStore, ShortLived, TokenSource,
+    TokenStore,
+};
+use support::redis_cluster::RedisCluster;
+use support::{CHANNEL, SECRET, setup};
+
+/// Replicas sharing the cluster, and callers per replica.
+const REPLICAS: usize = 3;
+const CALLERS: usize = 20;
+/// A second channel, whose keys fall in another slot.
+const OTHER: &str = "2222222222";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicas_given_one_seed_node_share_one_token_through_the_cluster() {
+    let Some(cluster) = RedisCluster::start("redis_cluster", 3) else {
+        return;
+    };
+    let s = setup().await;
+    let key = EncryptionKey::generate();
+    let prefix = format!("cluster-{}", rand::random::<u32>());
+    let seeds = cluster.urls();
+    // As an operator would: each replica pointed at one node, not all.
+    let replicas: Vec<TokenSource> = (0..REPLICAS)
+        .map(|i| {
+            let store = RedisStore::cluster([seeds[i % seeds.len()].as_str()], &key)
+                .unwrap()
+                .with_prefix(&prefix);
+            TokenSource::builder(ShortLived::new(s.client.clone(), s.creds.clone()))
+                .store(store)
+                .build()
+                .unwrap()
+        })
+        .collect();
+    let calls = replicas
+        .iter()
+        .flat_map(|source| (0..CALLERS).map(move |_| source.token()));
+    let tokens: Vec<_> = join_all(calls)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    let first = tokens[0].access_token().expose_secret();
+    assert!(
+        tokens
+            .iter()
+            .all(|t| t.access_token().expose_secret() == first),
+        "the replicas serve different tokens"
+    );
+    println!(
+        "{} callers on {REPLICAS} replicas: {} issuance(s)",
+        REPLICAS * CALLERS,
+        s.fake.issued_count()
+    );
+    assert_eq!(s.fake.issued_count(), 1, "one issuance for the whole fleet");
+    for source in &replicas {
+        assert!(!source.health().is_degraded(), "a replica fell back");
+    }
+
+    // The token is in the cluster, where its slot is served, and its lock
+    // was released there.
+    let store = RedisStore::cluster([seeds[0].as_str()], &key)
+        .unwrap()
+        .with_prefix(&prefix);
+    let store_key = format!("short-lived:{CHANNEL}");
+    let stored = store.load(&store_key).await.unwrap().expect("stored");
+    assert_eq!(stored.access_token().expose_secret(), first);
+    let token_key = store.token_key(&store_key);
+    let home = cluster.node_of(&token_key);
+    let exists = cluster.cli(home, &["EXISTS", &token_key]);
+    assert_eq!(exists.trim(), "1", "not on the node serving its slot");
+    let lock_key = token_key.replace(":token", ":lock");
+    assert_eq!(
+        cluster.node_of(&lock_key),
+        home,
+        "lock and token slots differ"
+    );
+    assert_eq!(cluster.cli(home, &["EXISTS", &lock_key]).trim(), "0");
+
+    // Another channel's token goes through its own slot, lock and all.
+    s.fake.add_channel(OTHER, SECRET);
+    let creds = ChannelCredentials::new(OTHER, ClientSecret::new(SECRET));
+    let other = TokenSource::builder(ShortLived::new(s.client.clone(), creds))
+        .store(store.clone())
+        .build()
+        .unwrap();
+    let token = other.token().await.unwrap();
+    assert!(!other.health().is_degraded(), "the other channel fell back");
+    let stored = store
+        .load(&format!("short-lived:{OTHER}"))
+        .await
+        .unwrap()
+        .expect("stored");
+    assert_eq!(
+        stored.access_token().expose_secret(),
+        token.access_token().expose_secret()
+    );
+    assert_eq!(s.fake.issued_count(), 2);
+}

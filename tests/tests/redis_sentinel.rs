@@ -1,0 +1,105 @@
+//! `RedisStore` through Redis Sentinel, on real servers the test starts (a
+//! master, its replica, three sentinels): sources share the master's token,
+//! and when the master is killed and the sentinels promote the replica, the
+//! store follows them to it.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use futures_util::future::join_all;
+use line_oauth::{
+    ChannelCredentials, ClientSecret, EncryptionKey, RedisStore, ShortLived, TokenSource,
+    TokenStore,
+};
+use support::redis_sentinel::{MASTER, RedisSentinel};
+use support::{CHANNEL, SECRET, setup};
+
+/// A channel whose token is first issued after the failover.
+const OTHER: &str = "2222222222";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_store_follows_the_master_sentinel_names_through_a_failover() {
+    let Some(mut redis) = RedisSentinel::start("redis_sentinel") else {
+        return;
+    };
+    let s = setup().await;
+    let key = EncryptionKey::generate();
+    let prefix = format!("sentinel-{}", rand::random::<u32>());
+    let urls = redis.sentinel_urls();
+    let store = RedisStore::sentinel(urls.iter().map(String::as_str), MASTER, &key)
+        .unwrap()
+        .with_prefix(&prefix);
+    let source = |store: &RedisStore| {
+        TokenSource::builder(ShortLived::new(s.client.clone(), s.creds.clone()))
+            .store(store.clone())
+            .build()
+            .unwrap()
+    };
+    let (a, b) = (source(&store), source(&store));
+    let tokens = join_all((0..10).flat_map(|_| [a.token(), b.token()])).await;
+    let first = tokens[0]
+        .as_ref()
+        .unwrap()
+        .access_token()
+        .expose_secret()
+        .to_owned();
+    assert!(
+        tokens
+            .iter()
+            .all(|t| t.as_ref().unwrap().access_token().expose_secret() == first)
+    );
+    assert_eq!(s.fake.issued_count(), 1);
+    let store_key = format!("short-lived:{CHANNEL}");
+    let token_key = store.token_key(&store_key);
+    let on_master = redis.cli(redis.master_port(), &["EXISTS", &token_key]);
+    assert_eq!(on_master.trim(), "1", "not on the master");
+
+    // The master dies; the sentinels promote the replica.
+    redis.kill_master();
+    let killed = Instant::now();
+    redis.wait_for_promotion();
+    println!("promoted {:?} after the kill", killed.elapsed());
+
+    // The store finds the new master (the first call may still meet the
+    // dead one) and the token replicated there.
+    let mut found = None;
+    for _ in 0..50 {
+        match store.load(&store_key).await {
+            Ok(Some(token)) => {
+                found = Some(token);
+                break;
+            }
+            Ok(None) => panic!("the new master lacks the token"),
+            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+    let found = found.expect("the store reached the new master within 5 s");
+    assert_eq!(found.access_token().expose_secret(), first);
+
+    // Issuance goes through the new master: another channel's token is
+    // locked for, issued and stored there.
+    s.fake.add_channel(OTHER, SECRET);
+    let creds = ChannelCredentials::new(OTHER, ClientSecret::new(SECRET));
+    let other = TokenSource::builder(ShortLived::new(s.client.clone(), creds))
+        .store(store.clone())
+        .build()
+        .unwrap();
+    let token = other.token().await.unwrap();
+    assert!(
+        !other.health().is_degraded(),
+        "the refresh ran without the store"
+    );
+    let other_key = format!("short-lived:{OTHER}");
+    let on_new_master = redis.cli(
+        redis.replica_port(),
+        &["EXISTS", &store.token_key(&other_key)],
+    );
+    assert_eq!(on_new_master.trim(), "1");
+    let stored = store.load(&other_key).await.unwrap().expect("stored");
+    assert_eq!(
+        stored.access_token().expose_secret(),
+        token.access_token().expose_secret()
+    );
+    assert_eq!(s.fake.issued_count(), 2);
+}

@@ -1,0 +1,135 @@
+//! A Redis Cluster of the test's own: masters on free ports of 127.0.0.1,
+//! joined by `redis-cli --cluster create`, without persistence. Killed
+//! when dropped.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::redis_server::{free_port, installed, wait_for_pong};
+
+/// A running cluster.
+pub struct RedisCluster {
+    nodes: Vec<Node>,
+}
+
+struct Node {
+    child: Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl RedisCluster {
+    /// Starts `masters` nodes and makes them one cluster, every slot
+    /// covered; `None` (after a loud message) without `redis-server`,
+    /// unless `LINE_OAUTH_REQUIRE_REDIS` is set.
+    pub fn start(test: &str, masters: usize) -> Option<Self> {
+        if !installed(test) {
+            return None;
+        }
+        let nodes: Vec<Node> = (0..masters).map(|_| Node::start()).collect();
+        let addresses: Vec<String> = nodes
+            .iter()
+            .map(|n| format!("127.0.0.1:{}", n.port))
+            .collect();
+        let created = Command::new("redis-cli")
+            .args(["--cluster", "create"])
+            .args(&addresses)
+            .arg("--cluster-yes")
+            .stdout(Stdio::null())
+            .status()
+            .expect("redis-cli runs");
+        assert!(created.success(), "redis-cli --cluster create failed");
+        let cluster = Self { nodes };
+        cluster.wait_until_ok();
+        Some(cluster)
+    }
+
+    /// Each node's URL.
+    pub fn urls(&self) -> Vec<String> {
+        self.nodes
+            .iter()
+            .map(|n| format!("redis://127.0.0.1:{}/", n.port))
+            .collect()
+    }
+
+    /// The port of the node serving `key`'s slot, as the nodes say.
+    pub fn node_of(&self, key: &str) -> u16 {
+        let slot = self.cli(self.nodes[0].port, &["CLUSTER", "KEYSLOT", key]);
+        let slot: u16 = slot.trim().parse().expect("a slot");
+        let serves = |port: u16| {
+            let nodes = self.cli(port, &["CLUSTER", "NODES"]);
+            let me = nodes
+                .lines()
+                .find(|line| line.contains("myself"))
+                .unwrap_or("");
+            // Fields 9 on: the slot ranges it serves, `low-high` or `one`.
+            me.split_whitespace().skip(8).any(|range| {
+                let mut bounds = range.split('-').filter_map(|b| b.parse::<u16>().ok());
+                match (bounds.next(), bounds.next()) {
+                    (Some(low), Some(high)) => (low..=high).contains(&slot),
+                    (Some(one), None) => one == slot,
+                    _ => false,
+                }
+            })
+        };
+        self.nodes
+            .iter()
+            .map(|n| n.port)
+            .find(|&port| serves(port))
+            .unwrap_or_else(|| panic!("no node serves slot {slot}"))
+    }
+
+    /// What `redis-cli -p port args` prints.
+    pub fn cli(&self, port: u16, args: &[&str]) -> String {
+        let out = Command::new("redis-cli")
+            .args(["-p", &port.to_string()])
+            .args(args)
+            .output()
+            .expect("redis-cli runs");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn wait_until_ok(&self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            let ok = self.nodes.iter().all(|n| {
+                self.cli(n.port, &["CLUSTER", "INFO"])
+                    .contains("cluster_state:ok")
+            });
+            if ok {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("the cluster did not come up within 20 s");
+    }
+}
+
+impl Node {
+    fn start() -> Self {
+        let port = free_port();
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let child = Command::new("redis-server")
+            .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
+            .args(["--save", "", "--appendonly", "no"])
+            .args(["--cluster-enabled", "yes", "--cluster-node-timeout", "2000"])
+            .arg("--dir")
+            .arg(dir.path())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("redis-server starts");
+        wait_for_pong(port);
+        Self {
+            child,
+            port,
+            _dir: dir,
+        }
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
