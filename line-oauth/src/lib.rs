@@ -155,6 +155,9 @@ pub use secret::{AccessToken, ClientAssertion, ClientSecret};
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use store::RedisStore;
+#[cfg(feature = "redis-tls")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis-tls")))]
+pub use store::RedisTls;
 pub use store::{EncryptionKey, FileStore, MemoryStore, StoreError, StoreErrorKind, TokenStore};
 pub use token_source::{
     Health, Retired, ShortLived, Signers, Stateless, Token, TokenProvider, TokenSource,

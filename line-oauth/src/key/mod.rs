@@ -9,3 +9,5 @@ mod rsa_key;
 
 pub use error::KeyError;
 pub use jwk::{AssertionKeyPair, PrivateJwk, PublicJwk};
+#[cfg(feature = "redis-tls")]
+pub(crate) use key_file::read_key_file;

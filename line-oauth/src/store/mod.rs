@@ -16,6 +16,8 @@ mod file;
 mod memory;
 #[cfg(feature = "redis")]
 mod redis;
+#[cfg(feature = "redis-tls")]
+mod redis_tls;
 mod sealed;
 mod unshared;
 
@@ -24,6 +26,9 @@ pub use memory::MemoryStore;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use redis::RedisStore;
+#[cfg(feature = "redis-tls")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis-tls")))]
+pub use redis_tls::RedisTls;
 pub use sealed::EncryptionKey;
 pub(crate) use unshared::Unshared;
 

@@ -247,6 +247,36 @@ impl RedisStore {
         ))
     }
 
+    /// A store on the Redis at `url` (`rediss://`) with TLS set by `tls`:
+    /// a CA of your own, a client certificate (feature `redis-tls`).
+    ///
+    /// ```no_run
+    /// # fn run(key: &line_oauth::EncryptionKey) -> Result<(), line_oauth::StoreError> {
+    /// let tls = line_oauth::RedisTls::new().ca_file("/etc/redis/ca.pem")?;
+    /// let store = line_oauth::RedisStore::new_tls("rediss://redis.internal:6380/", key, &tls)?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`RedisStore::new`]; also when the PEM in `tls` does not parse.
+    #[cfg(feature = "redis-tls")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "redis-tls")))]
+    pub fn new_tls(
+        url: &str,
+        key: &EncryptionKey,
+        tls: &super::RedisTls,
+    ) -> Result<Self, StoreError> {
+        let client = redis::Client::build_with_tls(url, tls.certificates()).map_err(|e| {
+            StoreError::setup(format!(
+                "not a usable Redis URL or TLS certificates ({:?})",
+                e.kind()
+            ))
+        })?;
+        Ok(Self::on(Target::Node(client), Sealer::new(key, None)))
+    }
+
     fn build(url: &str, sealer: Sealer) -> Result<Self, StoreError> {
         let client = redis::Client::open(url).map_err(|e| not_a_url(&e))?;
         Ok(Self::on(Target::Node(client), sealer))
