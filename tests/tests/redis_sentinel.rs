@@ -56,6 +56,7 @@ async fn the_store_follows_the_master_sentinel_names_through_a_failover() {
     assert_eq!(on_master.trim(), "1", "not on the master");
 
     // The master dies; the sentinels promote the replica.
+    redis.sync_replica();
     redis.kill_master();
     let killed = Instant::now();
     redis.wait_for_promotion();
@@ -102,4 +103,49 @@ async fn the_store_follows_the_master_sentinel_names_through_a_failover() {
         token.access_token().expose_secret()
     );
     assert_eq!(s.fake.issued_count(), 2);
+}
+
+/// A master that hangs (SIGSTOP) answers nothing, and its connections stay
+/// open: operations run into the store timeout. Each one cut off so marks
+/// the store failed, and once the sentinels promote the replica the store
+/// asks them and moves there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operations_cut_off_by_a_hung_master_send_the_store_to_the_promoted_replica() {
+    let Some(redis) = RedisSentinel::start("redis_sentinel_hung") else {
+        return;
+    };
+    let s = setup().await;
+    let key = EncryptionKey::generate();
+    let urls = redis.sentinel_urls();
+    let store = RedisStore::sentinel(urls.iter().map(String::as_str), MASTER, &key)
+        .unwrap()
+        .with_prefix(&format!("hung-{}", rand::random::<u32>()));
+    let source = TokenSource::builder(ShortLived::new(s.client.clone(), s.creds.clone()))
+        .store(store.clone())
+        .build()
+        .unwrap();
+    let first = source.token().await.unwrap();
+    redis.sync_replica();
+    redis.hang_master();
+    let hung = Instant::now();
+    redis.wait_for_promotion();
+    println!("promoted {:?} after the hang", hung.elapsed());
+
+    // As a source would: each operation cut off at the default store
+    // timeout (2 s), until one answers from the new master.
+    let store_key = format!("short-lived:{CHANNEL}");
+    let mut found = None;
+    while found.is_none() && hung.elapsed() < Duration::from_secs(30) {
+        let bounded =
+            tokio::time::timeout(TokenSource::DEFAULT_STORE_TIMEOUT, store.load(&store_key));
+        if let Ok(Ok(token)) = bounded.await {
+            found = token;
+        }
+    }
+    let found = found.expect("the store reached the new master within 30 s");
+    assert_eq!(
+        found.access_token().expose_secret(),
+        first.access_token().expose_secret()
+    );
+    println!("on the new master {:?} after the hang", hung.elapsed());
 }

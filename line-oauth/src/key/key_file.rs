@@ -9,10 +9,23 @@ use zeroize::Zeroizing;
 
 use super::error::{FILE_LIMIT, KeyError};
 
-/// The text of a key file: a regular file of at most [`FILE_LIMIT`]
-/// bytes, read into memory that is zeroed when dropped.
-pub(crate) fn read_key_file(path: &Path) -> Result<Zeroizing<String>, KeyError> {
-    let file_error = |e: io::Error| KeyError::File(format!("{}: {e}", path.display()));
+/// Why a small file could not be read.
+#[derive(Debug)]
+pub(crate) enum SmallFileError {
+    /// Opening or reading it failed.
+    Io(io::Error),
+    /// It is a directory, a FIFO, a device...
+    NotRegular,
+    /// It is larger than the limit.
+    TooLarge,
+}
+
+/// The bytes of the regular file at `path`, of at most `limit` bytes, in
+/// memory that is zeroed when dropped. Never waits on a FIFO.
+pub(crate) fn read_small_file(
+    path: &Path,
+    limit: u64,
+) -> Result<Zeroizing<Vec<u8>>, SmallFileError> {
     let mut options = OpenOptions::new();
     options.read(true);
     #[cfg(unix)]
@@ -21,22 +34,32 @@ pub(crate) fn read_key_file(path: &Path) -> Result<Zeroizing<String>, KeyError> 
         use std::os::unix::fs::OpenOptionsExt;
         options.custom_flags(libc::O_NONBLOCK);
     }
-    let file = options.open(path).map_err(file_error)?;
-    let metadata = file.metadata().map_err(file_error)?;
+    let file = options.open(path).map_err(SmallFileError::Io)?;
+    let metadata = file.metadata().map_err(SmallFileError::Io)?;
     if !metadata.is_file() {
-        return Err(KeyError::NotRegularFile(path.display().to_string()));
+        return Err(SmallFileError::NotRegular);
     }
-    let too_large = KeyError::FileTooLarge { limit: FILE_LIMIT };
-    if metadata.len() > FILE_LIMIT {
-        return Err(too_large);
+    if metadata.len() > limit {
+        return Err(SmallFileError::TooLarge);
     }
     let mut bytes = Zeroizing::new(Vec::new());
-    file.take(FILE_LIMIT + 1)
+    file.take(limit + 1)
         .read_to_end(&mut bytes)
-        .map_err(file_error)?;
-    if bytes.len() as u64 > FILE_LIMIT {
-        return Err(too_large);
+        .map_err(SmallFileError::Io)?;
+    if bytes.len() as u64 > limit {
+        return Err(SmallFileError::TooLarge);
     }
+    Ok(bytes)
+}
+
+/// The text of a key file: a regular file of at most [`FILE_LIMIT`]
+/// bytes, read into memory that is zeroed when dropped.
+pub(crate) fn read_key_file(path: &Path) -> Result<Zeroizing<String>, KeyError> {
+    let mut bytes = read_small_file(path, FILE_LIMIT).map_err(|e| match e {
+        SmallFileError::Io(e) => KeyError::File(format!("{}: {e}", path.display())),
+        SmallFileError::NotRegular => KeyError::NotRegularFile(path.display().to_string()),
+        SmallFileError::TooLarge => KeyError::FileTooLarge { limit: FILE_LIMIT },
+    })?;
     match String::from_utf8(std::mem::take(&mut *bytes)) {
         Ok(text) => Ok(Zeroizing::new(text)),
         Err(e) => {

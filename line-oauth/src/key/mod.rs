@@ -10,4 +10,4 @@ mod rsa_key;
 pub use error::KeyError;
 pub use jwk::{AssertionKeyPair, PrivateJwk, PublicJwk};
 #[cfg(feature = "redis-tls")]
-pub(crate) use key_file::read_key_file;
+pub(crate) use key_file::{SmallFileError, read_small_file};

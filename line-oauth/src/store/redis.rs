@@ -17,6 +17,8 @@ use crate::tokens::{IssuedToken, MAX_LIFETIME};
 
 /// How long connecting, or one command, may take.
 const REDIS_TIMEOUT: Duration = Duration::from_secs(2);
+/// How often, at most, the sentinels are asked for the master.
+const SENTINEL_ASK_EVERY: Duration = Duration::from_secs(1);
 /// Largest token record read: a sealed token is well under 4 KiB.
 const RECORD_LIMIT: usize = 64 * 1024;
 /// Longest a token key lives: LINE's longest token, whatever a server says.
@@ -75,11 +77,13 @@ pub struct RedisStore {
 struct Shared {
     target: Target,
     connection: Mutex<Option<Connection>>,
-    /// Set when a command failed: with Sentinel, the next call asks the
-    /// sentinels for the master again (it may have moved).
+    /// Set while the last operation has not succeeded (it failed, timed
+    /// out or runs): with Sentinel, the next call asks the sentinels for the
+    /// master again (it may have moved).
     failed: AtomicBool,
+    /// When the sentinels were last asked.
+    asked_at: std::sync::Mutex<Option<std::time::Instant>>,
     sealer: Sealer,
-    unlock: redis::Script,
 }
 
 /// Where the store's Redis is.
@@ -209,8 +213,10 @@ impl RedisStore {
     /// A store on the master of the Redis that Sentinel watches under
     /// `master`, found through the sentinels at `sentinels` (their URLs:
     /// one is enough, more let it start while some are down). After a
-    /// failure the store asks them again, so a failover moves it to the
-    /// new master. Tokens are encrypted under `key`.
+    /// failed or timed-out operation the store asks them again (at most
+    /// once a second), so a failover moves it to the new master. Tokens are
+    /// encrypted under `key`. The master is reached in plain Redis, without
+    /// a password, on database 0.
     ///
     /// ```no_run
     /// # let key = line_oauth::EncryptionKey::generate();
@@ -289,8 +295,8 @@ impl RedisStore {
                 target,
                 connection: Mutex::new(None),
                 failed: AtomicBool::new(false),
+                asked_at: std::sync::Mutex::new(None),
                 sealer,
-                unlock: redis::Script::new(UNLOCK),
             }),
         }
     }
@@ -320,10 +326,15 @@ impl RedisStore {
         format!("{}:{{{key}}}:lock", self.prefix)
     }
 
-    /// `error`, as the store reports it; the next call, with Sentinel, asks
-    /// for the master again.
+    /// Marks the store failed until `Attempt::succeeded`: an operation that
+    /// errs, or is dropped (a store timeout on a master that hangs), leaves
+    /// the mark, and with Sentinel the next call asks for the master again.
+    fn attempt(&self) -> Attempt<'_> {
+        Attempt(&self.shared.failed)
+    }
+
+    /// `error`, as the store reports it.
     fn failed(&self, error: &redis::RedisError) -> StoreError {
-        self.shared.failed.store(true, Ordering::Release);
         unavailable(error)
     }
 
@@ -331,21 +342,65 @@ impl RedisStore {
     /// the runtime it ran on is gone (or, with Sentinel, after a failure).
     async fn connection(&self) -> Result<Link, StoreError> {
         let mut slot = self.shared.connection.lock().await;
-        let failed = self.shared.failed.swap(false, Ordering::AcqRel);
-        let ask_again = failed && matches!(self.shared.target, Target::Sentinel(_));
-        if let Some(live) = slot
+        let live = slot
             .as_ref()
-            .filter(|c| !c.runtime.is_closed() && !ask_again)
-        {
-            return Ok(live.link.clone());
+            .filter(|c| !c.runtime.is_closed())
+            .map(|c| c.link.clone());
+        let ask_again = matches!(self.shared.target, Target::Sentinel(_))
+            && self.shared.failed.load(Ordering::Acquire)
+            && self.may_ask_sentinels();
+        match live {
+            Some(link) if !ask_again => Ok(link),
+            live => match self.connect().await {
+                Ok(link) => {
+                    let (runtime, lives) = oneshot::channel::<()>();
+                    tokio::spawn(async move {
+                        let _ = lives.await;
+                    });
+                    *slot = Some(Connection {
+                        link: link.clone(),
+                        runtime,
+                    });
+                    self.shared.failed.store(false, Ordering::Release);
+                    Ok(link)
+                }
+                // The sentinels did not answer: the master we have may
+                // still be the master.
+                Err(error) => live.filter(|_| ask_again).ok_or(error),
+            },
         }
-        let link = match &self.shared.target {
+    }
+
+    /// Whether the sentinels may be asked now: at most once a second,
+    /// so that a store whose sentinels are down does not ask on every call.
+    fn may_ask_sentinels(&self) -> bool {
+        let mut asked = self
+            .shared
+            .asked_at
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let now = std::time::Instant::now();
+        if asked.is_some_and(|at| now.duration_since(at) < SENTINEL_ASK_EVERY) {
+            return false;
+        }
+        *asked = Some(now);
+        true
+    }
+
+    /// A new connection to the target (for Sentinel, to the master the
+    /// sentinels name now).
+    async fn connect(&self) -> Result<Link, StoreError> {
+        let node_config = || {
+            ConnectionManagerConfig::new()
+                .set_connection_timeout(Some(REDIS_TIMEOUT))
+                .set_response_timeout(Some(REDIS_TIMEOUT))
+                .set_number_of_retries(1)
+        };
+        Ok(match &self.shared.target {
             Target::Node(client) => {
-                let config = ConnectionManagerConfig::new()
-                    .set_connection_timeout(Some(REDIS_TIMEOUT))
-                    .set_response_timeout(Some(REDIS_TIMEOUT))
-                    .set_number_of_retries(1);
-                let manager = client.get_connection_manager_with_config(config).await;
+                let manager = client
+                    .get_connection_manager_with_config(node_config())
+                    .await;
                 Link::Node(manager.map_err(|e| unavailable(&e))?)
             }
             Target::Cluster(client) => {
@@ -354,24 +409,31 @@ impl RedisStore {
             }
             Target::Sentinel(sentinel) => {
                 let master = sentinel.lock().await.async_get_client().await;
-                let master = master.map_err(|e| self.failed(&e))?;
-                let config = ConnectionManagerConfig::new()
-                    .set_connection_timeout(Some(REDIS_TIMEOUT))
-                    .set_response_timeout(Some(REDIS_TIMEOUT))
-                    .set_number_of_retries(1);
-                let manager = master.get_connection_manager_with_config(config).await;
-                Link::Node(manager.map_err(|e| self.failed(&e))?)
+                let master = master.map_err(|e| unavailable(&e))?;
+                let manager = master
+                    .get_connection_manager_with_config(node_config())
+                    .await;
+                Link::Node(manager.map_err(|e| unavailable(&e))?)
             }
-        };
-        let (runtime, lives) = oneshot::channel::<()>();
-        tokio::spawn(async move {
-            let _ = lives.await;
-        });
-        *slot = Some(Connection {
-            link: link.clone(),
-            runtime,
-        });
-        Ok(link)
+        })
+    }
+}
+
+/// An operation on the store in progress: marks the store failed unless it
+/// ends in [`succeeded`](Self::succeeded).
+struct Attempt<'a>(&'a AtomicBool);
+
+impl Attempt<'_> {
+    /// The store answered.
+    fn succeeded(self) {
+        self.0.store(false, Ordering::Release);
+        std::mem::forget(self);
+    }
+}
+
+impl Drop for Attempt<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Release);
     }
 }
 
@@ -390,6 +452,7 @@ impl TokenStore for RedisStore {
 
     async fn load(&self, key: &str) -> Result<Option<IssuedToken>, StoreError> {
         let name = self.token_key(key);
+        let attempt = self.attempt();
         let mut connection = self.connection().await?;
         // One byte more than a record may have: a longer value is damage.
         let read: Result<Vec<u8>, _> = redis::cmd("GETRANGE")
@@ -401,10 +464,12 @@ impl TokenStore for RedisStore {
         let record = match read {
             Ok(record) => record,
             Err(e) if e.code() == Some("WRONGTYPE") => {
+                attempt.succeeded();
                 return Unsealed::Corrupt("not a string").into_store_result(&name);
             }
             Err(e) => return Err(self.failed(&e)),
         };
+        attempt.succeeded();
         if record.is_empty() {
             return Ok(None);
         }
@@ -418,6 +483,7 @@ impl TokenStore for RedisStore {
     }
 
     async fn lock(&self, key: &str, ttl: Duration) -> Result<Option<RedisLease>, StoreError> {
+        let attempt = self.attempt();
         let mut connection = self.connection().await?;
         let mut random = [0u8; 16];
         aws_lc_rs::rand::fill(&mut random)
@@ -433,7 +499,19 @@ impl TokenStore for RedisStore {
             .query_async(&mut connection)
             .await
             .map_err(|e| self.failed(&e))?;
-        Ok(taken.map(|_| RedisLease { value }))
+        if taken.is_some() {
+            attempt.succeeded();
+            return Ok(Some(RedisLease { value }));
+        }
+        // Refused: someone holds it, unless a client retry resent our SET
+        // after the first one had taken it.
+        let holder: Option<String> = redis::cmd("GET")
+            .arg(self.lock_key(key))
+            .query_async(&mut connection)
+            .await
+            .map_err(|e| self.failed(&e))?;
+        attempt.succeeded();
+        Ok((holder.as_deref() == Some(value.as_str())).then_some(RedisLease { value }))
     }
 
     async fn unlock(
@@ -454,18 +532,22 @@ impl TokenStore for RedisStore {
             }
             None => (Vec::new(), 0),
         };
+        let attempt = self.attempt();
         let mut connection = self.connection().await?;
-        let released: i64 = self
-            .shared
-            .unlock
-            .key(self.lock_key(key))
-            .key(self.token_key(key))
+        // EVAL, not EVALSHA: on a cluster, a node that never saw the script
+        // would need it loaded on every node, which fails while one is down.
+        let released: i64 = redis::cmd("EVAL")
+            .arg(UNLOCK)
+            .arg(2)
+            .arg(self.lock_key(key))
+            .arg(self.token_key(key))
             .arg(&lease.value)
             .arg(sealed)
             .arg(ttl_ms)
-            .invoke_async(&mut connection)
+            .query_async(&mut connection)
             .await
             .map_err(|e| self.failed(&e))?;
+        attempt.succeeded();
         match released {
             1 => Ok(()),
             2 => Err(StoreError::unavailable(format!(

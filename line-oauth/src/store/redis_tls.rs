@@ -7,7 +7,7 @@ use std::path::Path;
 use zeroize::Zeroizing;
 
 use super::StoreError;
-use crate::key::read_key_file;
+use crate::key::{SmallFileError, read_small_file};
 
 /// TLS to Redis beyond the defaults (feature `redis-tls`): a CA to trust
 /// instead of the system's roots, and a client certificate to present
@@ -58,7 +58,7 @@ impl RedisTls {
     /// file cannot be read, is not a regular file, or is over 64 KiB.
     pub fn ca_file(self, path: impl AsRef<Path>) -> Result<Self, StoreError> {
         let pem = read(path.as_ref())?;
-        Ok(self.ca_pem(pem.as_bytes()))
+        Ok(self.ca_pem(pem.to_vec()))
     }
 
     /// Presents the client certificate `cert` with its private key `key`
@@ -84,7 +84,7 @@ impl RedisTls {
         key: impl AsRef<Path>,
     ) -> Result<Self, StoreError> {
         let (cert, key) = (read(cert.as_ref())?, read(key.as_ref())?);
-        Ok(self.client_pem(cert.as_bytes(), key.as_bytes()))
+        Ok(self.client_pem(cert.to_vec(), key.to_vec()))
     }
 
     /// The redis crate's form of it. Its copy of the key is not zeroed.
@@ -99,9 +99,20 @@ impl RedisTls {
     }
 }
 
-/// A PEM file's text, read as key files are: small, regular, zeroed after.
-fn read(path: &Path) -> Result<Zeroizing<String>, StoreError> {
-    read_key_file(path).map_err(|e| StoreError::setup(e.to_string()))
+/// The largest PEM file read: a CA bundle of a few hundred certificates.
+const PEM_LIMIT: u64 = 1024 * 1024;
+
+/// A PEM file's bytes: a regular file of at most [`PEM_LIMIT`], zeroed
+/// after use (a private key's).
+fn read(path: &Path) -> Result<Zeroizing<Vec<u8>>, StoreError> {
+    read_small_file(path, PEM_LIMIT).map_err(|e| {
+        let path = path.display();
+        StoreError::setup(match e {
+            SmallFileError::Io(e) => format!("PEM file {path}: {e}"),
+            SmallFileError::NotRegular => format!("PEM file {path}: not a regular file"),
+            SmallFileError::TooLarge => format!("PEM file {path}: larger than {PEM_LIMIT} bytes"),
+        })
+    })
 }
 
 impl fmt::Debug for RedisTls {

@@ -109,21 +109,27 @@ impl Node {
     fn start() -> Self {
         let port = free_port();
         let dir = tempfile::tempdir().expect("a temporary directory");
+        // The bus port on a free port of its own: by default it is the
+        // port plus 10,000, past 65,535 for the higher free ports.
+        let bus = free_port();
         let child = Command::new("redis-server")
             .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
             .args(["--save", "", "--appendonly", "no"])
             .args(["--cluster-enabled", "yes", "--cluster-node-timeout", "2000"])
+            .args(["--cluster-port", &bus.to_string()])
             .arg("--dir")
             .arg(dir.path())
             .stdout(Stdio::null())
             .spawn()
             .expect("redis-server starts");
-        wait_for_pong(port);
-        Self {
+        // Owned first, so that it is killed if it never answers.
+        let node = Self {
             child,
             port,
             _dir: dir,
-        }
+        };
+        wait_for_pong(port);
+        node
     }
 }
 

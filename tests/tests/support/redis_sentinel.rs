@@ -76,6 +76,27 @@ impl RedisSentinel {
         drop(self.master.take());
     }
 
+    /// Stops the master (SIGSTOP): it keeps its connections and answers
+    /// nothing, as a hung host does. Killed when dropped.
+    pub fn hang_master(&self) {
+        let pid = self
+            .master
+            .as_ref()
+            .map(|m| m.child.id())
+            .expect("a master");
+        let stopped = Command::new("kill")
+            .args(["-STOP", &pid.to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(stopped.success());
+    }
+
+    /// Waits until the replica has every write the master took.
+    pub fn sync_replica(&self) {
+        let acked = self.cli(self.master_port(), &["WAIT", "1", "2000"]);
+        assert_eq!(acked.trim(), "1", "the replica did not acknowledge");
+    }
+
     /// Waits until the sentinels name the replica as the master.
     pub fn wait_for_promotion(&self) {
         let replica = self.replica.port;
@@ -128,12 +149,14 @@ impl Process {
             .stdout(Stdio::null())
             .spawn()
             .expect("redis-server starts");
-        wait_for_pong(port);
-        Self {
+        // Owned first, so that it is killed if it never answers.
+        let process = Self {
             child,
             port,
             _dir: dir,
-        }
+        };
+        wait_for_pong(port);
+        process
     }
 
     fn sentinel(master: u16) -> Self {
@@ -155,12 +178,13 @@ impl Process {
             .stdout(Stdio::null())
             .spawn()
             .expect("redis-server --sentinel starts");
-        wait_for_pong(port);
-        Self {
+        let process = Self {
             child,
             port,
             _dir: dir,
-        }
+        };
+        wait_for_pong(port);
+        process
     }
 }
 
