@@ -16,6 +16,7 @@ use tracing_subscriber::filter::LevelFilter;
 use tracing_subscriber::fmt::format::FmtSpan;
 
 pub mod redis_cluster;
+pub mod redis_process;
 pub mod redis_sentinel;
 pub mod redis_server;
 

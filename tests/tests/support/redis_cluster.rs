@@ -2,20 +2,15 @@
 //! joined by `redis-cli --cluster create`, without persistence. Killed
 //! when dropped.
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::redis_server::{free_port, installed, wait_for_pong};
+use super::redis_process::{RedisProcess, cli};
+use super::redis_server::{free_port, installed};
 
 /// A running cluster.
 pub struct RedisCluster {
-    nodes: Vec<Node>,
-}
-
-struct Node {
-    child: Child,
-    port: u16,
-    _dir: tempfile::TempDir,
+    nodes: Vec<RedisProcess>,
 }
 
 impl RedisCluster {
@@ -26,7 +21,7 @@ impl RedisCluster {
         if !installed(test) {
             return None;
         }
-        let nodes: Vec<Node> = (0..masters).map(|_| Node::start()).collect();
+        let nodes: Vec<RedisProcess> = (0..masters).map(|_| node()).collect();
         let addresses: Vec<String> = nodes
             .iter()
             .map(|n| format!("127.0.0.1:{}", n.port))
@@ -81,12 +76,7 @@ impl RedisCluster {
 
     /// What `redis-cli -p port args` prints.
     pub fn cli(&self, port: u16, args: &[&str]) -> String {
-        let out = Command::new("redis-cli")
-            .args(["-p", &port.to_string()])
-            .args(args)
-            .output()
-            .expect("redis-cli runs");
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        cli(port, args)
     }
 
     fn wait_until_ok(&self) {
@@ -105,37 +95,21 @@ impl RedisCluster {
     }
 }
 
-impl Node {
-    fn start() -> Self {
-        let port = free_port();
-        let dir = tempfile::tempdir().expect("a temporary directory");
-        // The bus port on a free port of its own: by default it is the
-        // port plus 10,000, past 65,535 for the higher free ports.
-        let bus = free_port();
-        let child = Command::new("redis-server")
-            .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
-            .args(["--save", "", "--appendonly", "no"])
-            .args(["--cluster-enabled", "yes", "--cluster-node-timeout", "2000"])
-            .args(["--cluster-port", &bus.to_string()])
-            .arg("--dir")
-            .arg(dir.path())
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("redis-server starts");
-        // Owned first, so that it is killed if it never answers.
-        let node = Self {
-            child,
-            port,
-            _dir: dir,
-        };
-        wait_for_pong(port);
-        node
-    }
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// A node of a cluster to be made. Its bus port is a free port of its
+/// own: by default it is the port plus 10,000, past 65,535 for the higher
+/// free ports.
+fn node() -> RedisProcess {
+    let bus = free_port().to_string();
+    RedisProcess::start(|_| {
+        [
+            "--cluster-enabled",
+            "yes",
+            "--cluster-node-timeout",
+            "2000",
+            "--cluster-port",
+            &bus,
+        ]
+        .map(String::from)
+        .to_vec()
+    })
 }

@@ -2,25 +2,20 @@
 //! three sentinels watching it as `bot`, on free ports of 127.0.0.1.
 //! Killed when dropped.
 
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use super::redis_server::{free_port, installed, wait_for_pong};
+use super::redis_process::{RedisProcess, cli};
+use super::redis_server::installed;
 
 /// The name the sentinels know the master by.
 pub const MASTER: &str = "bot";
 
 /// A running master, replica and sentinels.
 pub struct RedisSentinel {
-    master: Option<Process>,
-    replica: Process,
-    sentinels: Vec<Process>,
-}
-
-struct Process {
-    child: Child,
-    port: u16,
-    _dir: tempfile::TempDir,
+    master: Option<RedisProcess>,
+    replica: RedisProcess,
+    sentinels: Vec<RedisProcess>,
 }
 
 impl RedisSentinel {
@@ -31,9 +26,11 @@ impl RedisSentinel {
         if !installed(test) {
             return None;
         }
-        let master = Process::redis(&[]);
-        let replica = Process::redis(&["--replicaof", "127.0.0.1", &master.port.to_string()]);
-        let sentinels = (0..3).map(|_| Process::sentinel(master.port)).collect();
+        let master = RedisProcess::start(|_| Vec::new());
+        let of = master.port.to_string();
+        let replica =
+            RedisProcess::start(|_| ["--replicaof", "127.0.0.1", &of].map(String::from).to_vec());
+        let sentinels = (0..3).map(|_| sentinel(master.port)).collect();
         let setup = Self {
             master: Some(master),
             replica,
@@ -82,7 +79,7 @@ impl RedisSentinel {
         let pid = self
             .master
             .as_ref()
-            .map(|m| m.child.id())
+            .map(RedisProcess::pid)
             .expect("a master");
         let stopped = Command::new("kill")
             .args(["-STOP", &pid.to_string()])
@@ -116,12 +113,7 @@ impl RedisSentinel {
 
     /// What `redis-cli -p port args` prints.
     pub fn cli(&self, port: u16, args: &[&str]) -> String {
-        let out = Command::new("redis-cli")
-            .args(["-p", &port.to_string()])
-            .args(args)
-            .output()
-            .expect("redis-cli runs");
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        cli(port, args)
     }
 
     fn wait_for(&self, within: Duration, what: &str, done: impl Fn(&Self) -> bool) {
@@ -136,61 +128,18 @@ impl RedisSentinel {
     }
 }
 
-impl Process {
-    fn redis(extra: &[&str]) -> Self {
-        let port = free_port();
-        let dir = tempfile::tempdir().expect("a temporary directory");
-        let child = Command::new("redis-server")
-            .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
-            .args(["--save", "", "--appendonly", "no"])
-            .args(extra)
-            .arg("--dir")
-            .arg(dir.path())
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("redis-server starts");
-        // Owned first, so that it is killed if it never answers.
-        let process = Self {
-            child,
-            port,
-            _dir: dir,
-        };
-        wait_for_pong(port);
-        process
-    }
-
-    fn sentinel(master: u16) -> Self {
-        let port = free_port();
-        let dir = tempfile::tempdir().expect("a temporary directory");
-        let config = dir.path().join("sentinel.conf");
+/// A sentinel watching the master on `master` as [`MASTER`]. Its
+/// configuration file is in its directory (Sentinel rewrites it).
+fn sentinel(master: u16) -> RedisProcess {
+    RedisProcess::start(|dir| {
+        let config = dir.join("sentinel.conf");
         let text = format!(
-            "port {port}\nbind 127.0.0.1\ndir {dir}\n\
-             sentinel monitor {MASTER} 127.0.0.1 {master} 2\n\
+            "sentinel monitor {MASTER} 127.0.0.1 {master} 2\n\
              sentinel down-after-milliseconds {MASTER} 1000\n\
              sentinel failover-timeout {MASTER} 5000\n\
-             sentinel parallel-syncs {MASTER} 1\n",
-            dir = dir.path().display()
+             sentinel parallel-syncs {MASTER} 1\n"
         );
         std::fs::write(&config, text).expect("a sentinel config");
-        let child = Command::new("redis-server")
-            .arg(&config)
-            .arg("--sentinel")
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("redis-server --sentinel starts");
-        let process = Self {
-            child,
-            port,
-            _dir: dir,
-        };
-        wait_for_pong(port);
-        process
-    }
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+        vec![config.display().to_string(), "--sentinel".to_owned()]
+    })
 }
