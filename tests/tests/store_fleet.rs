@@ -63,6 +63,10 @@ const REFRESH_BEFORE: Duration = Duration::from_secs(3);
 const REVOKE_DELAY: Duration = Duration::from_millis(300);
 /// When a token's refresh is due, after its issuance.
 const REFRESH_DUE: Duration = Duration::from_millis(1750);
+/// How much earlier than that a replica may refresh: a twentieth of the
+/// lifetime (the spread that keeps replicas from all taking the lock at
+/// one instant).
+const SPREAD: Duration = Duration::from_millis(200);
 /// The key every replica of a run seals with (a test key).
 const STORE_KEY: &str = "bGluZS1vYXV0aCB0ZXN0IGtleSwgMzIgYnl0ZXMhISE=";
 
@@ -268,11 +272,11 @@ fn check_fleet(fake: &FakeLine, reports: &[Report], run: Duration) {
     let rotations = issued.len() - 1;
     assert!(rotations >= 3, "only {rotations} rotations in {run:?}");
     // One issuance per refresh window: none before the last token's refresh
-    // was due.
+    // was due (less the spread).
     for pair in issued.windows(2) {
         let gap = pair[1].issued_at.duration_since(pair[0].issued_at).unwrap();
         assert!(
-            gap + Duration::from_millis(50) >= REFRESH_DUE,
+            gap + SPREAD + Duration::from_millis(50) >= REFRESH_DUE,
             "two issuances {gap:?} apart in {} issuances",
             issued.len()
         );
@@ -455,7 +459,10 @@ async fn a_late_reader_never_serves_the_token_revoked(store: String) {
     let late = ReplicaConfig {
         callers: 20,
         run_ms: 1500,
-        first_call_at_ms: Some(ms(issued_at + REFRESH_DUE - Duration::from_millis(60))),
+        // Just before the earliest any replica refreshes.
+        first_call_at_ms: Some(ms(issued_at + REFRESH_DUE
+            - SPREAD
+            - Duration::from_millis(60))),
         ..a.clone()
     };
     let late = Replica::start(&late, dir.path(), 1);

@@ -181,6 +181,15 @@ pub(super) struct Timing {
     pub(super) shared: bool,
 }
 
+/// The widest spread of the refresh point of sources sharing a token.
+const MAX_SPREAD: Duration = Duration::from_secs(30);
+
+/// How much earlier than the shared refresh point a source may refresh a
+/// token of `lifetime`: a twentieth of it, at most [`MAX_SPREAD`].
+fn spread(lifetime: Duration) -> Duration {
+    (lifetime / 20).min(MAX_SPREAD)
+}
+
 /// How soon a source that issued for itself asks the store again.
 pub(super) const STORE_RECHECK: Duration = Duration::from_secs(5);
 
@@ -229,7 +238,11 @@ impl Timing {
             let due = self.refresh_due(&issued);
             let served_until = due.checked_add(self.revoke_delay / 2).unwrap_or(due);
             usable_life = usable_life.min(clock::since(served_until, wall));
-            refresh_after = Some(clock::since(due, wall));
+            // Each source a little early, so that sources sharing the token
+            // do not all contend for the lock at one instant; never later
+            // (the serving and revoking bounds stay on `due`).
+            let early = spread(lifetime).mul_f64(rand::random::<f64>());
+            refresh_after = Some(clock::since(due, wall).saturating_sub(early));
             let revocable = due.checked_add(self.revoke_delay).unwrap_or(due);
             revoke_from = Some(later(now, clock::since(revocable, wall)));
         }
@@ -468,6 +481,33 @@ mod tests {
         assert!(own.usable(now + Duration::from_secs(800), wall()));
     }
 
+    #[test]
+    fn sources_sharing_a_token_spread_their_refresh_before_its_point_never_after() {
+        let shared = Timing {
+            shared: true,
+            ..TIMING
+        };
+        let now = Instant::now();
+        // A 900 s token is due at 600 s; the spread is 45 s, cut to 30 s.
+        let due = now + Duration::from_secs(600);
+        let earliest = due - MAX_SPREAD;
+        let points: Vec<Instant> = (0..200)
+            .map(|_| {
+                let entry = shared.entry(issued(900), STORED, now, wall()).ok().unwrap();
+                // Served, and revocable, by the shared point alone.
+                assert!(entry.usable(now + Duration::from_secs(629), wall()));
+                assert!(!entry.usable(now + Duration::from_secs(630), wall()));
+                assert_eq!(entry.revoke_from, Some(now + Duration::from_secs(660)));
+                entry.refresh_from
+            })
+            .collect();
+        assert!(points.iter().all(|p| (earliest..=due).contains(p)));
+        let (first, last) = (points.iter().min().unwrap(), points.iter().max().unwrap());
+        assert!(*last - *first > Duration::from_secs(20), "no spread");
+        // A 4 s token spreads by a twentieth of its life.
+        assert_eq!(spread(Duration::from_secs(4)), Duration::from_millis(200));
+    }
+
     /// Two sources read one stored token, one early and one just before its
     /// refresh is due. Whichever replaces it, whenever, revokes it only
     /// after both have stopped serving it.
@@ -490,10 +530,10 @@ mod tests {
                 start + Duration::from_secs(630),
                 "{loaded_at}"
             );
-            assert_eq!(
-                late.refresh_from,
-                start + Duration::from_secs(600).max(now - start)
-            );
+            // Refreshed at the shared point, or up to the spread before it.
+            let due = start + Duration::from_secs(600).max(now - start);
+            let earliest = (start + Duration::from_secs(570)).max(now);
+            assert!((earliest..=due).contains(&late.refresh_from), "{loaded_at}");
             for replaced_at in [0, 300, 600, 629] {
                 let at = start + Duration::from_secs(replaced_at);
                 let wall_at = self::wall() + Duration::from_secs(replaced_at);
