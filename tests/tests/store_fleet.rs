@@ -63,8 +63,8 @@ const REFRESH_BEFORE: Duration = Duration::from_secs(3);
 const REVOKE_DELAY: Duration = Duration::from_millis(300);
 /// When a token's refresh is due, after its issuance.
 const REFRESH_DUE: Duration = Duration::from_millis(1750);
-/// How much earlier than that a replica may refresh: a twentieth of the
-/// lifetime (the spread that keeps replicas from all taking the lock at
+/// At least how much earlier than that a replica may refresh (a tenth of
+/// the 1.75 s: the spread that keeps replicas from all taking the lock at
 /// one instant).
 const SPREAD: Duration = Duration::from_millis(200);
 /// The key every replica of a run seals with (a test key).

@@ -185,9 +185,11 @@ pub(super) struct Timing {
 const MAX_SPREAD: Duration = Duration::from_secs(30);
 
 /// How much earlier than the shared refresh point a source may refresh a
-/// token of `lifetime`: a twentieth of it, at most [`MAX_SPREAD`].
-fn spread(lifetime: Duration) -> Duration {
-    (lifetime / 20).min(MAX_SPREAD)
+/// token that reaches that point `after` its receipt: a tenth of that, at
+/// most [`MAX_SPREAD`] (so a token just received is never refreshed at
+/// once, however short-lived).
+fn spread(after: Duration) -> Duration {
+    (after / 10).min(MAX_SPREAD)
 }
 
 /// How soon a source that issued for itself asks the store again.
@@ -241,7 +243,8 @@ impl Timing {
             // Each source a little early, so that sources sharing the token
             // do not all contend for the lock at one instant; never later
             // (the serving and revoking bounds stay on `due`).
-            let early = spread(lifetime).mul_f64(rand::random::<f64>());
+            let after = clock::since(due, issued.received_at);
+            let early = spread(after).mul_f64(rand::random::<f64>());
             refresh_after = Some(clock::since(due, wall).saturating_sub(early));
             let revocable = due.checked_add(self.revoke_delay).unwrap_or(due);
             revoke_from = Some(later(now, clock::since(revocable, wall)));
@@ -488,7 +491,7 @@ mod tests {
             ..TIMING
         };
         let now = Instant::now();
-        // A 900 s token is due at 600 s; the spread is 45 s, cut to 30 s.
+        // A 900 s token is due at 600 s; the spread is 60 s, cut to 30 s.
         let due = now + Duration::from_secs(600);
         let earliest = due - MAX_SPREAD;
         let points: Vec<Instant> = (0..200)
@@ -504,8 +507,11 @@ mod tests {
         assert!(points.iter().all(|p| (earliest..=due).contains(p)));
         let (first, last) = (points.iter().min().unwrap(), points.iter().max().unwrap());
         assert!(*last - *first > Duration::from_secs(20), "no spread");
-        // A 4 s token spreads by a twentieth of its life.
-        assert_eq!(spread(Duration::from_secs(4)), Duration::from_millis(200));
+        // A token due 1.75 s after its receipt spreads by a tenth of that.
+        assert_eq!(
+            spread(Duration::from_millis(1750)),
+            Duration::from_millis(175)
+        );
     }
 
     /// Two sources read one stored token, one early and one just before its

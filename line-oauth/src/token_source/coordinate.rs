@@ -365,14 +365,14 @@ impl Coordinator<'_> {
     }
 
     /// The cached token, if it is our own and fresh by the store's rules.
+    /// Fresh: usable, and before the shared refresh point, not a spread
+    /// point: the store may hold it (a save whose answer was lost), and
+    /// other sources serve it until past that point.
     fn own_fresh(&self) -> Option<&Cached> {
         let (now, wall) = (Instant::now(), self.clock.now());
         let current = self.current.filter(|c| c.placement == Placement::Own)?;
-        let entry = self
-            .timing
-            .entry(current.issued().clone(), Placement::Stored, now, wall)
-            .ok()?;
-        entry.fresh(now, wall).then_some(current)
+        let due = self.timing.refresh_due(current.issued());
+        (current.usable(now, wall) && wall < due).then_some(current)
     }
 
     /// A cache entry for `issued` placed as `placement`.
