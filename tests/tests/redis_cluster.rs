@@ -4,6 +4,8 @@
 
 mod support;
 
+use std::time::{Duration, Instant};
+
 use futures_util::future::join_all;
 use line_oauth::{
     ChannelCredentials, ClientSecret, EncryptionKey, RedisStore, ShortLived, TokenSource,
@@ -103,4 +105,76 @@ async fn replicas_given_one_seed_node_share_one_token_through_the_cluster() {
         token.access_token().expose_secret()
     );
     assert_eq!(s.fake.issued_count(), 2);
+}
+
+/// A cluster of three masters with a replica each: the master serving the
+/// channel's slot is killed, its replica takes over, and the store follows
+/// the cluster there (each operation bounded by the default store timeout,
+/// as a source bounds it), finding the token replicated to it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_store_follows_the_cluster_when_the_slots_master_dies() {
+    let Some(mut cluster) = RedisCluster::start_with_replicas("redis_cluster_failover", 3, 1)
+    else {
+        return;
+    };
+    let s = setup().await;
+    let key = EncryptionKey::generate();
+    let seeds = cluster.urls();
+    let store = RedisStore::cluster(seeds.iter().map(String::as_str), &key)
+        .unwrap()
+        .with_prefix(&format!("failover-{}", rand::random::<u32>()));
+    let source = TokenSource::builder(ShortLived::new(s.client.clone(), s.creds.clone()))
+        .store(store.clone())
+        .build()
+        .unwrap();
+    let first = source.token().await.unwrap();
+    let store_key = format!("short-lived:{CHANNEL}");
+    let token_key = store.token_key(&store_key);
+    let master = cluster.node_of(&token_key);
+    let acked = cluster.cli(master, &["WAIT", "1", "2000"]);
+    assert_eq!(acked.trim(), "1", "the replica did not acknowledge");
+
+    cluster.kill(master);
+    let killed = Instant::now();
+    cluster.wait_for_failover(&token_key, master);
+    println!(
+        "the replica took over {:?} after the kill",
+        killed.elapsed()
+    );
+
+    let mut found = None;
+    while found.is_none() && killed.elapsed() < Duration::from_secs(40) {
+        let bounded =
+            tokio::time::timeout(TokenSource::DEFAULT_STORE_TIMEOUT, store.load(&store_key));
+        match bounded.await {
+            Ok(Ok(token)) => found = token,
+            _ => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+    let found = found.expect("the store reached the new master");
+    println!("the store read it {:?} after the kill", killed.elapsed());
+    assert_eq!(
+        found.access_token().expose_secret(),
+        first.access_token().expose_secret()
+    );
+
+    // And issues through it: another channel's token, locked for and saved.
+    s.fake.add_channel(OTHER, SECRET);
+    let creds = ChannelCredentials::new(OTHER, ClientSecret::new(SECRET));
+    let other = TokenSource::builder(ShortLived::new(s.client.clone(), creds))
+        .store(store.clone())
+        .build()
+        .unwrap();
+    let token = other.token().await.unwrap();
+    assert!(!other.health().is_degraded(), "the other channel fell back");
+    let stored = store
+        .load(&format!("short-lived:{OTHER}"))
+        .await
+        .unwrap()
+        .expect("stored");
+    assert_eq!(
+        stored.access_token().expose_secret(),
+        token.access_token().expose_secret()
+    );
+    println!("issuances: {}", s.fake.issued_count());
 }

@@ -18,10 +18,16 @@ impl RedisCluster {
     /// covered; `None` (after a loud message) without `redis-server`,
     /// unless `LINE_OAUTH_REQUIRE_REDIS` is set.
     pub fn start(test: &str, masters: usize) -> Option<Self> {
+        Self::start_with_replicas(test, masters, 0)
+    }
+
+    /// The same with `replicas` replicas of each master.
+    pub fn start_with_replicas(test: &str, masters: usize, replicas: usize) -> Option<Self> {
         if !installed(test) {
             return None;
         }
-        let nodes: Vec<RedisProcess> = (0..masters).map(|_| node()).collect();
+        let count = masters * (1 + replicas);
+        let nodes: Vec<RedisProcess> = (0..count).map(|_| node()).collect();
         let addresses: Vec<String> = nodes
             .iter()
             .map(|n| format!("127.0.0.1:{}", n.port))
@@ -29,6 +35,7 @@ impl RedisCluster {
         let created = Command::new("redis-cli")
             .args(["--cluster", "create"])
             .args(&addresses)
+            .args(["--cluster-replicas", &replicas.to_string()])
             .arg("--cluster-yes")
             .stdout(Stdio::null())
             .status()
@@ -49,6 +56,11 @@ impl RedisCluster {
 
     /// The port of the node serving `key`'s slot, as the nodes say.
     pub fn node_of(&self, key: &str) -> u16 {
+        self.serving(key).expect("a node serves the slot")
+    }
+
+    /// The port of the live node that says it serves `key`'s slot.
+    fn serving(&self, key: &str) -> Option<u16> {
         let slot = self.cli(self.nodes[0].port, &["CLUSTER", "KEYSLOT", key]);
         let slot: u16 = slot.trim().parse().expect("a slot");
         let serves = |port: u16| {
@@ -67,11 +79,29 @@ impl RedisCluster {
                 }
             })
         };
-        self.nodes
-            .iter()
-            .map(|n| n.port)
-            .find(|&port| serves(port))
-            .unwrap_or_else(|| panic!("no node serves slot {slot}"))
+        self.nodes.iter().map(|n| n.port).find(|&port| serves(port))
+    }
+
+    /// Kills the node on `port` (SIGKILL), as a crash would.
+    pub fn kill(&mut self, port: u16) {
+        self.nodes.retain(|n| n.port != port);
+    }
+
+    /// Waits until a node other than `dead` serves `key`'s slot, and the
+    /// cluster is whole again.
+    pub fn wait_for_failover(&self, key: &str, dead: u16) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            let ok = self.nodes.iter().all(|n| {
+                self.cli(n.port, &["CLUSTER", "INFO"])
+                    .contains("cluster_state:ok")
+            });
+            if ok && self.serving(key).is_some_and(|port| port != dead) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("no replica took over {key}'s slot within 30 s");
     }
 
     /// What `redis-cli -p port args` prints.
@@ -82,9 +112,14 @@ impl RedisCluster {
     fn wait_until_ok(&self) {
         let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {
+            // Every node sees a whole cluster, and every replica has
+            // synchronised with its master.
             let ok = self.nodes.iter().all(|n| {
+                let replication = self.cli(n.port, &["INFO", "replication"]);
                 self.cli(n.port, &["CLUSTER", "INFO"])
                     .contains("cluster_state:ok")
+                    && (!replication.contains("role:slave")
+                        || replication.contains("master_link_status:up"))
             });
             if ok {
                 return;
