@@ -7,12 +7,9 @@ mod support;
 use std::time::{Duration, Instant};
 
 use futures_util::future::join_all;
-use line_oauth::{
-    ChannelCredentials, ClientSecret, EncryptionKey, RedisStore, ShortLived, TokenSource,
-    TokenStore,
-};
+use line_oauth::{EncryptionKey, RedisStore, ShortLived, TokenSource, TokenStore};
 use support::redis_cluster::RedisCluster;
-use support::{CHANNEL, SECRET, setup};
+use support::{CHANNEL, issue_through_store, setup};
 
 /// Replicas sharing the cluster, and callers per replica.
 const REPLICAS: usize = 3;
@@ -87,23 +84,7 @@ async fn replicas_given_one_seed_node_share_one_token_through_the_cluster() {
     assert_eq!(cluster.cli(home, &["EXISTS", &lock_key]).trim(), "0");
 
     // Another channel's token goes through its own slot, lock and all.
-    s.fake.add_channel(OTHER, SECRET);
-    let creds = ChannelCredentials::new(OTHER, ClientSecret::new(SECRET));
-    let other = TokenSource::builder(ShortLived::new(s.client.clone(), creds))
-        .store(store.clone())
-        .build()
-        .unwrap();
-    let token = other.token().await.unwrap();
-    assert!(!other.health().is_degraded(), "the other channel fell back");
-    let stored = store
-        .load(&format!("short-lived:{OTHER}"))
-        .await
-        .unwrap()
-        .expect("stored");
-    assert_eq!(
-        stored.access_token().expose_secret(),
-        token.access_token().expose_secret()
-    );
+    issue_through_store(&s, &store, OTHER).await;
     assert_eq!(s.fake.issued_count(), 2);
 }
 
@@ -159,22 +140,6 @@ async fn the_store_follows_the_cluster_when_the_slots_master_dies() {
     );
 
     // And issues through it: another channel's token, locked for and saved.
-    s.fake.add_channel(OTHER, SECRET);
-    let creds = ChannelCredentials::new(OTHER, ClientSecret::new(SECRET));
-    let other = TokenSource::builder(ShortLived::new(s.client.clone(), creds))
-        .store(store.clone())
-        .build()
-        .unwrap();
-    let token = other.token().await.unwrap();
-    assert!(!other.health().is_degraded(), "the other channel fell back");
-    let stored = store
-        .load(&format!("short-lived:{OTHER}"))
-        .await
-        .unwrap()
-        .expect("stored");
-    assert_eq!(
-        stored.access_token().expose_secret(),
-        token.access_token().expose_secret()
-    );
+    issue_through_store(&s, &store, OTHER).await;
     println!("issuances: {}", s.fake.issued_count());
 }

@@ -146,3 +146,35 @@ impl Write for Capture {
         Ok(())
     }
 }
+
+/// Issues the first token of `channel` (added to the fake) through `store`:
+/// the source must not fall back to a token of its own, and the store must
+/// hold the token it serves.
+pub async fn issue_through_store(
+    s: &Setup,
+    store: &line_oauth::RedisStore,
+    channel: &str,
+) -> line_oauth::Token {
+    use line_oauth::{ShortLived, TokenSource, TokenStore};
+    s.fake.add_channel(channel, SECRET);
+    let creds = ChannelCredentials::new(channel, ClientSecret::new(SECRET));
+    let source = TokenSource::builder(ShortLived::new(s.client.clone(), creds))
+        .store(store.clone())
+        .build()
+        .expect("a valid source");
+    let token = source.token().await.expect("a token");
+    assert!(
+        !source.health().is_degraded(),
+        "{channel}: the source fell back"
+    );
+    let stored = store
+        .load(&format!("short-lived:{channel}"))
+        .await
+        .expect("the store answers")
+        .expect("the token is stored");
+    assert_eq!(
+        stored.access_token().expose_secret(),
+        token.access_token().expose_secret()
+    );
+    token
+}
